@@ -1,0 +1,76 @@
+"""The dataset interface every loader (embedded, VOC-LT, COCO-LT, custom) returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from ltbench.data.groups import split_groups
+
+
+class ImageSource(Protocol):
+    """Random access to a split's images as ``H x W x 3`` uint8 RGB arrays."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int) -> np.ndarray: ...
+
+
+@dataclass
+class Split:
+    """One split: its images, ``N x C`` multi-hot uint8 targets and image ids."""
+
+    images: ImageSource
+    targets: np.ndarray
+    ids: Sequence[str]
+
+    def __post_init__(self) -> None:
+        self.targets = np.asarray(self.targets, dtype=np.uint8)
+        if len(self.images) != len(self.targets) or len(self.ids) != len(self.targets):
+            raise ValueError(
+                f"split has {len(self.images)} images, {len(self.targets)} targets and {len(self.ids)} ids"
+            )
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+
+@dataclass(frozen=True)
+class ClassStats:
+    """Training-set statistics that re-balancing losses and samplers need."""
+
+    class_freq: np.ndarray  # training images containing each class
+    num_train: int  # number of training images
+
+    @property
+    def neg_class_freq(self) -> np.ndarray:
+        return self.num_train - np.asarray(self.class_freq)
+
+
+@dataclass
+class LTDataset:
+    """A long-tailed multi-label benchmark: class names, train and test splits."""
+
+    name: str
+    class_names: list[str]  # readable names, used for text prompts ("potted plant")
+    train: Split
+    test: Split
+    meta: dict = field(default_factory=dict)  # provenance: root, split files, cache paths
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def class_freq(self) -> np.ndarray:
+        return self.train.targets.sum(axis=0).astype(np.int64)
+
+    @property
+    def stats(self) -> ClassStats:
+        return ClassStats(self.class_freq, len(self.train))
+
+    @property
+    def groups(self) -> dict[str, np.ndarray]:
+        return split_groups(self.class_freq)

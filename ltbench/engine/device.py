@@ -1,0 +1,30 @@
+"""Device choice and mixed precision: the same code on CPU and CUDA."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import ContextManager
+
+import torch
+
+from ltbench.errors import LtbenchError
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """``auto`` takes CUDA when present; asking for CUDA without one is an error."""
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise LtbenchError("train.device asks for CUDA, but no CUDA device is available; use train.device=cpu.")
+    return torch.device(requested)
+
+
+def amp_enabled(setting: bool | str, device: torch.device) -> bool:
+    """``auto`` = on for CUDA only (bfloat16 autocast needs no loss scaling)."""
+    return device.type == "cuda" if setting == "auto" else bool(setting) and device.type == "cuda"
+
+
+def autocast(enabled: bool, device: torch.device) -> ContextManager:
+    if not enabled:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)

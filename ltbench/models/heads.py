@@ -1,0 +1,37 @@
+"""Pooled classification heads of the baseline methods."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ltbench.errors import LtbenchError
+
+HEADS = ("linear", "db_neck")
+
+
+class PooledHead(nn.Module):
+    """Global average pool, optional neck, linear classifier.
+
+    ``db_neck`` is the DB repository's baseline: Linear(D, 256) -> BatchNorm1d ->
+    Dropout(0.5) -> Linear(256, C) with N(0, 0.01) classifier init.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, kind: str = "linear",
+                 neck_dim: int = 256, dropout: float = 0.5) -> None:
+        super().__init__()
+        if kind not in HEADS:
+            raise LtbenchError(f"method.head must be one of {', '.join(HEADS)}, not {kind!r}.")
+        if kind == "db_neck":
+            self.neck: nn.Module = nn.Sequential(
+                nn.Linear(in_channels, neck_dim), nn.BatchNorm1d(neck_dim), nn.Dropout(dropout))
+            in_channels = neck_dim
+        else:
+            self.neck = nn.Identity()
+        self.classifier = nn.Linear(in_channels, num_classes)
+        if kind == "db_neck":
+            nn.init.normal_(self.classifier.weight, 0.0, 0.01)
+            nn.init.zeros_(self.classifier.bias)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.neck(features.float().mean(dim=(2, 3))))

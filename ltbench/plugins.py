@@ -1,0 +1,86 @@
+"""Discovery of built-in components and third-party plugins.
+
+Plugins register themselves with the registries on import. They come from
+installed packages' entry points (groups ``ltbench.methods``, ``ltbench.datasets``,
+``ltbench.backbones``, ``ltbench.text_encoders``, ``ltbench.losses``; each entry
+point names a module) and from ``*.py`` files in a plugin folder: ``$LTBENCH_PLUGINS``
+(paths separated by ``os.pathsep``), else ``./methods``, else the repository's
+``methods/``. Plugin files are imported under ``ltbench_plugins.<stem>`` so that
+no top-level ``methods`` package is ever created.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+
+from ltbench.errors import LtbenchError
+from ltbench.paths import REPO_ROOT
+
+BUILTIN_MODULES = (
+    "ltbench.losses",
+    "ltbench.models.backbones",
+    "ltbench.text",
+    "ltbench.data.mnist_lt",
+    "ltbench.data.voc",
+    "ltbench.data.coco",
+    "ltbench.data.custom",
+    "ltbench.methods.baseline",
+    "ltbench.methods.cprfl",
+)
+ENTRY_POINT_GROUPS = ("ltbench.methods", "ltbench.datasets", "ltbench.backbones", "ltbench.text_encoders",
+                      "ltbench.losses")
+PLUGIN_PACKAGE = "ltbench_plugins"
+
+_loaded = False
+
+
+def plugin_dirs() -> list[Path]:
+    """Folders whose ``*.py`` files are imported as plugins."""
+    env = os.environ.get("LTBENCH_PLUGINS")
+    if env:
+        return [Path(p).expanduser() for p in env.split(os.pathsep) if p]
+    local = Path("methods")
+    return [local] if local.is_dir() else [REPO_ROOT / "methods"]
+
+
+def load_plugins() -> None:
+    """Import built-ins, entry points and plugin files once, so that every registry is complete."""
+    global _loaded
+    if _loaded:
+        return
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+    for group in ENTRY_POINT_GROUPS:
+        for entry_point in entry_points(group=group):
+            try:
+                entry_point.load()
+            except Exception as exc:
+                raise LtbenchError(f"Plugin entry point {entry_point.name!r} ({entry_point.value}) failed to "
+                                   f"load: {type(exc).__name__}: {exc}") from exc
+    for folder in plugin_dirs():
+        for file in sorted(folder.glob("*.py")) if folder.is_dir() else []:
+            if not file.name.startswith("_"):
+                import_plugin_file(file)
+    _loaded = True
+
+
+def import_plugin_file(file: Path) -> None:
+    """Import one plugin file as ``ltbench_plugins.<stem>``; a failure names the file."""
+    name = f"{PLUGIN_PACKAGE}.{file.stem}"
+    if name in sys.modules:
+        return
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise LtbenchError(f"Plugin file {file} cannot be imported.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise LtbenchError(f"Plugin file {file} failed to import: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,28 @@
+"""Test-wide isolation: derived files go to a temporary cache, never the user's."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_SPLITS = REPO_ROOT.parent / "shared" / "splits"
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One cache per test session, so the embedded dataset and features are built once."""
+    cache = tmp_path_factory.mktemp("ltbench-cache")
+    previous = os.environ.get("LTBENCH_CACHE")
+    os.environ["LTBENCH_CACHE"] = str(cache)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    yield
+    if previous is None:
+        os.environ.pop("LTBENCH_CACHE", None)
+    else:
+        os.environ["LTBENCH_CACHE"] = previous
