@@ -1,0 +1,59 @@
+"""Class-aware resampling (Shen et al., ECCV 2016), as used by the DB paper's re-sampling runs."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import Sampler
+
+from ltbench.errors import LtbenchError
+
+
+def _shuffled_cycle(items: np.ndarray, generator: torch.Generator) -> Iterator[int]:
+    """Endless pass over ``items``, reshuffled before every pass (DB's ``RandomCycleIter``)."""
+    while True:
+        for i in torch.randperm(len(items), generator=generator).tolist():
+            yield int(items[i])
+
+
+class ClassAwareSampler(Sampler[int]):
+    """Image indices drawn class by class so that every class is visited equally often.
+
+    As in the DB repository: classes are visited in a cycle reshuffled each
+    pass; each visit yields ``num_samples_cls`` images of that class, taken
+    from its own reshuffled cycle. Classes without training images are
+    skipped. Length: the number of images, or with ``reduce`` the DB code's
+    ``max_i n_i * num_classes / reduce`` (the DB code defaults to ``reduce=4``,
+    which gives more samples per epoch than there are images).
+    Successive epochs differ; the whole sequence is fixed by ``seed``.
+    """
+
+    def __init__(
+        self, targets: np.ndarray, num_samples_cls: int = 3, reduce: float | None = None, seed: int = 0,
+    ) -> None:
+        targets = np.asarray(targets)
+        self.class_images = [np.flatnonzero(col) for col in targets.T if col.any()]
+        if not self.class_images:
+            raise LtbenchError("Class-aware sampling needs at least one positive label in the training targets.")
+        self.num_samples_cls = num_samples_cls
+        if reduce is None:
+            self.num_samples = len(targets)
+        else:
+            self.num_samples = int(max(map(len, self.class_images)) * len(self.class_images) / reduce)
+        generator = torch.Generator().manual_seed(seed)
+        # the cycles persist across epochs, as in the DB code, so every image of a class is seen in turn
+        self._class_cycle = _shuffled_cycle(np.arange(len(self.class_images)), generator)
+        self._image_cycles = [_shuffled_cycle(images, generator) for images in self.class_images]
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        drawn = 0
+        while drawn < self.num_samples:
+            visit = min(self.num_samples_cls, self.num_samples - drawn)
+            yield from itertools.islice(self._image_cycles[next(self._class_cycle)], visit)
+            drawn += visit
