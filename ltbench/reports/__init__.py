@@ -1,0 +1,34 @@
+"""Tables and figures from run directories: results are data, tables and plots are views."""
+
+from ltbench.reports.collect import Collection, collect_runs, find_manifests
+from ltbench.reports.plots import plot_ap_vs_frequency, plot_curves, plot_group_bars
+from ltbench.reports.reference import ROW_LABELS, Reference, default_label, load_reference
+from ltbench.reports.table import (
+    Table,
+    build_table,
+    render_csv,
+    render_latex,
+    render_markdown,
+    render_rich,
+    write_tables,
+)
+
+__all__ = [
+    "ROW_LABELS",
+    "Collection",
+    "Reference",
+    "Table",
+    "build_table",
+    "collect_runs",
+    "default_label",
+    "find_manifests",
+    "load_reference",
+    "plot_ap_vs_frequency",
+    "plot_curves",
+    "plot_group_bars",
+    "render_csv",
+    "render_latex",
+    "render_markdown",
+    "render_rich",
+    "write_tables",
+]

@@ -1,0 +1,296 @@
+"""Reports: collection of run dirs, tables against hand-computed stats, reference CSVs, plots."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+import yaml
+from rich.console import Console
+
+from ltbench.errors import LtbenchError
+from ltbench.reports import (
+    build_table,
+    collect_runs,
+    default_label,
+    find_manifests,
+    load_reference,
+    plot_ap_vs_frequency,
+    plot_curves,
+    plot_group_bars,
+    render_csv,
+    render_latex,
+    render_markdown,
+    render_rich,
+    write_tables,
+)
+from ltbench.reports.reference import METRICS, REFERENCE_DIR
+from ltbench.runs import append_history, write_json, write_scores, write_text
+
+CLASS_FREQ = [150, 60, 30, 12, 3]
+GROUPS = {"head": [0], "medium": [1, 2], "tail": [3, 4]}
+
+# (dataset, method, encoder, seed) -> total/head/medium/tail mAP
+RUNS = {
+    ("voc_lt", "erm", "glove", 1): (70.0, 80.0, 60.0, 50.0),
+    ("voc_lt", "erm", "glove", 2): (72.0, 82.0, 61.0, 52.0),
+    ("voc_lt", "erm", "glove", 3): (71.0, 84.0, 65.0, 51.0),
+    ("voc_lt", "asl", "glove", 1): (75.0, 79.0, 70.0, 60.0),
+    ("voc_lt", "asl", "glove", 2): (77.5, 78.0, 71.0, 63.0),
+    ("voc_lt", "cprfl", "glove", 1): (74.0, 70.0, 72.5, 58.0),
+    ("coco_lt", "erm", "glove", 1): (40.0, 48.0, 45.0, 25.0),
+    ("coco_lt", "erm", "glove", 2): (42.0, 49.0, 47.0, 27.0),
+}
+
+
+def make_run(
+    root: Path,
+    name: str,
+    dataset: str,
+    method: str,
+    seed: int,
+    maps: tuple[float, ...],
+    *,
+    encoder: str = "glove",
+    label: str | None = None,
+    status: str = "finished",
+    config_hash: str | None = None,
+) -> Path:
+    """A run directory in the format training writes, with known numbers."""
+    run = root / name
+    config = {
+        "seed": seed,
+        "label": label,
+        "dataset": {"name": dataset},
+        "method": {"name": method},
+        "loss": {"name": None},
+        "text": {"encoder": encoder},
+    }
+    write_text(run / "config.yaml", yaml.safe_dump(config))
+    rng = np.random.default_rng(seed)
+    write_json(
+        run / "metrics.json",
+        {
+            "status": status,
+            "method": method,
+            "dataset": dataset,
+            "label": label,
+            "seed": seed,
+            "config_hash": config_hash or f"{dataset}-{method}-{encoder}-{seed}",
+            "map": dict(zip(METRICS, maps)),
+            "per_class_ap": rng.uniform(20, 90, len(CLASS_FREQ)).tolist(),
+            "class_names": [f"c{i}" for i in range(len(CLASS_FREQ))],
+            "class_freq": CLASS_FREQ,
+            "groups": GROUPS,
+            "selection": "final",
+            "epochs": 3,
+            "wall_time_s": 1.0,
+            "device": "cpu",
+        },
+    )
+    for epoch in (1, 2, 3):
+        append_history(run, {"epoch": epoch, "train_loss": 1.0 / epoch, "test_map": maps[0] - 3 + epoch, "lr": 1e-3})
+    write_scores(run / "scores.npz", rng.uniform(size=(6, 5)), rng.integers(0, 2, size=(6, 5)))
+    return run
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    runs = tmp_path / "runs"
+    for (dataset, method, encoder, seed), maps in RUNS.items():
+        make_run(runs, f"{dataset}/{method}_s{seed}", dataset, method, seed, maps, encoder=encoder)
+    return runs
+
+
+def expected(dataset: str, method: str, metric: str) -> np.ndarray:
+    return np.array([m[METRICS.index(metric)] for (ds, me, _, _), m in RUNS.items() if (ds, me) == (dataset, method)])
+
+
+def md_line(markdown: str, label: str) -> list[str]:
+    """The cells of the markdown row whose first cell is ``label``."""
+    for line in markdown.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[0] == label:
+            return cells[1:]
+    raise AssertionError(f"no row {label!r}")
+
+
+def test_table_holds_means_and_sample_stds_over_seeds(root: Path) -> None:
+    collection = collect_runs(root)
+    assert collection.problems == []
+    assert collection.labels == ["ERM", "ASL", "CPRFL-GloVe"]  # published names, paper row order
+    assert collection.datasets == ["voc_lt", "coco_lt"]
+    table = build_table(collection)
+    for dataset, method, label in (("voc_lt", "erm", "ERM"), ("voc_lt", "asl", "ASL"), ("coco_lt", "erm", "ERM")):
+        cell = table.cells[(dataset, label)]
+        assert cell.n == len(expected(dataset, method, "total"))
+        for metric in METRICS:
+            values = expected(dataset, method, metric)
+            assert cell.stats[metric].mean == pytest.approx(values.mean())
+            assert cell.stats[metric].std == pytest.approx(values.std(ddof=1))
+    single = table.cells[("voc_lt", "CPRFL-GloVe")]
+    assert (single.n, single.stats["total"].mean, single.stats["total"].std) == (1, 74.0, None)
+    assert ("coco_lt", "ASL") not in table.cells
+
+
+def test_markdown_and_latex_bold_the_best_of_each_column(root: Path) -> None:
+    table = build_table(collect_runs(root))
+    markdown, latex = render_markdown(table), render_latex(table)
+    # VOC-LT columns: total, head, medium, tail, n. ASL best total, ERM best head, CPRFL best medium.
+    asl, erm, cprfl = (md_line(markdown, label) for label in ("ASL", "ERM", "CPRFL-GloVe"))
+    asl_std = np.std([75.0, 77.5], ddof=1)
+    assert asl[0] == f"**76.25 ± {asl_std:.2f}**"
+    assert erm[0] == f"71.00 ± {np.std([70, 72, 71], ddof=1):.2f}"
+    assert erm[1].startswith("**82.00 ± ") and not asl[1].startswith("**")
+    assert cprfl[2] == "**72.50**" and cprfl[4] == "1"
+    assert md_line(markdown, "ASL")[5] == "–"  # ASL has no COCO-LT run
+    assert "**" not in " ".join(erm[5:])  # ERM alone on COCO-LT: nothing to be best against
+    assert rf"\textbf{{76.25 $\pm$ {asl_std:.2f}}}" in latex
+    assert r"\textbf{72.50}" in latex and r"\textbf{71.00" not in latex
+    assert latex.count(r"\toprule") == 1 and r"\multicolumn{5}{c}{COCO-LT}" in latex
+
+
+def test_csv_has_separate_mean_std_n_columns(root: Path) -> None:
+    rows = list(csv.DictReader(io.StringIO(render_csv(build_table(collect_runs(root))))))
+    assert [(r["label"], r["dataset"]) for r in rows] == [
+        ("ERM", "voc_lt"),
+        ("ERM", "coco_lt"),
+        ("ASL", "voc_lt"),
+        ("CPRFL-GloVe", "voc_lt"),
+    ]
+    erm = rows[0]
+    assert int(erm["n"]) == 3
+    assert float(erm["tail_mean"]) == pytest.approx(51.0)
+    assert float(erm["tail_std"]) == pytest.approx(1.0, abs=1e-4)
+    assert rows[3]["total_std"] == "" and rows[3]["total_published"] == ""
+
+
+def test_bad_run_dirs_are_reported_and_skipped(root: Path) -> None:
+    truncated = make_run(root, "bad/truncated", "voc_lt", "erm", 7, (1.0, 1.0, 1.0, 1.0))
+    text = (truncated / "metrics.json").read_text()
+    (truncated / "metrics.json").write_text(text[: len(text) // 2])
+    no_config = make_run(root, "bad/no_config", "voc_lt", "erm", 8, (1.0, 1.0, 1.0, 1.0))
+    (no_config / "config.yaml").unlink()
+    running = make_run(root, "bad/running", "voc_lt", "erm", 9, (1.0, 1.0, 1.0, 1.0), status="running")
+    no_tail = make_run(root, "bad/no_tail", "voc_lt", "erm", 10, (1.0, 1.0, 1.0, 1.0))
+    metrics = json.loads((no_tail / "metrics.json").read_text())
+    del metrics["map"]["tail"]
+    write_json(no_tail / "metrics.json", metrics)
+
+    collection = collect_runs(root)
+    assert len(collection.problems) == 4
+    assert all("\n" not in p for p in collection.problems)
+    reasons = ((truncated, "unreadable"), (no_config, "config.yaml"), (running, "running"), (no_tail, "map.tail"))
+    for run, why in reasons:
+        assert any(str(run) in p and why in p for p in collection.problems), why
+    assert [r.metrics["seed"] for r in collection.runs("voc_lt", "ERM")] == [1, 2, 3]
+
+
+def test_repeated_seed_and_config_is_counted_once(root: Path) -> None:
+    make_run(root, "voc_lt/erm_s1_again", "voc_lt", "erm", 1, (0.0, 0.0, 0.0, 0.0), config_hash="voc_lt-erm-glove-1")
+    collection = collect_runs(root)
+    assert [r.path.name for r in collection.runs("voc_lt", "ERM")] == ["erm_s1", "erm_s2", "erm_s3"]
+    assert len(collection.problems) == 1 and "erm_s1_again" in collection.problems[0]
+    assert build_table(collection).cells[("voc_lt", "ERM")].stats["total"].mean == pytest.approx(71.0)
+
+
+def test_filters_by_dataset_method_and_label(root: Path) -> None:
+    assert list(collect_runs(root, dataset="coco_lt").rows) == [("coco_lt", "ERM")]
+    assert list(collect_runs(root, method="asl").rows) == [("voc_lt", "ASL")]
+    assert list(collect_runs(root, label="CPRFL-GloVe").rows) == [("voc_lt", "CPRFL-GloVe")]
+    with pytest.raises(LtbenchError, match="does not exist"):
+        collect_runs(root / "nowhere")
+
+
+def test_default_labels_follow_the_mapping() -> None:
+    def config(method: str, encoder: str) -> dict:
+        return {"method": {"name": method}, "text": {"encoder": encoder}}
+
+    assert default_label(config("cb_focal", "glove")) == "CB Focal"
+    assert default_label(config("cprfl", "clip-rn50")) == "CPRFL-CLIP"
+    assert default_label(config("cprfl", "random")) == "cprfl"
+    assert default_label(config("my_method", "glove")) == "my_method"
+
+
+def test_explicit_label_wins_over_the_mapping(tmp_path: Path) -> None:
+    make_run(tmp_path, "a", "voc_lt", "cprfl", 1, (1.0, 2.0, 3.0, 4.0), label="DB No-Focal")
+    assert list(collect_runs(tmp_path).rows) == [("voc_lt", "DB No-Focal")]
+
+
+def test_manifest_keeps_its_row_order_and_only_its_runs(root: Path, tmp_path: Path) -> None:
+    suites = tmp_path / "suites"
+    manifest = {
+        "suite": "table1",
+        "dataset": "voc_lt",
+        "rows": [
+            {"label": "ASL", "run_dirs": [str(root / "voc_lt/asl_s1"), str(root / "voc_lt/asl_s2")]},
+            {"label": "Baseline", "run_dirs": [str(root / "voc_lt/erm_s1"), str(root / "voc_lt/gone")]},
+        ],
+    }
+    write_json(suites / "table1_voc_lt.json", manifest)
+    write_json(suites / "table10_voc_lt.json", {**manifest, "rows": []})
+    manifests = find_manifests("table1", suites)
+    assert [m.name for m in manifests] == ["table1_voc_lt.json"]
+    collection = collect_runs(manifests=manifests)
+    assert collection.labels == ["ASL", "Baseline"]  # manifest order, not the paper's
+    assert [r.metrics["seed"] for r in collection.runs("voc_lt", "Baseline")] == [1]
+    assert len(collection.problems) == 1 and "gone" in collection.problems[0]
+    markdown = render_markdown(build_table(collection))
+    assert markdown.index("| ASL |") < markdown.index("| Baseline |")
+
+
+def test_reference_csvs_load_with_sources() -> None:
+    for name, rows in (("table1", 7), ("table2", 6), ("table3", 4)):
+        reference = load_reference(name)
+        assert reference.table == name
+        assert len(reference.rows) == 2 * rows
+        assert {r.dataset for r in reference.rows} == {"voc_lt", "coco_lt"}
+        assert all("CPRFL" in r.source and name[-1] in r.source for r in reference.rows)
+    erm = load_reference("table1").lookup("ERM", "coco_lt")
+    assert erm is not None and erm.values == {"total": 41.27, "head": 48.48, "medium": 49.06, "tail": 24.25}
+    assert load_reference("table2").lookup("ASL", "voc_lt").values["tail"] == 86.43
+    assert (REFERENCE_DIR / "README.md").is_file()
+
+
+def test_published_numbers_and_difference_beside_ours(root: Path) -> None:
+    table = build_table(collect_runs(root), reference=load_reference("table1"))
+    cell = table.cells[("voc_lt", "ERM")]
+    assert cell.published is not None and cell.published.values["total"] == 70.86
+    assert cell.diff("total") == pytest.approx(71.0 - 70.86)
+    assert cell.diff("head") == pytest.approx(82.0 - 68.91)
+    markdown = render_markdown(table)
+    assert md_line(markdown, "↳ published")[:5] == ["70.86", "68.91", "80.20", "65.31", ""]
+    assert md_line(markdown, "↳ ours − published")[:4] == ["+0.14", "+13.09", "-18.20", "-14.31"]
+    assert "Yan et al., ACM MM 2024" in markdown
+    row = next(r for r in csv.DictReader(io.StringIO(render_csv(table))) if r["dataset"] == "coco_lt")
+    assert float(row["tail_published"]) == 24.25 and float(row["tail_diff"]) == pytest.approx(26.0 - 24.25)
+    console = Console(record=True, width=250)
+    console.print(render_rich(table))
+    text = console.export_text()
+    assert "ours − published" in text and "CPRFL-GloVe" in text
+
+
+def test_write_tables_writes_every_format(root: Path, tmp_path: Path) -> None:
+    table = build_table(collect_runs(root))
+    paths = write_tables(table, tmp_path / "tables", "table1")
+    assert [p.name for p in paths] == ["table1.md", "table1.csv", "table1.tex"]
+    assert paths[0].read_text() == render_markdown(table)
+    assert paths[2].read_text() == render_latex(table)
+
+
+def test_plots_are_written_as_png_and_pdf(root: Path, tmp_path: Path) -> None:
+    collection = collect_runs(root)
+    for plot in (plot_ap_vs_frequency, plot_group_bars, plot_curves):
+        paths = plot(collection, tmp_path / "fig" / plot.__name__)
+        assert [p.suffix for p in paths] == [".png", ".pdf"]
+        assert all(p.stat().st_size > 0 for p in paths)
+        image = matplotlib.image.imread(paths[0])
+        assert image.ndim == 3 and image.shape[0] > 100
+        assert paths[1].read_bytes().startswith(b"%PDF")
+    with pytest.raises(LtbenchError, match="No finished runs"):
+        plot_curves(collect_runs(tmp_path / "fig"), tmp_path / "empty")
