@@ -12,8 +12,8 @@ import numpy as np
 
 from ltbench.config import Config, config_hash, deep_merge, dump_yaml, load_defaults, load_yaml, parse_overrides
 from ltbench.data.base import LTDataset
-from ltbench.engine.progress import console
-from ltbench.engine.trainer import Trainer
+from ltbench.progress import console
+from ltbench.engine.trainer import Trainer, seed_everything
 from ltbench.methods.base import MethodContext, MethodParts
 from ltbench.paths import configs_root
 from ltbench.plugins import load_plugins
@@ -25,12 +25,12 @@ HASH_IGNORES = ("output", "label")  # where a run is written and how it is label
 
 def compose_config(
     method: str | None = None, dataset: str | None = None, config_file: str | Path | None = None,
-    overrides: Sequence[str] = (),
+    overrides: Sequence[str] = (), extra: Config | None = None,
 ) -> Config:
-    """Layer the package defaults, the dataset's and method's YAML, ``config_file`` and ``overrides``."""
+    """Layer the package defaults, the dataset's and method's YAML, ``config_file``, ``extra`` and ``overrides``."""
     load_plugins()
     explicit = load_yaml(config_file) if config_file else {}
-    cli = parse_overrides(overrides)
+    cli = deep_merge(extra or {}, parse_overrides(overrides))
     for section, name in (("method", method), ("dataset", dataset)):
         if name:
             cli = deep_merge(cli, {section: {"name": name}})
@@ -62,6 +62,7 @@ class Experiment:
     dataset: LTDataset
     parts: MethodParts
     run_dir: Path
+    provenance: dict[str, str]
 
     @property
     def finished(self) -> bool:
@@ -86,13 +87,13 @@ def build_experiment(config: Config) -> Experiment:
     method_params = resolve_params(METHODS, method_name, method_cfg, skip=1)
     config["method"] = {"name": method_name, **method_params}
     ctx = MethodContext(config, dataset)
+    seed_everything(config["seed"])  # weight initialisation follows the seed too
     parts = METHODS.build(method_name, ctx, **method_params)
     for section, resolved in ctx.resolved.items():
         config[section] = resolved
-    config["label"] = config.get("label") or method_name
     digest = config_hash(config, HASH_IGNORES)
     run_dir = Path(config["output"]["root"]) / dataset_name / f"{method_name}_s{config['seed']}_{digest}"
-    return Experiment(config, dataset, parts, run_dir)
+    return Experiment(config, dataset, parts, run_dir, ctx.provenance)
 
 
 def run_experiment(experiment: Experiment) -> dict[str, Any]:
@@ -126,6 +127,7 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         "device": result.device,
         "amp": result.amp,
         "feature_cache": result.feature_cache,
+        "provenance": experiment.provenance,
         "versions": _versions(),
     }
     write_scores(run_dir / "scores.npz", result.scores, dataset.test.targets)

@@ -94,8 +94,12 @@ LOSSES: Registry = Registry("loss")
 
 
 def resolve_params(registry: Registry, name: str, given: dict[str, Any], skip: int = 0) -> dict[str, Any]:
-    """``given`` completed with the factory's defaults; unknown keys are a one-sentence error."""
-    factory = registry.get(name)
+    """``given`` completed with the factory's defaults; unknown keys are a one-sentence error.
+
+    An entry registered with ``params_of=(callable, skip)`` takes its parameters from
+    that callable's signature instead (a method that forwards ``**options`` to a module).
+    """
+    factory, skip = registry.entry(name).meta.get("params_of", (registry.get(name), skip))
     params = list(inspect.signature(factory).parameters.values())[skip:]
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
     known = {p.name for p in params if p.kind is not inspect.Parameter.VAR_KEYWORD}

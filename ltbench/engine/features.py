@@ -18,7 +18,7 @@ from ltbench.data.base import Split
 from ltbench.data.loading import SplitDataset, make_loader
 from ltbench.data.transforms import build_transform
 from ltbench.engine.device import autocast
-from ltbench.engine.progress import progress_bar
+from ltbench.progress import progress_bar
 from ltbench.paths import cache_root
 from ltbench.runs import atomic_write
 

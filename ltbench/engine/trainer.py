@@ -27,7 +27,7 @@ from ltbench.engine.device import amp_enabled, autocast, pick_device
 from ltbench.engine.ema import make_ema
 from ltbench.engine.features import cached_features, extract_features, to_float_images
 from ltbench.engine.optim import build_optimizer, build_scheduler
-from ltbench.engine.progress import console, progress_bar
+from ltbench.progress import console, progress_bar
 from ltbench.errors import LtbenchError
 from ltbench.evaluation import evaluate
 from ltbench.methods.base import MethodParts

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ltbench.data.base import LTDataset
-from ltbench.registry import BACKBONES, resolve_params
+from ltbench.registry import BACKBONES, TEXT_ENCODERS, resolve_params
 
 
 class SplitModel(nn.Module):
@@ -44,6 +44,7 @@ class MethodContext:
     config: dict[str, Any]
     dataset: LTDataset
     resolved: dict[str, Any] = field(default_factory=dict)  # config sections completed with defaults
+    provenance: dict[str, str] = field(default_factory=dict)  # where weights and embeddings came from
 
     def backbone(self) -> nn.Module:
         """The backbone named in ``model.backbone`` with the ``model`` section's options."""
@@ -51,7 +52,21 @@ class MethodContext:
         name = model_cfg.pop("backbone")
         params = resolve_params(BACKBONES, name, model_cfg)
         self.resolved["model"] = {"backbone": name, **params}
-        return BACKBONES.build(name, **params)
+        backbone = BACKBONES.build(name, **params)
+        self.provenance["backbone"] = f"{name}: {backbone.source}"
+        return backbone
+
+    def text_embeddings(self) -> torch.Tensor:
+        """``C x E`` embeddings of the class names by the ``text`` section's encoder, cached on disk."""
+        from ltbench.text.cache import encode_cached
+
+        text_cfg = dict(self.config["text"])
+        name, template = text_cfg.pop("encoder"), text_cfg.pop("template")
+        params = resolve_params(TEXT_ENCODERS, name, text_cfg)
+        self.resolved["text"] = {"encoder": name, "template": template, **params}
+        encoder = TEXT_ENCODERS.build(name, **params)
+        self.provenance["text_encoder"] = f"{name}: {encoder.source}"
+        return encode_cached(encoder, self.dataset.class_names, template)
 
     def loss(self, default: str) -> nn.Module:
         """The loss in the ``loss`` section, or ``default`` when it names none."""

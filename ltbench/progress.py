@@ -1,4 +1,4 @@
-"""Progress bars for long loops (rich), quiet when output is not a terminal."""
+"""Progress bars and console output for long loops (rich), quiet when output is not a terminal."""
 
 from __future__ import annotations
 
