@@ -43,7 +43,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     config = compose_config(args.method, args.dataset, args.config, overrides)
     experiment = build_experiment(config)
     metrics = run_experiment(experiment)
-    print(f"{experiment.config['label']} on {metrics['dataset']} (seed {metrics['seed']}): {format_map(metrics)}")
+    print(f"{experiment.config['label'] or metrics['method']} on {metrics['dataset']} (seed {metrics['seed']}): {format_map(metrics)}")
     print(f"run directory: {experiment.run_dir}")
     return 0
 
@@ -70,6 +70,85 @@ def cmd_list(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def cmd_suite(args: argparse.Namespace, extra: list[str]) -> int:
+    from ltbench.suites import run_suite
+
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    outcome = run_suite(args.name, args.dataset, seeds, split_overrides(extra), args.rows)
+    print(f"suite {args.name} on {args.dataset}, seeds {seeds}: {len(outcome.trained)} trained, "
+          f"{len(outcome.reused)} already finished, {len(outcome.failed)} skipped; manifest {outcome.manifest}")
+    for line in outcome.failed:
+        print(f"  skipped {line}", file=sys.stderr)
+    return 1 if outcome.failed and not (outcome.trained or outcome.reused) else 0
+
+
+def _collect(args: argparse.Namespace):  # noqa: ANN202 - returns a reports.Collection
+    from ltbench.reports import collect_runs, find_manifests
+
+    manifests = find_manifests(args.suite) if args.suite else ()
+    if args.suite and args.dataset:
+        manifests = [m for m in manifests if m.stem == f"{args.suite}_{args.dataset}"]
+    if args.suite and not manifests:
+        raise LtbenchError(f"No results of suite {args.suite!r} yet; run `ltbench suite {args.suite} --dataset ...` first.")
+    collection = collect_runs(args.runs, dataset=args.dataset, method=args.method, manifests=manifests)
+    for problem in collection.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    if not collection.rows:
+        raise LtbenchError(f"No finished runs found under {args.runs or 'results/runs'} for these filters.")
+    return collection
+
+
+def cmd_table(args: argparse.Namespace, extra: list[str]) -> int:
+    from rich.console import Console
+
+    from ltbench.reports import build_table, load_reference, render_rich, write_tables
+
+    collection = _collect(args)
+    reference_name = args.reference or (args.suite if args.suite in ("table1", "table2", "table3") else "table1")
+    reference = None if reference_name == "none" else load_reference(reference_name)
+    table = build_table(collection, reference)
+    Console().print(render_rich(table))
+    stem = args.suite or "runs"
+    for path in write_tables(table, args.out, stem):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace, extra: list[str]) -> int:
+    from pathlib import Path
+
+    from ltbench.reports import plot_ap_vs_frequency, plot_curves, plot_group_bars
+
+    collection = _collect(args)
+    stem = Path(args.out) / (args.suite or "runs")
+    for plot, suffix in ((plot_ap_vs_frequency, "ap_vs_frequency"), (plot_group_bars, "group_map"),
+                         (plot_curves, "curves")):
+        for path in plot(collection, f"{stem}_{suffix}"):
+            print(f"wrote {path}")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace, extra: list[str]) -> int:
+    from ltbench.config import parse_overrides
+    from ltbench.data.prepare import prepare
+
+    params = parse_overrides(split_overrides(extra)).get("dataset", {})
+    for option in ("root", "splits", "cache_size"):
+        if getattr(args, option) is not None:
+            params[option] = getattr(args, option)
+    report = prepare(args.dataset, **params)
+    print(report.summary())
+    return 0
+
+
+def _add_report_filters(parser: argparse.ArgumentParser, out: str) -> None:
+    parser.add_argument("--suite", help="only the runs of this suite, in its row order")
+    parser.add_argument("--dataset", help="only this dataset")
+    parser.add_argument("--method", help="only this method")
+    parser.add_argument("--runs", help="runs root (default results/runs)")
+    parser.add_argument("--out", default=out, help=f"output folder (default {out})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ltbench", description="Long-tailed multi-label classification benchmark.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +161,32 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="random seed (default from the config)")
     run.set_defaults(func=cmd_run)
 
+    suite = sub.add_parser("suite", help="run a paper table's experiments over seeds, skipping finished ones",
+                           epilog="Other options are config overrides applied to every run.")
+    suite.add_argument("name", help="suite in configs/suites/ (table1, table2, table3, prompts)")
+    suite.add_argument("--dataset", required=True)
+    suite.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
+    suite.add_argument("--first-seed", type=int, default=1, help="seeds are first-seed, first-seed+1, ...")
+    suite.add_argument("--rows", nargs="+", help="only these row labels")
+    suite.set_defaults(func=cmd_suite)
+
+    table = sub.add_parser("table", help="tables (console, Markdown, CSV, LaTeX) from run directories")
+    _add_report_filters(table, "results/tables")
+    table.add_argument("--reference", help="published numbers to show beside ours: table1, table2, table3 or none")
+    table.set_defaults(func=cmd_table)
+
+    plot = sub.add_parser("plot", help="per-class AP vs frequency, group mAP bars and learning curves")
+    _add_report_filters(plot, "results/plots")
+    plot.set_defaults(func=cmd_plot)
+
+    prep = sub.add_parser("prepare", help="check a local VOC-LT / COCO-LT copy and build its image cache",
+                          epilog="Other dataset options as --dataset.KEY VALUE.")
+    prep.add_argument("dataset", choices=["voc_lt", "coco_lt"])
+    prep.add_argument("--root", help="folder holding VOCdevkit/ (VOC) or annotations/ and the image folders (COCO)")
+    prep.add_argument("--splits", help="folder with the split files (default $LTBENCH_SPLITS)")
+    prep.add_argument("--cache-size", dest="cache_size", type=int, help="side of the cached images, e.g. 448")
+    prep.set_defaults(func=cmd_prepare)
+
     lst = sub.add_parser("list", help="show registered methods, datasets, backbones, text encoders, losses")
     lst.add_argument("kind", nargs="?", choices=["methods", "datasets", "backbones", "text-encoders", "losses"])
     lst.add_argument("pattern", nargs="?", default="*", help="glob filter, e.g. '*focal*'")
@@ -92,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "run":
+    if extra and args.command not in ("run", "suite", "prepare"):
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
     try:
         return args.func(args, extra)

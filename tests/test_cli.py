@@ -1,0 +1,58 @@
+"""The command line as a user meets it: one-sentence errors, no tracebacks."""
+
+import os
+import subprocess
+import sys
+
+from ltbench.cli import main
+
+
+def run_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "ltbench.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_missing_voc_data_is_one_sentence_without_traceback(tmp_path):
+    result = run_cli("run", "--method", "cprfl", "--dataset", "voc_lt",
+                     env={"LTBENCH_DATA": str(tmp_path), "LTBENCH_SPLITS": str(tmp_path / "splits")})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    message = result.stderr.strip()
+    assert message.startswith("ltbench: error:") and len(message.splitlines()) == 1
+    assert str(tmp_path) in message
+
+
+def test_unknown_method_lists_registered_ones(capsys):
+    assert main(["run", "--method", "ermm", "--dataset", "mnist_lt"]) == 2
+    err = capsys.readouterr().err
+    assert "Did you mean erm" in err and "cprfl" in err
+
+
+def test_list_shows_every_kind_with_help(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("erm", "cprfl", "logit_adjusted", "mnist_lt", "voc_lt", "efficientnet_lite0", "glove", "asl"):
+        assert name in out
+
+
+def test_example_plugin_is_discovered_and_trains(tmp_path, capsys):
+    assert main(["run", "--method", "logit_adjusted", "--dataset", "mnist_lt", "--train.epochs", "2",
+                 f"--output.root={tmp_path}"]) == 0
+    assert "logit_adjusted on mnist_lt" in capsys.readouterr().out
+
+
+def test_plugin_folder_from_environment(tmp_path, monkeypatch):
+    plugin = tmp_path / "my_method.py"
+    plugin.write_text(
+        "from ltbench.registry import METHODS\n"
+        "from ltbench.methods.baseline import build_baseline\n"
+        "@METHODS.register('my_method')\n"
+        "def my_method(ctx):\n"
+        "    '''A user method.'''\n"
+        "    return build_baseline(ctx, 'focal', 'linear', 256, 0.5)\n")
+    code = ("import ltbench.plugins as p; p.load_plugins(); from ltbench.registry import METHODS; "
+            "print(METHODS.entry('my_method').help)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "LTBENCH_PLUGINS": str(tmp_path)}, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "A user method."

@@ -1,0 +1,67 @@
+"""Short real training runs on the embedded dataset: they must beat chance, write a
+complete run directory, skip when finished and resume after a crash."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ltbench.engine.trainer import Trainer
+from ltbench.evaluation import chance_map, evaluate
+from ltbench.experiment import build_experiment, compose_config, run_experiment
+
+
+def small_config(tmp_path, method="erm", *extra):
+    return compose_config(method, "mnist_lt", overrides=[f"output.root={tmp_path}", "train.epochs=6", *extra])
+
+
+def test_short_erm_run_beats_chance_and_writes_run_directory(tmp_path):
+    experiment = build_experiment(small_config(tmp_path))
+    metrics = run_experiment(experiment)
+    run_dir = experiment.run_dir
+    assert {p.name for p in run_dir.iterdir()} >= {"config.yaml", "metrics.json", "history.jsonl",
+                                                   "scores.npz", "checkpoint.pt"}
+    chance = chance_map(experiment.dataset.test.targets)
+    assert metrics["map"]["total"] > chance + 10, (metrics["map"], chance)
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert saved["status"] == "finished" and saved["seed"] == 1 and saved["selection"] == "final"
+    with np.load(run_dir / "scores.npz") as data:  # any metric can be recomputed without the model
+        recomputed = evaluate(data["scores"], data["targets"], {k: np.array(v) for k, v in saved["groups"].items()})
+    assert recomputed["total"] == pytest.approx(saved["map"]["total"])
+    resolved = (run_dir / "config.yaml").read_text()
+    assert "loss:\n  name: bce" in resolved and "weights:" in resolved  # defaults made explicit
+
+
+def test_finished_run_is_not_trained_again(tmp_path, monkeypatch):
+    experiment = build_experiment(small_config(tmp_path, "erm", "train.epochs=2"))
+    first = run_experiment(experiment)
+    monkeypatch.setattr(Trainer, "fit", lambda self: pytest.fail("a finished run was trained again"))
+    again = run_experiment(build_experiment(small_config(tmp_path, "erm", "train.epochs=2")))
+    assert again["map"] == first["map"]
+
+
+def test_killed_run_resumes_from_its_checkpoint_with_identical_result(tmp_path, monkeypatch):
+    reference = run_experiment(build_experiment(small_config(tmp_path / "straight", "erm", "train.epochs=3")))
+
+    original = Trainer._train_epoch
+    calls = []
+
+    def crash_in_epoch_3(self, epoch, *args, **kwargs):
+        calls.append(epoch)
+        if epoch == 3:
+            raise KeyboardInterrupt
+        return original(self, epoch, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "_train_epoch", crash_in_epoch_3)
+    experiment = build_experiment(small_config(tmp_path / "crash", "erm", "train.epochs=3"))
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(experiment)
+    assert (experiment.run_dir / "checkpoint.pt").is_file() and not (experiment.run_dir / "metrics.json").exists()
+
+    calls.clear()
+    monkeypatch.setattr(Trainer, "_train_epoch", original)
+    monkeypatch.setattr(Trainer, "_train_epoch", lambda self, epoch, *a, **k: (calls.append(epoch),
+                                                                               original(self, epoch, *a, **k))[1])
+    resumed = run_experiment(build_experiment(small_config(tmp_path / "crash", "erm", "train.epochs=3")))
+    assert calls == [3]  # epochs 1 and 2 came from the checkpoint
+    assert resumed["map"]["total"] == pytest.approx(reference["map"]["total"], abs=1e-6)
