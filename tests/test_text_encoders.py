@@ -1,0 +1,146 @@
+"""Text encoders: real GloVe vectors, seeded random embeddings, the open_clip load path, the disk cache."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+
+import pytest
+import torch
+
+from ltbench.errors import LtbenchError
+from ltbench.registry import TEXT_ENCODERS
+from ltbench.text import encode_cached
+from ltbench.text.cache import cache_dir, cache_key
+from ltbench.text.clip import OpenClipTextEncoder, _open_clip
+
+TEMPLATE = "a photo of a {}."
+TINY = "ltbench-tiny-clip"  # a small open_clip config, so that tests build the real model class quickly
+TINY_CONFIG = {
+    "embed_dim": 16,
+    "quick_gelu": True,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 64, "patch_size": 16},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+}
+
+
+@pytest.fixture(scope="module")
+def glove():
+    return TEXT_ENCODERS.build("glove")
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory):
+    """A randomly initialised tiny open_clip model and its state dict saved to a file."""
+    open_clip = _open_clip()
+    folder = tmp_path_factory.mktemp("tiny_clip")
+    (folder / f"{TINY}.json").write_text(json.dumps(TINY_CONFIG))
+    open_clip.add_model_config(folder / f"{TINY}.json")
+    torch.manual_seed(0)
+    model = open_clip.create_model(TINY, pretrained=None, force_quick_gelu=True).eval()
+    torch.save(model.state_dict(), folder / "tiny.pt")
+    return model, folder / "tiny.pt"
+
+
+def _reference_embeddings(model, names: list[str]) -> torch.Tensor:
+    tokens = _open_clip().get_tokenizer(TINY)([TEMPLATE.format(n) for n in names])
+    with torch.no_grad():
+        return model.encode_text(tokens)
+
+
+def test_glove_vectors_carry_meaning(glove):
+    emb = glove.encode(["cat", "dog", "car"], TEMPLATE)
+    assert emb.shape == (3, 50) and emb.dtype == torch.float32
+    cos = torch.nn.functional.cosine_similarity
+    assert cos(emb[0], emb[1], dim=0) > cos(emb[0], emb[2], dim=0) + 0.2
+
+
+def test_glove_multiword_names_average_their_known_words(glove):
+    emb = glove.encode(["potted plant", "TV_monitor", "plant qqzxqvw"], TEMPLATE)
+    mean = lambda *words: torch.from_numpy((sum(glove.word_vector(w) for w in words) / len(words)))  # noqa: E731
+    torch.testing.assert_close(emb[0], mean("potted", "plant"))
+    torch.testing.assert_close(emb[1], mean("tv", "monitor"))
+    torch.testing.assert_close(emb[2], mean("plant"))  # the unknown word is skipped
+    torch.testing.assert_close(glove.encode(["potted plant"], "{}"), emb[:1])  # template ignored
+
+
+def test_glove_name_without_known_word_is_an_error(glove):
+    with pytest.raises(LtbenchError, match="qqzxqvw"):
+        glove.encode(["cat", "qqzxqvw"], TEMPLATE)
+
+
+def test_random_encoder_is_seeded():
+    a = TEXT_ENCODERS.build("random", seed=3, dim=8).encode(["x", "y"], TEMPLATE)
+    b = TEXT_ENCODERS.build("random", seed=3, dim=8).encode(["p", "q"], TEMPLATE)
+    c = TEXT_ENCODERS.build("random", seed=4, dim=8).encode(["x", "y"], TEMPLATE)
+    assert a.shape == (2, 8)
+    torch.testing.assert_close(a, b)
+    assert not torch.allclose(a, c)
+    with pytest.raises(LtbenchError):
+        TEXT_ENCODERS.build("random", weights="some.pt")
+
+
+def test_clip_loads_weights_from_file_and_encodes_raw_features(tiny_clip):
+    model, weights = tiny_clip
+    names = ["cat", "potted plant", "tv monitor"]
+    encoder = OpenClipTextEncoder("clip-tiny", TINY, weights=str(weights))
+    emb = encoder.encode(names, TEMPLATE)
+    assert emb.shape == (3, encoder.dim) == (3, 16) and emb.dtype == torch.float32
+    assert encoder.source == str(weights.resolve())
+    torch.testing.assert_close(emb, _reference_embeddings(model, names))  # the file's weights, not a fresh init
+    assert not torch.allclose(emb[0], emb[1])
+    assert not torch.allclose(emb.norm(dim=1), torch.ones(3))  # raw, not L2-normalised
+
+
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::DeprecationWarning")
+def test_clip_loads_openai_torchscript_archive(tiny_clip, tmp_path):
+    model, _ = tiny_clip
+    scriptable = copy.deepcopy(model)
+    scriptable.attn_mask = None  # OpenAI's archives hold no mask tensor; open_clip builds its own
+    example = (torch.zeros(1, 3, 32, 32), torch.zeros(1, 77, dtype=torch.long))
+    torch.jit.trace(scriptable, example, strict=False, check_trace=False).save(tmp_path / "RN-tiny.pt")
+    emb = OpenClipTextEncoder("clip-tiny", TINY, weights=str(tmp_path / "RN-tiny.pt")).encode(["cat"], TEMPLATE)
+    torch.testing.assert_close(emb, _reference_embeddings(model, ["cat"]))
+
+
+def test_clip_weights_of_another_model_are_an_error(tiny_clip, tmp_path):
+    model, _ = tiny_clip
+    torch.save({k: v for k, v in model.state_dict().items() if not k.startswith("visual.")}, tmp_path / "bad.pt")
+    with pytest.raises(LtbenchError, match="does not fit"):
+        OpenClipTextEncoder("clip-tiny", TINY, weights=str(tmp_path / "bad.pt")).encode(["cat"], TEMPLATE)
+
+
+@pytest.mark.parametrize("name", ["clip-rn50", "clip-vit-b16"])
+def test_missing_clip_weights_name_the_option(name, tmp_path):
+    encoder = TEXT_ENCODERS.build(name, cache_dir=str(tmp_path))  # an empty cache: nothing to find
+    with pytest.raises(LtbenchError) as error:
+        encoder.encode(["cat"], TEMPLATE)
+    message = str(error.value)
+    assert "text.weights=" in message and "allow_download" in message and name in message
+    assert "\n" not in message and ". " not in message.rstrip(".")  # one sentence
+    with pytest.raises(LtbenchError, match=rf"nope\.pt for {name} does not exist; pass text\.weights="):
+        _ = TEXT_ENCODERS.build(name, weights=str(tmp_path / "nope.pt")).source
+
+
+def test_cache_hit_does_not_build_the_encoder(tiny_clip, tmp_path, monkeypatch):
+    _, weights = tiny_clip
+    monkeypatch.setenv("LTBENCH_CACHE", str(tmp_path))
+    names = ["cat", "dog"]
+    first = encode_cached(OpenClipTextEncoder("clip-tiny", TINY, weights=str(weights)), names, TEMPLATE)
+    files = sorted(p.name for p in cache_dir().iterdir())
+    assert len(files) == 2 and files[0].endswith(".json") and files[1].endswith(".npy")
+    sidecar = json.loads((cache_dir() / files[0]).read_text())
+    assert sidecar["encoder"] == "clip-tiny" and sidecar["template"] == TEMPLATE
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("the encoder was built on a cache hit")
+
+    monkeypatch.setattr(_open_clip(), "create_model", no_build)
+    again = OpenClipTextEncoder("clip-tiny", TINY, weights=str(weights))
+    torch.testing.assert_close(encode_cached(again, names, TEMPLATE), first)
+    key = cache_key(again, names, TEMPLATE)
+    assert cache_key(again, names, "an image of a {}.") != key
+    assert cache_key(again, ["cat", "car"], TEMPLATE) != key
+    os.utime(weights, ns=(0, 0))  # new weights at the same path must not reuse the old embeddings
+    assert cache_key(again, names, TEMPLATE) != key
