@@ -15,7 +15,7 @@ from ltbench.data.base import LTDataset
 from ltbench.progress import console
 from ltbench.engine.trainer import Trainer, seed_everything
 from ltbench.methods.base import MethodContext, MethodParts
-from ltbench.paths import configs_root
+from ltbench.paths import configs_root, results_root
 from ltbench.plugins import load_plugins
 from ltbench.registry import DATASETS, METHODS, resolve_params
 from ltbench.runs import CONFIG_FILE, METRICS_FILE, RunReadError, read_run, write_json, write_scores, write_text
@@ -92,6 +92,7 @@ def build_experiment(config: Config) -> Experiment:
     for section, resolved in ctx.resolved.items():
         config[section] = resolved
     digest = config_hash(config, HASH_IGNORES)
+    config["output"]["root"] = str(config["output"]["root"] or results_root() / "runs")
     run_dir = Path(config["output"]["root"]) / dataset_name / f"{method_name}_s{config['seed']}_{digest}"
     return Experiment(config, dataset, parts, run_dir, ctx.provenance)
 

@@ -1,0 +1,58 @@
+"""Wall time of one whole suite on a dataset from cold caches (default: Table 1 on mnist_lt, one seed).
+
+Runs in a temporary results folder and cache, so the embedded dataset, the
+backbone features and the text embeddings are all built inside the timed span.
+Writes ``results/benchmarks/suite_<name>_<dataset>.json`` with the wall time,
+the machine, and the resulting table rows.
+
+    python benchmarks/bench_suite.py --suite table1 --dataset mnist_lt --seeds 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+OUT_DIR = Path(__file__).resolve().parent.parent / "results" / "benchmarks"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", default="table1")
+    parser.add_argument("--dataset", default="mnist_lt")
+    parser.add_argument("--seeds", type=int, default=1)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="ltbench-bench-"))
+    os.environ["LTBENCH_CACHE"] = str(work / "cache")
+    os.environ["LTBENCH_RESULTS"] = str(work / "results")
+
+    import torch
+
+    from ltbench.reports import build_table, collect_runs
+    from ltbench.suites import run_suite
+
+    started = time.perf_counter()
+    outcome = run_suite(args.suite, args.dataset, list(range(1, args.seeds + 1)))
+    wall = time.perf_counter() - started
+    table = build_table(collect_runs(manifests=[outcome.manifest]))
+    rows = {label: {metric: stat.mean for metric, stat in cell.stats.items()}
+            for (dataset, label), cell in table.cells.items()}
+    result = {
+        "suite": args.suite, "dataset": args.dataset, "seeds": args.seeds, "wall_seconds": round(wall, 1),
+        "runs_trained": len(outcome.trained), "runs_failed": outcome.failed,
+        "device": "cuda" if torch.cuda.is_available() else "cpu", "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(), "machine": platform.machine(), "map": rows,
+    }
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    out = OUT_DIR / f"suite_{args.suite}_{args.dataset}.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
