@@ -65,3 +65,28 @@ def test_killed_run_resumes_from_its_checkpoint_with_identical_result(tmp_path, 
     resumed = run_experiment(build_experiment(small_config(tmp_path / "crash", "erm", "train.epochs=3")))
     assert calls == [3]  # epochs 1 and 2 came from the checkpoint
     assert resumed["map"]["total"] == pytest.approx(reference["map"]["total"], abs=1e-6)
+
+
+def test_short_cprfl_run_beats_chance(tmp_path):
+    experiment = build_experiment(small_config(tmp_path, "cprfl", "train.epochs=8"))
+    metrics = run_experiment(experiment)
+    assert experiment.config["text"]["encoder"] == "glove" and experiment.config["loss"]["name"] == "asl"
+    assert metrics["map"]["total"] > chance_map(experiment.dataset.test.targets) + 10, metrics["map"]
+
+
+@pytest.mark.parametrize("method", ["rw", "focal", "cb_focal", "db_focal", "db_nofocal", "asl", "mls"])
+def test_every_loss_method_trains_with_finite_loss(tmp_path, method):
+    experiment = build_experiment(small_config(tmp_path, method, "train.epochs=2"))
+    metrics = run_experiment(experiment)
+    assert experiment.config["loss"]["name"] == method
+    assert np.isfinite(metrics["map"]["total"]) and metrics["map"]["total"] > 0
+    history = json.loads((experiment.run_dir / "history.jsonl").read_text().splitlines()[-1])
+    assert np.isfinite(history["train_loss"])
+
+
+def test_class_aware_sampler_and_ema_run(tmp_path):
+    experiment = build_experiment(small_config(tmp_path, "erm", "train.epochs=2", "train.sampler=class_aware",
+                                               "train.ema=0.9"))
+    metrics = run_experiment(experiment)
+    assert metrics["selection"] == "final-ema"
+    assert metrics["map"]["total"] > chance_map(experiment.dataset.test.targets)
