@@ -36,3 +36,13 @@ def configs_root() -> Path:
     """``configs/`` in the working directory if present, else the repository's."""
     local = Path("configs")
     return local if local.is_dir() else REPO_ROOT / "configs"
+
+
+def existing_file(path: str | os.PathLike[str], what: str, option: str) -> Path:
+    """``path`` as an existing file, else a one-sentence error naming the option to pass."""
+    from ltbench.errors import LtbenchError
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise LtbenchError(f"{what} {file} does not exist; pass {option}.")
+    return file

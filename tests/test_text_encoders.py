@@ -119,7 +119,7 @@ def test_missing_clip_weights_name_the_option(name, tmp_path):
     message = str(error.value)
     assert "text.weights=" in message and "allow_download" in message and name in message
     assert "\n" not in message and ". " not in message.rstrip(".")  # one sentence
-    with pytest.raises(LtbenchError, match=rf"nope\.pt for {name} does not exist; pass text\.weights="):
+    with pytest.raises(LtbenchError, match=rf"The {name} weights file .*nope\.pt does not exist; pass text\.weights="):
         _ = TEXT_ENCODERS.build(name, weights=str(tmp_path / "nope.pt")).source
 
 

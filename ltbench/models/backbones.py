@@ -16,6 +16,7 @@ from torch import nn
 
 from ltbench._torchvision_compat import ensure_torchvision_importable
 from ltbench.errors import LtbenchError
+from ltbench.paths import existing_file
 from ltbench.registry import BACKBONES
 
 ensure_torchvision_importable()
@@ -67,13 +68,8 @@ class Backbone(nn.Module):
 
 
 def _weights_file(path: str | os.PathLike[str], backbone: str) -> Path:
-    file = Path(path).expanduser()
-    if not file.is_file():
-        raise LtbenchError(
-            f"Weights file {file} for backbone {backbone} does not exist; pass model.weights=/path/to/file "
-            "(a state dict) or model.pretrained=false."
-        )
-    return file
+    option = "model.weights=/path/to/file (a state dict) or model.pretrained=false"
+    return existing_file(path, f"The {backbone} weights file", option)
 
 
 def _load_state_dict(file: Path) -> dict[str, torch.Tensor]:

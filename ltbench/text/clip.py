@@ -24,6 +24,7 @@ from torch import nn
 
 from ltbench._torchvision_compat import ensure_torchvision_importable
 from ltbench.errors import LtbenchError
+from ltbench.paths import existing_file
 from ltbench.registry import TEXT_ENCODERS
 
 PRETRAINED_TAG = "openai"  # OpenAI's weights, trained with QuickGELU
@@ -74,13 +75,8 @@ class OpenClipTextEncoder:
     def weights_file(self) -> Path:
         """The local checkpoint to load; resolving it never downloads unless ``allow_download``."""
         if self.weights is not None:
-            file = Path(self.weights).expanduser()
-            if not file.is_file():
-                raise LtbenchError(
-                    f"CLIP weights file {file} for {self.name} does not exist; pass "
-                    f"text.weights=/path/to/{self.model_name}.pt (an OpenAI or open_clip checkpoint)."
-                )
-            return file.resolve()
+            option = f"text.weights=/path/to/{self.model_name}.pt (an OpenAI or open_clip checkpoint)"
+            return existing_file(self.weights, f"The {self.name} weights file", option).resolve()
         config = _open_clip().get_pretrained_cfg(self.model_name, PRETRAINED_TAG)
         cached = self._cached_file(config)
         if cached is not None:
