@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ltbench.fileio import write_json
+
 OUT_DIR = Path(__file__).resolve().parent.parent / "results" / "benchmarks"
 TIMED_STEPS = 3
 
@@ -117,7 +119,7 @@ def main() -> None:
               "timed_steps": TIMED_STEPS, "torch": torch.__version__, "threads": torch.get_num_threads(),
               "cpu_count": os.cpu_count(), "machine": platform.machine(), "results": rows}
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    (OUT_DIR / f"cprfl_step_{device}.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_json(OUT_DIR / f"cprfl_step_{device}.json", result)
 
 
 if __name__ == "__main__":

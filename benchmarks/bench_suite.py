@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from ltbench.fileio import write_json
+
 OUT_DIR = Path(__file__).resolve().parent.parent / "results" / "benchmarks"
 
 
@@ -50,7 +52,7 @@ def main() -> None:
     }
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     out = OUT_DIR / f"suite_{args.suite}_{args.dataset}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(out, result)
     print(json.dumps(result, indent=2))
 
 

@@ -1,21 +1,21 @@
 """YAML configs with ``_base_`` inheritance, dotted CLI overrides and a stable hash.
 
 A run's config is resolved in layers, later ones winning:
-package defaults < method's registered defaults < ``configs/<dataset>/base.yaml``
-< ``configs/<dataset>/<method>.yaml`` (or ``--config``) < CLI overrides.
+package defaults < ``configs/<dataset>/<method>.yaml`` (or, when there is none,
+``configs/<dataset>/base.yaml``; either may inherit with ``_base_``) or ``--config``
+< CLI overrides.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
-import json
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
 
 from ltbench.errors import LtbenchError
+from ltbench.fileio import digest
 
 Config = dict[str, Any]
 
@@ -86,8 +86,7 @@ def dump_yaml(config: Config) -> str:
 def config_hash(config: Config, ignore: Iterable[str] = ("output",)) -> str:
     """A short stable digest of what determines a run's result (output locations excluded)."""
     relevant = {k: v for k, v in config.items() if k not in set(ignore)}
-    blob = json.dumps(relevant, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:10]
+    return digest(relevant, length=10)
 
 
 def load_defaults() -> Config:

@@ -18,7 +18,8 @@ from ltbench.methods.base import MethodContext, MethodParts
 from ltbench.paths import configs_root, results_root
 from ltbench.plugins import load_plugins
 from ltbench.registry import DATASETS, METHODS, resolve_params
-from ltbench.runs import CONFIG_FILE, METRICS_FILE, RunReadError, read_run, write_json, write_scores, write_text
+from ltbench.fileio import write_json, write_text
+from ltbench.runs import CONFIG_FILE, METRICS_FILE, SCORES_FILE, RunReadError, read_run, write_scores
 
 HASH_IGNORES = ("output", "label")  # where a run is written and how it is labelled do not change its result
 
@@ -38,7 +39,7 @@ def compose_config(
     method_name, dataset_name = merged["method"]["name"], merged["dataset"]["name"]
     METHODS.entry(method_name)
     DATASETS.entry(dataset_name)
-    layers = [load_defaults(), METHODS.entry(method_name).meta.get("defaults", {})]
+    layers = [load_defaults()]
     if config_file:
         layers.append(explicit)
     else:
@@ -131,7 +132,7 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         "provenance": experiment.provenance,
         "versions": _versions(),
     }
-    write_scores(run_dir / "scores.npz", result.scores, dataset.test.targets)
+    write_scores(run_dir / SCORES_FILE, result.scores, dataset.test.targets)
     write_json(run_dir / METRICS_FILE, metrics)
     return metrics
 

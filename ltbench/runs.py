@@ -8,51 +8,27 @@ A finished run directory holds::
     scores.npz      test-set ``scores`` (N x C float32, sigmoid) and ``targets`` (N x C uint8)
     checkpoint.pt   last epoch's training state, for resuming
 
-Every file is written atomically (temp file + rename), so a crash never leaves a
+Every file is written atomically (``ltbench.fileio``), so a crash never leaves a
 half-written file behind.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import yaml
+
+from ltbench.fileio import atomic_write, json_default, write_text
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.jsonl"
 SCORES_FILE = "scores.npz"
 CHECKPOINT_FILE = "checkpoint.pt"
-
-
-def atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
-    """Write via ``write(handle)`` into a temp file beside ``path``, then rename over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda h: h.write(text.encode()))
-
-
-def write_json(path: Path, data: Any) -> None:
-    write_text(path, json.dumps(data, indent=2, default=_json_default) + "\n")
 
 
 def write_scores(path: Path, scores: np.ndarray, targets: np.ndarray) -> None:
@@ -65,7 +41,7 @@ def write_scores(path: Path, scores: np.ndarray, targets: np.ndarray) -> None:
 def append_history(run_dir: Path, row: dict[str, Any]) -> None:
     """Rewrite history.jsonl with ``row`` replacing any earlier row of the same epoch."""
     rows = [r for r in read_history(run_dir) if r.get("epoch") != row.get("epoch")] + [row]
-    write_text(run_dir / HISTORY_FILE, "".join(json.dumps(r, default=_json_default) + "\n" for r in rows))
+    write_text(run_dir / HISTORY_FILE, "".join(json.dumps(r, default=json_default) + "\n" for r in rows))
 
 
 def read_history(run_dir: Path) -> list[dict[str, Any]]:
@@ -73,16 +49,6 @@ def read_history(run_dir: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 @dataclass
@@ -97,10 +63,6 @@ class RunRecord:
     @property
     def finished(self) -> bool:
         return self.metrics.get("status") == "finished"
-
-    def scores(self) -> tuple[np.ndarray, np.ndarray]:
-        with np.load(self.path / SCORES_FILE) as data:
-            return data["scores"], data["targets"]
 
 
 class RunReadError(Exception):

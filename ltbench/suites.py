@@ -18,7 +18,7 @@ from ltbench.errors import LtbenchError
 from ltbench.experiment import build_experiment, compose_config, format_map, run_experiment
 from ltbench.paths import configs_root, results_root
 from ltbench.progress import console
-from ltbench.runs import write_json
+from ltbench.fileio import write_json
 
 
 @dataclass

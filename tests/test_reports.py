@@ -30,7 +30,8 @@ from ltbench.reports import (
     write_tables,
 )
 from ltbench.reports.reference import METRICS, REFERENCE_DIR
-from ltbench.runs import append_history, write_json, write_scores, write_text
+from ltbench.fileio import write_json, write_text
+from ltbench.runs import append_history, write_scores
 
 CLASS_FREQ = [150, 60, 30, 12, 3]
 GROUPS = {"head": [0], "medium": [1, 2], "tail": [3, 4]}

@@ -44,10 +44,6 @@ class ClassStats:
     class_freq: np.ndarray  # training images containing each class
     num_train: int  # number of training images
 
-    @property
-    def neg_class_freq(self) -> np.ndarray:
-        return self.num_train - np.asarray(self.class_freq)
-
 
 @dataclass
 class LTDataset:

@@ -26,7 +26,7 @@ from ltbench.data.image_files import ImageFiles, decode_rgb
 from ltbench.progress import progress_bar
 from ltbench.errors import LtbenchError
 from ltbench.paths import cache_root
-from ltbench.runs import atomic_write, write_json
+from ltbench.fileio import atomic_write, write_json
 
 FORMAT_VERSION = 1  # bump when the stored pixels would change (resize filter, layout)
 RESIZE = "PIL bilinear, aspect ratio ignored"

@@ -11,8 +11,6 @@ parameter set and cached on disk.
 
 from __future__ import annotations
 
-import hashlib
-import json
 
 import numpy as np
 
@@ -20,7 +18,7 @@ from ltbench.data.arrays import ArrayImages
 from ltbench.data.base import LTDataset, Split
 from ltbench.paths import cache_root
 from ltbench.registry import DATASETS
-from ltbench.runs import atomic_write
+from ltbench.fileio import atomic_write, digest
 
 CLASS_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 CELL = 28
@@ -41,7 +39,7 @@ def mnist_lt(
     """Offline default: 2x2 mosaics of real MNIST digits, long-tailed train, balanced test (10 classes)."""
     params = dict(seed=seed, max_count=max_count, min_count=min_count, num_test=num_test,
                   test_sources_per_class=test_sources_per_class, jitter=jitter, version=BUILD_VERSION)
-    key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:12]
+    key = digest(params, length=12)
     path = cache_root() / "mnist_lt" / f"mnist_lt-{key}.npz"
     if not path.is_file():
         arrays = build_arrays(**{k: v for k, v in params.items() if k != "version"})

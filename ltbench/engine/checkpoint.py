@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ltbench.runs import atomic_write
+from ltbench.fileio import atomic_write
 
 
 def save_checkpoint(path: Path, epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer,

@@ -7,8 +7,6 @@ methods that share a backbone (a Table 1 suite) share one cache.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Callable
 
 import torch
@@ -20,11 +18,7 @@ from ltbench.data.transforms import build_transform
 from ltbench.engine.device import autocast
 from ltbench.progress import progress_bar
 from ltbench.paths import cache_root
-from ltbench.runs import atomic_write
-
-
-def feature_cache_key(parts: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+from ltbench.fileio import atomic_write, digest
 
 
 @torch.no_grad()
@@ -45,7 +39,7 @@ def extract_features(
 
 def cached_features(key_parts: dict[str, Any], compute: Callable[[], torch.Tensor]) -> torch.Tensor:
     """Load features stored under ``key_parts``, or compute and store them atomically."""
-    path = cache_root() / "features" / f"{feature_cache_key(key_parts)}.pt"
+    path = cache_root() / "features" / f"{digest(key_parts)}.pt"
     if path.is_file():
         return torch.load(path, map_location="cpu", weights_only=True)
     features = compute()

@@ -46,7 +46,6 @@ class Backbone(nn.Module):
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         self.out_channels: int = body.num_features
         self.source = source
-        self.freeze_mode = freeze
         self.bn_eval = bn_eval
         self._frozen = [body] if freeze == "all" else [getattr(body, n) for n in stem] if freeze != "none" else []
         for module in self._frozen:

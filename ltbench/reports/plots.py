@@ -20,7 +20,7 @@ from ltbench.errors import LtbenchError
 from ltbench.reports.collect import Collection
 from ltbench.reports.reference import METRICS
 from ltbench.reports.table import DATASET_TITLES, summarize
-from ltbench.runs import atomic_write
+from ltbench.fileio import atomic_write
 
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 GROUP_SHADES = (("tail", "#d62728"), ("medium", "#ff7f0e"), ("head", "#2ca02c"))

@@ -19,7 +19,8 @@ from rich.text import Text
 
 from ltbench.reports.collect import Collection
 from ltbench.reports.reference import METRICS, PublishedRow, Reference
-from ltbench.runs import RunRecord, write_text
+from ltbench.fileio import write_text
+from ltbench.runs import RunRecord
 
 DATASET_TITLES = {"voc_lt": "VOC-LT", "coco_lt": "COCO-LT", "mnist_lt": "MNIST-LT"}
 DECIMALS = 2  # shown precision; "best" is decided at this precision, so shown ties are all bold

@@ -7,15 +7,13 @@ read for the key, so a cache hit never builds the encoder's model.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ltbench.errors import LtbenchError
+from ltbench.fileio import atomic_write, digest, write_json
 from ltbench.paths import cache_root
 from ltbench.text.base import TextEncoder
 
@@ -29,8 +27,7 @@ def cache_key(encoder: TextEncoder, class_names: list[str], template: str) -> st
     source = encoder.source
     file = Path(source)
     stamp = [file.stat().st_size, file.stat().st_mtime_ns] if file.is_file() else None
-    blob = json.dumps([encoder.name, source, stamp, template, list(class_names)])
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return digest([encoder.name, source, stamp, template, list(class_names)])
 
 
 def encode_cached(encoder: TextEncoder, class_names: list[str], template: str) -> torch.Tensor:
@@ -45,11 +42,8 @@ def encode_cached(encoder: TextEncoder, class_names: list[str], template: str) -
             f"Text encoder {encoder.name} returned embeddings of shape {tuple(embeddings.shape)}, "
             f"not {len(class_names)} x {encoder.dim}."
         )
-    array_file.parent.mkdir(parents=True, exist_ok=True)
-    sidecar = {"encoder": encoder.name, "source": encoder.source, "template": template,
-               "class_names": list(class_names), "dim": encoder.dim}
-    array_file.with_suffix(".json").write_text(json.dumps(sidecar, indent=1))
-    partial = array_file.with_suffix(f".{os.getpid()}.npy")  # concurrent runs never read a half-written file
-    np.save(partial, embeddings.numpy())
-    os.replace(partial, array_file)
+    write_json(array_file.with_suffix(".json"), {
+        "encoder": encoder.name, "source": encoder.source, "template": template,
+        "class_names": list(class_names), "dim": encoder.dim})
+    atomic_write(array_file, lambda handle: np.save(handle, embeddings.numpy()))
     return embeddings
