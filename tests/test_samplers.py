@@ -64,3 +64,12 @@ def test_reduce_gives_db_length() -> None:
 def test_no_positive_label_is_an_error() -> None:
     with pytest.raises(LtbenchError, match="at least one positive label"):
         ClassAwareSampler(np.zeros((4, 3), dtype=np.uint8))
+
+
+def test_fast_forward_continues_the_sequence_of_an_uninterrupted_sampler() -> None:
+    targets = single_label_targets()
+    uninterrupted = ClassAwareSampler(targets, seed=3)
+    epochs = [list(uninterrupted) for _ in range(3)]
+    resumed = ClassAwareSampler(targets, seed=3)
+    resumed.fast_forward(2)
+    assert list(resumed) == epochs[2] != epochs[1]

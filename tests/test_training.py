@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from ltbench.engine.trainer import Trainer
+from ltbench.errors import LtbenchError
 from ltbench.evaluation import chance_map, evaluate
 from ltbench.experiment import build_experiment, compose_config, run_experiment
 
@@ -40,8 +41,18 @@ def test_finished_run_is_not_trained_again(tmp_path, monkeypatch):
     assert again["map"] == first["map"]
 
 
-def test_killed_run_resumes_from_its_checkpoint_with_identical_result(tmp_path, monkeypatch):
-    reference = run_experiment(build_experiment(small_config(tmp_path / "straight", "erm", "train.epochs=3")))
+RESUME_SETTINGS = {
+    "cached features": [],
+    "class-aware sampler": ["train.sampler=class_aware"],
+    "augmented images in a worker": ["input.augment=flip_crop", "train.num_workers=1", "train.batch_size=128"],
+}
+
+
+@pytest.mark.parametrize("setting", list(RESUME_SETTINGS))
+def test_killed_run_resumes_from_its_checkpoint_with_identical_result(tmp_path, monkeypatch, setting):
+    overrides = ["train.epochs=3", *RESUME_SETTINGS[setting]]
+    straight = build_experiment(small_config(tmp_path / "straight", "erm", *overrides))
+    reference = run_experiment(straight)
 
     original = Trainer._train_epoch
     calls = []
@@ -53,18 +64,20 @@ def test_killed_run_resumes_from_its_checkpoint_with_identical_result(tmp_path, 
         return original(self, epoch, *args, **kwargs)
 
     monkeypatch.setattr(Trainer, "_train_epoch", crash_in_epoch_3)
-    experiment = build_experiment(small_config(tmp_path / "crash", "erm", "train.epochs=3"))
+    experiment = build_experiment(small_config(tmp_path / "crash", "erm", *overrides))
     with pytest.raises(KeyboardInterrupt):
         run_experiment(experiment)
     assert (experiment.run_dir / "checkpoint.pt").is_file() and not (experiment.run_dir / "metrics.json").exists()
 
     calls.clear()
-    monkeypatch.setattr(Trainer, "_train_epoch", original)
     monkeypatch.setattr(Trainer, "_train_epoch", lambda self, epoch, *a, **k: (calls.append(epoch),
                                                                                original(self, epoch, *a, **k))[1])
-    resumed = run_experiment(build_experiment(small_config(tmp_path / "crash", "erm", "train.epochs=3")))
+    resumed = run_experiment(build_experiment(small_config(tmp_path / "crash", "erm", *overrides)))
     assert calls == [3]  # epochs 1 and 2 came from the checkpoint
-    assert resumed["map"]["total"] == pytest.approx(reference["map"]["total"], abs=1e-6)
+    assert resumed["map"] == pytest.approx(reference["map"], abs=1e-6)  # the same batches and augmentations
+    with np.load(experiment.run_dir / "scores.npz") as resumed_scores, \
+            np.load(straight.run_dir / "scores.npz") as straight_scores:
+        np.testing.assert_allclose(resumed_scores["scores"], straight_scores["scores"], atol=1e-6)
 
 
 def test_short_cprfl_run_beats_chance(tmp_path):
@@ -90,3 +103,18 @@ def test_class_aware_sampler_and_ema_run(tmp_path):
     metrics = run_experiment(experiment)
     assert metrics["selection"] == "final-ema"
     assert metrics["map"]["total"] > chance_map(experiment.dataset.test.targets)
+
+
+def test_feature_cache_with_augmentation_is_refused(tmp_path):
+    experiment = build_experiment(small_config(tmp_path, "erm", "train.feature_cache=true",
+                                               "input.augment=flip_crop", "model.freeze=all"))
+    with pytest.raises(LtbenchError, match="input.augment=none"):
+        run_experiment(experiment)
+
+
+def test_random_init_backbone_features_are_cached_per_seed(tmp_path, monkeypatch):
+    monkeypatch.setenv("LTBENCH_CACHE", str(tmp_path / "cache"))
+    for seed in (1, 2, 1):
+        run_experiment(build_experiment(small_config(tmp_path / str(seed), "erm", "train.epochs=1", f"seed={seed}",
+                                                     "model.pretrained=false", "model.freeze=all")))
+    assert len(list((tmp_path / "cache" / "features").glob("*.pt"))) == 4  # train + test for each seed

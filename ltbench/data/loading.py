@@ -27,10 +27,15 @@ def make_loader(
     dataset: Dataset, batch_size: int, *, shuffle: bool = False, sampler: Sampler | None = None,
     seed: int = 0, num_workers: int = 0, drop_last: bool = False,
 ) -> DataLoader:
-    """A loader whose shuffling and worker seeds follow ``seed``."""
+    """A loader whose shuffling and worker seeds follow ``seed``.
+
+    Workers are not persistent: each epoch starts fresh workers seeded from the
+    loader's generator, so a resumed run draws exactly the augmentations that an
+    uninterrupted run would have drawn.
+    """
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(
         dataset, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
         num_workers=num_workers, generator=generator, drop_last=drop_last,
-        pin_memory=torch.cuda.is_available(), persistent_workers=num_workers > 0,
+        pin_memory=torch.cuda.is_available(),
     )

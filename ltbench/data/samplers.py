@@ -48,6 +48,12 @@ class ClassAwareSampler(Sampler[int]):
         self._class_cycle = _shuffled_cycle(np.arange(len(self.class_images)), generator)
         self._image_cycles = [_shuffled_cycle(images, generator) for images in self.class_images]
 
+    def fast_forward(self, epochs: int) -> None:
+        """Draw and discard ``epochs`` epochs, so that a resumed run continues the same sequence."""
+        for _ in range(epochs):
+            for _ in self:
+                pass
+
     def __len__(self) -> int:
         return self.num_samples
 

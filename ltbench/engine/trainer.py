@@ -7,6 +7,7 @@ epoch only to draw learning curves (``eval.every_epoch``); it never picks a mode
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass
@@ -67,10 +68,13 @@ class Trainer:
     def _feature_cache_wanted(self) -> bool:
         setting = self.train_cfg["feature_cache"]
         frozen = not any(p.requires_grad for p in self.model.backbone.parameters())
+        augmented = self.config["input"]["augment"] != "none"
         if setting == "auto":
-            return frozen and self.config["input"]["augment"] == "none"
+            return frozen and not augmented
         if setting and not frozen:
             raise LtbenchError("train.feature_cache=true needs a frozen backbone; set model.freeze=all.")
+        if setting and augmented:
+            raise LtbenchError("train.feature_cache=true caches un-augmented features; set input.augment=none.")
         return bool(setting)
 
     # ----------------------------------------------------------------- data
@@ -87,7 +91,7 @@ class Trainer:
             augment = self.config["input"]["augment"]
             train_set = SplitDataset(self.dataset.train, build_transform(size, augment, train=True))
             test_set = SplitDataset(self.dataset.test, build_transform(size, augment, train=False))
-        sampler = None
+        sampler: ClassAwareSampler | None = None
         if cfg["sampler"] == "class_aware":
             sampler = ClassAwareSampler(self.dataset.train.targets, seed=self.config["seed"])
         elif cfg["sampler"] != "random":
@@ -106,8 +110,11 @@ class Trainer:
 
     def _features(self, split_name: str, size: int) -> torch.Tensor:
         backbone = self.model.backbone
+        source = getattr(backbone, "source", "")
         key = {"dataset": self.config["dataset"], "split": split_name, "size": size,
-               "backbone": self.config["model"], "source": getattr(backbone, "source", "")}
+               "backbone": self.config["model"], "source": source, "amp": self.amp,
+               # a randomly initialised backbone differs per seed; pretrained features are shared across seeds
+               "init_seed": self.config["seed"] if source == "random init" else None}
         split = getattr(self.dataset, split_name)
         return cached_features(key, lambda: extract_features(
             backbone, split, size, self.device, self.config["eval"]["batch_size"], self.amp,
@@ -127,7 +134,10 @@ class Trainer:
         if checkpoint.is_file():
             start_epoch = load_checkpoint(checkpoint, self.model, optimizer, scheduler, ema) + 1
             console.print(f"[bold]resuming[/] {self.run_dir.name} after epoch {start_epoch - 1}")
-        started = time.perf_counter() - sum(r.get("seconds", 0.0) for r in read_history(self.run_dir))
+            if isinstance(train_loader.sampler, ClassAwareSampler) and start_epoch <= epochs:
+                train_loader.sampler.fast_forward(start_epoch - 1)
+        earlier = sum(r.get("seconds", 0.0) for r in read_history(self.run_dir) if r["epoch"] < start_epoch)
+        started = time.perf_counter() - earlier
         for epoch in range(start_epoch, epochs + 1):
             epoch_start = time.perf_counter()
             torch.manual_seed(self.config["seed"] * 1000 + epoch)  # each epoch's shuffle is reproducible
@@ -137,17 +147,13 @@ class Trainer:
             if self.config["eval"]["every_epoch"] and epoch < epochs:
                 row["test_map"] = self._evaluate(test_loader, ema)["total"]
             row["seconds"] = time.perf_counter() - epoch_start
-            if epoch == epochs:  # the final evaluation is the reported one
-                scores = self._predict(test_loader, ema)
-                metrics = evaluate(scores, self.dataset.test.targets, self.dataset.groups)
-                row["test_map"] = metrics["total"]
             append_history(self.run_dir, row)
             save_checkpoint(checkpoint, epoch, self.model, optimizer, scheduler, ema)
             console.print(f"epoch {epoch}/{epochs}  loss {loss:.4f}" +
                           (f"  test mAP {row['test_map']:.2f}" if "test_map" in row else ""))
-        if start_epoch > epochs:  # already trained: re-evaluate the saved final model
-            scores = self._predict(test_loader, ema)
-            metrics = evaluate(scores, self.dataset.test.targets, self.dataset.groups)
+        scores = self._predict(test_loader, ema)  # the final model's evaluation is the reported one
+        metrics = evaluate(scores, self.dataset.test.targets, self.dataset.groups)
+        self._record_final_map(epochs, metrics["total"])
         return TrainResult(scores, metrics, epochs, str(self.device), self.amp, self.use_features,
                            "final-ema" if ema else "final", time.perf_counter() - started)
 
@@ -162,8 +168,9 @@ class Trainer:
                 with autocast(self.amp, self.device):
                     logits = self._logits(self.model, inputs)
                 loss = self.loss_fn(logits.float(), targets)
-                if not torch.isfinite(loss):
-                    raise LtbenchError(f"The loss became {loss.item()} in epoch {epoch}; lower train.optimizer.lr.")
+                value = loss.item()  # the step's only host-device synchronisation
+                if not math.isfinite(value):
+                    raise LtbenchError(f"The loss became {value} in epoch {epoch}; lower train.optimizer.lr.")
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if clip:
@@ -172,7 +179,7 @@ class Trainer:
                 scheduler.step()
                 if ema is not None:
                     ema.update_parameters(self.model)
-                total += loss.item() * len(targets)
+                total += value * len(targets)
                 count += len(targets)
                 advance(f"loss {total / count:.4f}")
         return total / max(count, 1)
@@ -188,6 +195,12 @@ class Trainer:
                 logits = self._logits(model, inputs)
             outputs.append(torch.sigmoid(logits.float()).cpu())
         return torch.cat(outputs).numpy()
+
+    def _record_final_map(self, epoch: int, test_map: float) -> None:
+        """Put the reported model's mAP on the last epoch's history row (for the learning curves)."""
+        final = [r for r in read_history(self.run_dir) if r["epoch"] == epoch]
+        if final and final[0].get("test_map") != test_map:
+            append_history(self.run_dir, {**final[0], "test_map": test_map})
 
     def _evaluate(self, loader: DataLoader, ema: nn.Module | None) -> dict[str, Any]:
         return evaluate(self._predict(loader, ema), self.dataset.test.targets, self.dataset.groups)
