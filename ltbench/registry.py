@@ -45,8 +45,10 @@ class Registry(Generic[T]):
             key = name or fn.__name__
             existing = self._entries.get(key)
             if existing is not None and existing.factory is not fn:
-                same_place = getattr(existing.factory, "__qualname__", None) == getattr(fn, "__qualname__", None)
-                if not same_place:  # re-importing the same plugin file is harmless
+                def place(f: Any) -> tuple[str | None, str | None]:
+                    return getattr(f, "__module__", None), getattr(f, "__qualname__", None)
+
+                if place(existing.factory) != place(fn):  # re-importing the same plugin file is harmless
                     raise LtbenchError(f"{self.kind} {key!r} is already registered by {existing.factory.__module__}.")
             self._entries[key] = Entry(key, fn, dict(meta))
             return fn

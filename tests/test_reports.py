@@ -295,3 +295,12 @@ def test_plots_are_written_as_png_and_pdf(root: Path, tmp_path: Path) -> None:
         assert paths[1].read_bytes().startswith(b"%PDF")
     with pytest.raises(LtbenchError, match="No finished runs"):
         plot_curves(collect_runs(tmp_path / "fig"), tmp_path / "empty")
+
+
+def test_ap_plot_accepts_a_class_without_test_positives(root: Path, tmp_path: Path) -> None:
+    metrics_file = root / "voc_lt" / "erm_s1" / "metrics.json"
+    metrics = json.loads(metrics_file.read_text())
+    metrics["per_class_ap"][0] = None  # how the evaluator writes a class with no positive test image
+    write_json(metrics_file, metrics)
+    paths = plot_ap_vs_frequency(collect_runs(root), tmp_path / "ap")
+    assert all(p.stat().st_size > 0 for p in paths)

@@ -32,7 +32,9 @@ def build_baseline(ctx: MethodContext, loss: str, head: str, neck_dim: int, drop
     return MethodParts(model=model, loss=ctx.loss(default=loss))
 
 
-def _loss_method(loss: str, doc: str) -> Callable[..., MethodParts]:
+def loss_method(loss: str, doc: str) -> Callable[..., MethodParts]:
+    """A method factory: the baseline model trained with the registered loss ``loss`` (plugins use it too)."""
+
     def method(ctx: MethodContext, head: str = "linear", neck_dim: int = 256, dropout: float = 0.5) -> MethodParts:
         return build_baseline(ctx, loss, head, neck_dim, dropout)
 
@@ -41,4 +43,4 @@ def _loss_method(loss: str, doc: str) -> Callable[..., MethodParts]:
 
 
 for _name, (_loss, _doc) in LOSS_METHODS.items():
-    METHODS.register(_name, table="table1")(_loss_method(_loss, _doc))
+    METHODS.register(_name)(loss_method(_loss, _doc))

@@ -64,7 +64,8 @@ def plot_ap_vs_frequency(collection: Collection, stem: str | Path) -> list[Path]
             runs = collection.runs(dataset, label)
             if runs:
                 freq = np.asarray(runs[0].metrics["class_freq"], dtype=float)
-                ap = np.mean([run.metrics["per_class_ap"] for run in runs], axis=0)
+                # a class without test positives has no AP (None in metrics.json)
+                ap = np.nanmean(np.array([run.metrics["per_class_ap"] for run in runs], dtype=float), axis=0)
                 ax.scatter(freq, ap, label=label, alpha=0.8, s=22, **_style(collection, label))
         _shade_groups(ax, freq)
         ax.set_xscale("log")

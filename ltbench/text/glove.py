@@ -8,7 +8,6 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
-import pyarrow.parquet as pq
 import torch
 
 from ltbench.errors import LtbenchError
@@ -40,6 +39,8 @@ class GloveEncoder:
 
     @cached_property
     def _rows(self) -> dict[str, int]:
+        import pyarrow.parquet as pq  # only when an embedding is computed, not on a cache hit
+
         words = pq.read_table(self.folder / INDEX_FILE, columns=["index"]).column("index").to_pylist()
         return {word: row for row, word in enumerate(words)}
 
