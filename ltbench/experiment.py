@@ -18,7 +18,7 @@ from ltbench.methods.base import MethodContext, MethodParts
 from ltbench.paths import configs_root, results_root
 from ltbench.plugins import load_plugins
 from ltbench.registry import DATASETS, METHODS, resolve_params
-from ltbench.fileio import write_json, write_text
+from ltbench.fileio import digest, write_json, write_text
 from ltbench.runs import CONFIG_FILE, METRICS_FILE, SCORES_FILE, RunReadError, read_run, write_scores
 
 HASH_IGNORES = ("output", "label")  # where a run is written and how it is labelled do not change its result
@@ -73,15 +73,24 @@ class Experiment:
             return False
 
 
-def build_experiment(config: Config) -> Experiment:
-    """Build dataset and method, complete the config with every default, and name the run directory."""
+def build_experiment(config: Config, datasets: dict[str, LTDataset] | None = None) -> Experiment:
+    """Build dataset and method, complete the config with every default, and name the run directory.
+
+    ``datasets`` lets a caller that builds many experiments (a suite) reuse a
+    dataset already built with the same resolved settings instead of reading
+    its annotations again.
+    """
     load_plugins()
     config = deep_merge(config, {})
     dataset_cfg = dict(config["dataset"])
     dataset_name = dataset_cfg.pop("name")
     dataset_params = resolve_params(DATASETS, dataset_name, dataset_cfg)
     config["dataset"] = {"name": dataset_name, **dataset_params}
-    dataset = DATASETS.build(dataset_name, **dataset_params)
+    datasets = {} if datasets is None else datasets
+    dataset_key = digest(config["dataset"])
+    if dataset_key not in datasets:
+        datasets[dataset_key] = DATASETS.build(dataset_name, **dataset_params)
+    dataset = datasets[dataset_key]
 
     method_cfg = dict(config["method"])
     method_name = method_cfg.pop("name")
@@ -92,9 +101,9 @@ def build_experiment(config: Config) -> Experiment:
     parts = METHODS.build(method_name, ctx, **method_params)
     for section, resolved in ctx.resolved.items():
         config[section] = resolved
-    digest = config_hash(config, HASH_IGNORES)
+    run_hash = config_hash(config, HASH_IGNORES)
     config["output"]["root"] = str(config["output"]["root"] or results_root() / "runs")
-    run_dir = Path(config["output"]["root"]) / dataset_name / f"{method_name}_s{config['seed']}_{digest}"
+    run_dir = Path(config["output"]["root"]) / dataset_name / f"{method_name}_s{config['seed']}_{run_hash}"
     return Experiment(config, dataset, parts, run_dir, ctx.provenance)
 
 

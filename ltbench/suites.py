@@ -4,16 +4,21 @@ A suite file ``configs/suites/<name>.yaml`` lists rows, each a method, a row
 label and config overrides (optionally per dataset). ``run_suite`` runs every
 (row, seed) that has not finished, resumes any that was killed midway from its
 checkpoint, and keeps a manifest ``results/suites/<suite>_<dataset>.json`` that
-maps row labels to run directories (``ltbench table --suite`` reads it).
+maps row labels to run directories (``ltbench table --suite`` reads it). A row
+may name another config of ``configs/<dataset>/`` to train with (``config:``),
+e.g. Table 3's baseline row trains on CPRFL's recipe.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 from ltbench.config import Config, deep_merge, load_yaml
+from ltbench.data.base import LTDataset
 from ltbench.errors import LtbenchError
 from ltbench.experiment import build_experiment, compose_config, format_map, run_experiment
 from ltbench.paths import configs_root, results_root
@@ -27,9 +32,18 @@ class SuiteRow:
     method: str
     overrides: Config = field(default_factory=dict)
     per_dataset: dict[str, Config] = field(default_factory=dict)
+    config: str | None = None  # a config in configs/<dataset>/ to use instead of the method's own
 
     def overrides_for(self, dataset: str) -> Config:
         return deep_merge(self.overrides, self.per_dataset.get(dataset, {}))
+
+    def config_file(self, dataset: str) -> Path | None:
+        if self.config is None:
+            return None
+        path = configs_root() / dataset / f"{self.config}.yaml"
+        if not path.is_file():
+            raise LtbenchError(f"Suite row {self.label!r} trains with {path}, which does not exist.")
+        return path
 
 
 @dataclass
@@ -37,6 +51,15 @@ class Suite:
     name: str
     description: str
     rows: list[SuiteRow]
+
+    def select(self, labels: Sequence[str] | None) -> list[SuiteRow]:
+        """The rows named in ``labels`` (all when None); an unknown label is an error."""
+        known = [row.label for row in self.rows]
+        unknown = [label for label in labels or [] if label not in known]
+        if unknown:
+            raise LtbenchError(f"Suite {self.name} has no row {', '.join(map(repr, unknown))} "
+                               f"(rows: {', '.join(known)}).")
+        return [row for row in self.rows if labels is None or row.label in labels]
 
 
 def suite_names() -> list[str]:
@@ -49,8 +72,12 @@ def load_suite(name: str) -> Suite:
     if not path.is_file():
         raise LtbenchError(f"Unknown suite {name!r}: no {path} (suites: {', '.join(suite_names()) or 'none'}).")
     data = load_yaml(path)
-    rows = [SuiteRow(r["label"], r["method"], r.get("overrides", {}), r.get("per_dataset", {}))
-            for r in data.get("rows", [])]
+    rows = []
+    for index, row in enumerate(data.get("rows") or []):
+        if not isinstance(row, dict) or not row.get("label") or not row.get("method"):
+            raise LtbenchError(f"Suite file {path}: row {index + 1} needs a label and a method.")
+        rows.append(SuiteRow(row["label"], row["method"], row.get("overrides", {}), row.get("per_dataset", {}),
+                             row.get("config")))
     if not rows:
         raise LtbenchError(f"Suite file {path} lists no rows.")
     return Suite(name, data.get("description", ""), rows)
@@ -68,32 +95,81 @@ class SuiteOutcome:
     failed: list[str]  # one line per (row, seed) that could not run, e.g. missing weights
 
 
+class Manifest:
+    """``results/suites/<suite>_<dataset>.json``: row label -> run directories, merged across calls.
+
+    A call with a subset of rows or seeds adds to what earlier calls recorded; a
+    row's new run of a seed replaces its earlier one (the row's config changed),
+    and a failure is forgotten once its (row, seed) has run.
+    """
+
+    def __init__(self, suite: Suite, dataset: str) -> None:
+        self.path = manifest_path(suite.name, dataset)
+        old = self._read()
+        old_dirs = {row.get("label"): row.get("run_dirs", []) for row in old.get("rows", [])}
+        self.data: dict[str, Any] = {
+            "suite": suite.name, "dataset": dataset, "seeds": sorted(old.get("seeds", [])),
+            "rows": [{"label": row.label, "run_dirs": list(old_dirs.get(row.label, []))} for row in suite.rows],
+            "failed": list(old.get("failed", [])),
+        }
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, json.JSONDecodeError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def record(self, row: SuiteRow, seed: int, run_dir: Path | None, failure: str | None = None) -> None:
+        """Note one (row, seed): its run directory, or why it failed; then save."""
+        prefix = failure_prefix(row, seed)
+        self.data["failed"] = [f for f in self.data["failed"] if not f.startswith(prefix)]
+        if failure:
+            self.data["failed"].append(prefix + failure)
+        if run_dir is not None:  # replaces the row's run of this seed from an earlier config
+            entry = next(r for r in self.data["rows"] if r["label"] == row.label)
+            entry["run_dirs"] = [d for d in entry["run_dirs"] if run_seed(d) != seed] + [str(run_dir)]
+        self.data["seeds"] = sorted(set(self.data["seeds"]) | {seed})
+        write_json(self.path, self.data)  # progress survives an interruption
+
+
+def run_seed(run_dir: str) -> int | None:
+    """The seed in a run directory's name (``<method>_s<seed>_<config hash>``)."""
+    match = re.search(r"_s(\d+)_[0-9a-f]+$", Path(run_dir).name)
+    return int(match.group(1)) if match else None
+
+
+def failure_prefix(row: SuiteRow, seed: int) -> str:
+    return f"{row.label} (seed {seed}): "
+
+
 def run_suite(name: str, dataset: str, seeds: Sequence[int], overrides: Sequence[str] = (),
               rows: Sequence[str] | None = None) -> SuiteOutcome:
-    """Run what is missing of suite ``name`` on ``dataset`` for ``seeds``; finished runs are reused."""
+    """Run what is missing of suite ``name`` on ``dataset`` for ``seeds``; finished runs are reused.
+
+    A (row, seed) that fails with a clear error (missing weights, a diverging
+    loss) is recorded and skipped; the others still run.
+    """
     suite = load_suite(name)
-    selected = [r for r in suite.rows if rows is None or r.label in rows]
-    manifest_file = manifest_path(name, dataset)
-    manifest: dict[str, Any] = {"suite": name, "dataset": dataset, "seeds": list(seeds),
-                                "rows": [{"label": r.label, "run_dirs": []} for r in selected], "failed": []}
-    outcome = SuiteOutcome(manifest_file, [], [], [])
-    for index, row in enumerate(selected):
+    selected = suite.select(rows)
+    manifest = Manifest(suite, dataset)
+    outcome = SuiteOutcome(manifest.path, [], [], [])
+    built: dict[str, LTDataset] = {}  # one dataset per resolved dataset config, shared by the rows
+    for row in selected:
         for seed in seeds:
             try:
-                config = compose_config(row.method, dataset, overrides=[*overrides, f"seed={seed}"],
+                config = compose_config(row.method, dataset, row.config_file(dataset),
+                                        overrides=[*overrides, f"seed={seed}"],
                                         extra=deep_merge(row.overrides_for(dataset), {"label": row.label}))
-                experiment = build_experiment(config)
+                experiment = build_experiment(config, built)
+                (outcome.reused if experiment.finished else outcome.trained).append(experiment.run_dir)
+                console.print(f"[bold]{name}[/] {row.label} seed {seed} -> {experiment.run_dir}")
+                metrics = run_experiment(experiment)
             except LtbenchError as exc:
-                outcome.failed.append(f"{row.label} (seed {seed}): {exc}")
+                outcome.failed.append(failure_prefix(row, seed) + str(exc))
+                manifest.record(row, seed, None, str(exc))
                 console.print(f"[red]skipped[/] {row.label} seed {seed}: {exc}")
                 continue
-            (outcome.reused if experiment.finished else outcome.trained).append(experiment.run_dir)
-            console.print(f"[bold]{name}[/] {row.label} seed {seed} -> {experiment.run_dir}")
-            metrics = run_experiment(experiment)
             console.print(f"  {format_map(metrics)}")
-            manifest["rows"][index]["run_dirs"].append(str(experiment.run_dir))
-            manifest["failed"] = outcome.failed
-            write_json(manifest_file, manifest)  # progress survives an interruption
-    manifest["failed"] = outcome.failed
-    write_json(manifest_file, manifest)
+            manifest.record(row, seed, experiment.run_dir)
     return outcome

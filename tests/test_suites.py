@@ -1,11 +1,15 @@
 """Suites skip finished runs and complete interrupted ones."""
 
 import json
+from dataclasses import replace
 
 import pytest
+import yaml
 
 import ltbench.suites as suites
 from ltbench.engine.trainer import Trainer
+from ltbench.errors import LtbenchError
+from ltbench.registry import DATASETS
 from ltbench.suites import run_suite
 
 SUITE = """
@@ -60,3 +64,60 @@ def test_a_row_that_cannot_run_is_reported_and_the_rest_runs(tiny_suite, tmp_pat
     outcome = run_suite("tiny", "mnist_lt", [1], tiny_suite)
     assert len(outcome.trained) == 2
     assert len(outcome.failed) == 1 and "CLIP" in outcome.failed[0] and "text.weights" in outcome.failed[0]
+
+
+def test_rerun_with_a_subset_of_rows_and_seeds_merges_the_manifest(tiny_suite, monkeypatch):
+    run_suite("tiny", "mnist_lt", [1], tiny_suite)
+    outcome = run_suite("tiny", "mnist_lt", [2], tiny_suite, rows=["Focal"])
+    manifest = json.loads(outcome.manifest.read_text())
+    dirs = {row["label"]: row["run_dirs"] for row in manifest["rows"]}
+    assert manifest["seeds"] == [1, 2]
+    assert len(dirs["ERM"]) == 1 and len(dirs["Focal"]) == 2  # ERM's seed-1 run is kept
+    # a row whose config changed replaces its run of that seed, instead of listing both
+    run_suite("tiny", "mnist_lt", [2], [*tiny_suite, "train.batch_size=16"], rows=["Focal"])
+    focal = json.loads(outcome.manifest.read_text())["rows"][1]["run_dirs"]
+    assert len(focal) == 2 and focal[0] == dirs["Focal"][0] and focal[1] != dirs["Focal"][1]
+
+
+def test_a_run_failing_during_training_is_recorded_and_the_suite_goes_on(tiny_suite, monkeypatch):
+    original = Trainer.fit
+
+    def diverge_for_erm(self):
+        if self.config["method"]["name"] == "erm":
+            raise LtbenchError("The loss became nan in epoch 1; lower train.optimizer.lr.")
+        return original(self)
+
+    monkeypatch.setattr(Trainer, "fit", diverge_for_erm)
+    outcome = run_suite("tiny", "mnist_lt", [1], tiny_suite)
+    assert len(outcome.failed) == 1 and outcome.failed[0].startswith("ERM (seed 1): The loss became nan")
+    manifest = json.loads(outcome.manifest.read_text())
+    assert manifest["failed"] == outcome.failed and len(manifest["rows"][1]["run_dirs"]) == 1
+    monkeypatch.setattr(Trainer, "fit", original)
+    run_suite("tiny", "mnist_lt", [1], tiny_suite, rows=["ERM"])
+    assert json.loads(outcome.manifest.read_text())["failed"] == []  # forgotten once the run succeeded
+
+
+def test_unknown_row_and_malformed_rows_are_one_sentence_errors(tiny_suite, tmp_path):
+    with pytest.raises(LtbenchError, match="no row 'DB' .rows: ERM, Focal"):
+        run_suite("tiny", "mnist_lt", [1], tiny_suite, rows=["DB"])
+    (tmp_path / "configs" / "suites" / "tiny.yaml").write_text("rows:\n  - {label: ERM}\n")
+    with pytest.raises(LtbenchError, match="row 1 needs a label and a method"):
+        run_suite("tiny", "mnist_lt", [1], tiny_suite)
+
+
+def test_a_row_can_train_with_another_config_and_the_dataset_is_built_once(tiny_suite, tmp_path, monkeypatch):
+    (tmp_path / "configs" / "mnist_lt").mkdir()
+    (tmp_path / "configs" / "mnist_lt" / "recipe.yaml").write_text("train: {batch_size: 16}\n")
+    (tmp_path / "configs" / "suites" / "tiny.yaml").write_text(
+        SUITE + "  - {label: Focal on recipe, method: focal, config: recipe}\n")
+    built = []
+    original = DATASETS.get("mnist_lt")
+    monkeypatch.setitem(DATASETS._entries, "mnist_lt",
+                        replace(DATASETS.entry("mnist_lt"), factory=lambda **kw: built.append(kw) or original(**kw)))
+    outcome = run_suite("tiny", "mnist_lt", [1], tiny_suite)
+    assert len(outcome.trained) == 3 and len(built) == 1
+    configs = [yaml.safe_load((run / "config.yaml").read_text()) for run in outcome.trained]
+    assert [c["train"]["batch_size"] for c in configs] == [32, 32, 16]
+    (tmp_path / "configs" / "mnist_lt" / "recipe.yaml").unlink()
+    missing = run_suite("tiny", "mnist_lt", [1], tiny_suite)
+    assert "recipe.yaml, which does not exist" in missing.failed[0]
