@@ -9,6 +9,7 @@ package defaults < ``configs/<dataset>/<method>.yaml`` (or, when there is none,
 from __future__ import annotations
 
 import copy
+import difflib
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -38,8 +39,13 @@ def load_yaml(path: str | Path) -> Config:
     path = Path(path)
     if not path.is_file():
         raise LtbenchError(f"Config file {path} does not exist.")
-    with path.open() as handle:
-        data = yaml.safe_load(handle) or {}
+    try:
+        with path.open() as handle:
+            data = yaml.safe_load(handle) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise LtbenchError(f"Config file {path} is not valid YAML{where}: {getattr(exc, 'problem', exc)}.") from None
     if not isinstance(data, dict):
         raise LtbenchError(f"Config file {path} must hold a mapping at the top level.")
     bases = data.pop("_base_", [])
@@ -91,3 +97,33 @@ def config_hash(config: Config, ignore: Iterable[str] = ("output",)) -> str:
 
 def load_defaults() -> Config:
     return load_yaml(DEFAULTS_FILE)
+
+
+# sections whose keys are fixed by defaults.yaml; the others (dataset, method, model,
+# loss, text) hold a component's parameters, which the registry checks
+STRICT_SECTIONS = ("input", "train", "eval", "output")
+
+
+def check_known_keys(config: Config, reference: Config) -> None:
+    """Refuse keys that ``reference`` (the package defaults) lacks, so a typo is not silently ignored."""
+    unknown = [(key, list(reference)) for key in config if key not in reference]
+    for section in STRICT_SECTIONS:
+        if isinstance(config.get(section), dict):
+            unknown += _unknown_keys(config[section], reference[section], section)
+    if unknown:
+        described = []
+        for key, known in unknown:
+            close = difflib.get_close_matches(key.rsplit(".", 1)[-1], known, n=1)
+            prefix = key.rsplit(".", 1)[0] + "." if "." in key else ""
+            described.append(key + (f" (did you mean {prefix}{close[0]}?)" if close else ""))
+        raise LtbenchError(f"Unknown config key {', '.join(described)}; see ltbench/defaults.yaml for the keys.")
+
+
+def _unknown_keys(section: Config, reference: Config, path: str) -> list[tuple[str, list[str]]]:
+    unknown: list[tuple[str, list[str]]] = []
+    for key, value in section.items():
+        if key not in reference:
+            unknown.append((f"{path}.{key}", list(reference)))
+        elif isinstance(value, dict) and isinstance(reference[key], dict):
+            unknown += _unknown_keys(value, reference[key], f"{path}.{key}")
+    return unknown

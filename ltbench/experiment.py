@@ -10,7 +10,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ltbench.config import Config, config_hash, deep_merge, dump_yaml, load_defaults, load_yaml, parse_overrides
+from ltbench.config import (
+    Config, check_known_keys, config_hash, deep_merge, dump_yaml, load_defaults, load_yaml, parse_overrides,
+)
 from ltbench.data.base import LTDataset
 from ltbench.progress import console
 from ltbench.engine.trainer import Trainer, seed_everything
@@ -52,6 +54,7 @@ def compose_config(
     config: Config = {}
     for layer in layers:
         config = deep_merge(config, layer)
+    check_known_keys(config, layers[0])
     return config
 
 

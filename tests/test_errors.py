@@ -1,0 +1,107 @@
+"""Bad input ends in one sentence that says what to change: typos in configs, broken
+YAML, unreadable weights or checkpoints, unknown dataset options, clashing plugins."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+import torch
+
+from ltbench.cli import main
+from ltbench.config import load_yaml
+from ltbench.engine.trainer import Trainer
+from ltbench.errors import LtbenchError
+from ltbench.experiment import build_experiment, compose_config, run_experiment
+from ltbench.models.backbones import BACKBONES
+from ltbench.registry import Registry
+
+
+def one_sentence(error: pytest.ExceptionInfo) -> str:
+    message = str(error.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def test_a_mistyped_config_key_is_refused_with_the_close_match():
+    with pytest.raises(LtbenchError) as info:
+        compose_config("erm", "mnist_lt", overrides=["train.epoch=3", "train.optimizer.lrr=1", "evall.every_epoch=0"])
+    message = one_sentence(info)
+    assert "train.epoch (did you mean train.epochs?)" in message
+    assert "train.optimizer.lrr (did you mean train.optimizer.lr?)" in message
+    assert "evall (did you mean eval?)" in message
+
+
+def test_every_shipped_config_has_only_known_keys():
+    for dataset in ("mnist_lt", "voc_lt", "coco_lt"):
+        for method in ("erm", "db_focal", "cprfl"):
+            compose_config(method, dataset)
+
+
+def test_broken_yaml_names_the_file_and_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train:\n  epochs: 3\n  optimizer: {lr: 0.1\n")
+    with pytest.raises(LtbenchError, match=r"bad.yaml is not valid YAML at line \d") as info:
+        load_yaml(bad)
+    one_sentence(info)
+
+
+def test_efficientnet_stem_with_dotted_block_names_freezes_exactly_the_stem():
+    backbone = BACKBONES.build("efficientnet_lite0", pretrained=False, freeze="stem_layer1")
+    body = backbone.body
+    assert not any(p.requires_grad for p in body.get_submodule("blocks.0").parameters())
+    assert not body.conv_stem.weight.requires_grad
+    assert all(p.requires_grad for p in body.get_submodule("blocks.1").parameters())
+
+
+@pytest.mark.parametrize("content", [b"not a checkpoint at all", "a pickled string"])
+def test_unreadable_weights_file_is_one_sentence_naming_it(tmp_path, content):
+    file = tmp_path / "weights.pth"
+    if isinstance(content, bytes):
+        file.write_bytes(content)
+    else:
+        torch.save(content, file)
+    with pytest.raises(LtbenchError, match="weights.pth") as info:
+        BACKBONES.build("resnet50", weights=str(file))
+    assert "model.weights=" in one_sentence(info)
+
+
+def test_a_checkpoint_that_does_not_fit_the_model_says_to_delete_it(tmp_path, monkeypatch):
+    overrides = [f"output.root={tmp_path}", "train.epochs=2"]
+    original = Trainer._train_epoch
+
+    def crash_in_epoch_2(self, epoch, *args, **kwargs):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return original(self, epoch, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "_train_epoch", crash_in_epoch_2)
+    experiment = build_experiment(compose_config("erm", "mnist_lt", overrides=overrides))
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(experiment)
+    checkpoint = experiment.run_dir / "checkpoint.pt"
+    state = torch.load(checkpoint, weights_only=False)
+    state["model"] = {name + ".renamed": tensor for name, tensor in state["model"].items()}  # code changed since
+    torch.save(state, checkpoint)
+    monkeypatch.setattr(Trainer, "_train_epoch", original)
+    with pytest.raises(LtbenchError, match="checkpoint.pt cannot be resumed") as info:
+        run_experiment(build_experiment(compose_config("erm", "mnist_lt", overrides=overrides)))
+    assert "delete it" in one_sentence(info)
+
+
+def test_prepare_with_an_unknown_dataset_option_lists_the_options(capsys):
+    assert main(["prepare", "voc_lt", "--dataset.colour", "red"]) == 2
+    err = capsys.readouterr().err
+    assert "no parameter colour" in err and "root" in err and "Traceback" not in err
+
+
+def test_two_plugins_registering_one_name_clash_even_with_the_same_function_name():
+    registry = Registry("widget")
+    first, second = types.ModuleType("plugin_a"), types.ModuleType("plugin_b")
+    exec("def make():\n    return 1", first.__dict__)
+    exec("def make():\n    return 2", second.__dict__)
+    first.make.__module__, second.make.__module__ = "plugin_a", "plugin_b"
+    registry.register("widget")(first.make)
+    registry.register("widget")(first.make)  # importing the same plugin again is harmless
+    with pytest.raises(LtbenchError, match="already registered by plugin_a"):
+        registry.register("widget")(second.make)
