@@ -132,7 +132,12 @@ def cmd_prepare(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.config import parse_overrides
     from ltbench.data.prepare import prepare
 
-    params = parse_overrides(split_overrides(extra)).get("dataset", {})
+    overrides = parse_overrides(split_overrides(extra))
+    others = [section for section in overrides if section != "dataset"]
+    if others:
+        raise LtbenchError(f"ltbench prepare takes dataset options only (--dataset.KEY VALUE), "
+                           f"not {', '.join(others)}.")
+    params = overrides.get("dataset", {})
     for option in ("root", "splits", "cache_size"):
         if getattr(args, option) is not None:
             params[option] = getattr(args, option)

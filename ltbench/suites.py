@@ -128,7 +128,8 @@ class Manifest:
             self.data["failed"].append(prefix + failure)
         if run_dir is not None:  # replaces the row's run of this seed from an earlier config
             entry = next(r for r in self.data["rows"] if r["label"] == row.label)
-            entry["run_dirs"] = [d for d in entry["run_dirs"] if run_seed(d) != seed] + [str(run_dir)]
+            kept = [d for d in entry["run_dirs"] if run_seed(d) != seed] + [str(run_dir)]
+            entry["run_dirs"] = sorted(kept, key=lambda d: run_seed(d) or 0)  # seed order, whatever the call order
         self.data["seeds"] = sorted(set(self.data["seeds"]) | {seed})
         write_json(self.path, self.data)  # progress survives an interruption
 
@@ -162,7 +163,7 @@ def run_suite(name: str, dataset: str, seeds: Sequence[int], overrides: Sequence
                                         overrides=[*overrides, f"seed={seed}"],
                                         extra=deep_merge(row.overrides_for(dataset), {"label": row.label}))
                 experiment = build_experiment(config, built)
-                (outcome.reused if experiment.finished else outcome.trained).append(experiment.run_dir)
+                finished = experiment.finished
                 console.print(f"[bold]{name}[/] {row.label} seed {seed} -> {experiment.run_dir}")
                 metrics = run_experiment(experiment)
             except LtbenchError as exc:
@@ -170,6 +171,7 @@ def run_suite(name: str, dataset: str, seeds: Sequence[int], overrides: Sequence
                 manifest.record(row, seed, None, str(exc))
                 console.print(f"[red]skipped[/] {row.label} seed {seed}: {exc}")
                 continue
+            (outcome.reused if finished else outcome.trained).append(experiment.run_dir)  # only runs that ended well
             console.print(f"  {format_map(metrics)}")
             manifest.record(row, seed, experiment.run_dir)
     return outcome

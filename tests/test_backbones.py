@@ -35,3 +35,25 @@ def test_resnet_loads_a_local_state_dict(tmp_path):
     assert all(p.requires_grad for p in loaded.body.layer2.parameters())
     loaded.train()
     assert not loaded.body.bn1.training and not loaded.body.layer3[0].bn1.training
+
+
+STEM = {"resnet50": "conv1.weight", "efficientnet_lite0": "conv_stem.weight"}
+
+
+def damaged(state: dict[str, torch.Tensor], stem: str, damage: str) -> dict[str, torch.Tensor]:
+    if damage == "renamed":
+        return {"module." + key: tensor for key, tensor in state.items()}
+    if damage == "reshaped":
+        return {**state, stem: state[stem][..., :1, :1]}
+    return {key: tensor for key, tensor in state.items() if key != stem}  # a tensor missing
+
+
+@pytest.mark.parametrize("name, damage", [("resnet50", "renamed"), ("resnet50", "reshaped"), ("resnet50", "missing"),
+                                          ("efficientnet_lite0", "reshaped"), ("efficientnet_lite0", "missing")])
+def test_weights_of_another_architecture_are_one_sentence_naming_file_and_option(tmp_path, name, damage):
+    state = BACKBONES.build(name, pretrained=False).body.state_dict()
+    path = tmp_path / "foreign.pth"
+    torch.save(damaged(state, STEM[name], damage), path)
+    with pytest.raises(LtbenchError, match=f"foreign.pth does not fit {name}") as info:
+        BACKBONES.build(name, weights=str(path))
+    assert "model.weights=" in str(info.value) and "\n" not in str(info.value)

@@ -10,11 +10,14 @@ import torch
 
 from ltbench.cli import main
 from ltbench.config import load_yaml
+from ltbench.engine.checkpoint import load_checkpoint, save_checkpoint
 from ltbench.engine.trainer import Trainer
 from ltbench.errors import LtbenchError
 from ltbench.experiment import build_experiment, compose_config, run_experiment
 from ltbench.models.backbones import BACKBONES
+from ltbench.paths import configs_root
 from ltbench.registry import Registry
+from ltbench.suites import load_suite, suite_names
 
 
 def one_sentence(error: pytest.ExceptionInfo) -> str:
@@ -32,10 +35,20 @@ def test_a_mistyped_config_key_is_refused_with_the_close_match():
     assert "evall (did you mean eval?)" in message
 
 
-def test_every_shipped_config_has_only_known_keys():
-    for dataset in ("mnist_lt", "voc_lt", "coco_lt"):
-        for method in ("erm", "db_focal", "cprfl"):
-            compose_config(method, dataset)
+@pytest.mark.parametrize("dataset", ["mnist_lt", "voc_lt", "coco_lt"])
+def test_every_shipped_config_and_suite_row_has_only_known_keys(dataset):
+    for path in sorted((configs_root() / dataset).glob("*.yaml")):  # each as --config, recipes included
+        compose_config(dataset=dataset, config_file=path)
+    for suite in suite_names():
+        for row in load_suite(suite).rows:
+            compose_config(row.method, dataset, row.config_file(dataset), extra=row.overrides_for(dataset))
+
+
+def test_a_mistyped_key_on_the_command_line_is_one_error_line(capsys):
+    assert main(["run", "--method", "erm", "--dataset", "mnist_lt", "--train.epoch", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err == "ltbench: error: Unknown config key train.epoch (did you mean train.epochs?); " \
+                  "see ltbench/defaults.yaml for the keys.\n"
 
 
 def test_broken_yaml_names_the_file_and_line(tmp_path):
@@ -89,10 +102,37 @@ def test_a_checkpoint_that_does_not_fit_the_model_says_to_delete_it(tmp_path, mo
     assert "delete it" in one_sentence(info)
 
 
+def tiny_training_state(width: int = 2):
+    model = torch.nn.Linear(width, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    return model, optimizer, torch.optim.lr_scheduler.StepLR(optimizer, 1)
+
+
+@pytest.mark.parametrize("damage", ["garbage bytes", "other shapes", "no rng state"])
+def test_a_corrupt_or_foreign_checkpoint_is_one_sentence(tmp_path, damage):
+    path = tmp_path / "checkpoint.pt"
+    save_checkpoint(path, 3, *tiny_training_state(), ema=None)
+    if damage == "garbage bytes":
+        path.write_bytes(b"\x00 truncated by a full disk")
+    elif damage == "no rng state":
+        state = torch.load(path, weights_only=False)
+        del state["rng"]
+        torch.save(state, path)
+    width = 3 if damage == "other shapes" else 2
+    with pytest.raises(LtbenchError, match="checkpoint.pt cannot be resumed") as info:
+        load_checkpoint(path, *tiny_training_state(width), ema=None)
+    assert "delete it" in one_sentence(info) and "output.root" in str(info.value)
+
+
 def test_prepare_with_an_unknown_dataset_option_lists_the_options(capsys):
     assert main(["prepare", "voc_lt", "--dataset.colour", "red"]) == 2
     err = capsys.readouterr().err
     assert "no parameter colour" in err and "root" in err and "Traceback" not in err
+
+
+def test_prepare_refuses_options_of_other_sections(capsys):
+    assert main(["prepare", "voc_lt", "--train.epochs", "3"]) == 2
+    assert "dataset options only" in capsys.readouterr().err
 
 
 def test_two_plugins_registering_one_name_clash_even_with_the_same_function_name():

@@ -77,6 +77,10 @@ def test_rerun_with_a_subset_of_rows_and_seeds_merges_the_manifest(tiny_suite, m
     run_suite("tiny", "mnist_lt", [2], [*tiny_suite, "train.batch_size=16"], rows=["Focal"])
     focal = json.loads(outcome.manifest.read_text())["rows"][1]["run_dirs"]
     assert len(focal) == 2 and focal[0] == dirs["Focal"][0] and focal[1] != dirs["Focal"][1]
+    # run directories stay in seed order whichever seed ran last
+    run_suite("tiny", "mnist_lt", [1], [*tiny_suite, "train.batch_size=16"], rows=["Focal"])
+    focal = json.loads(outcome.manifest.read_text())["rows"][1]["run_dirs"]
+    assert [suites.run_seed(d) for d in focal] == [1, 2] and focal[0] != dirs["Focal"][0]
 
 
 def test_a_run_failing_during_training_is_recorded_and_the_suite_goes_on(tiny_suite, monkeypatch):
@@ -90,8 +94,11 @@ def test_a_run_failing_during_training_is_recorded_and_the_suite_goes_on(tiny_su
     monkeypatch.setattr(Trainer, "fit", diverge_for_erm)
     outcome = run_suite("tiny", "mnist_lt", [1], tiny_suite)
     assert len(outcome.failed) == 1 and outcome.failed[0].startswith("ERM (seed 1): The loss became nan")
+    assert len(outcome.trained) == 1 and "erm" not in outcome.trained[0].name  # the failed run is not counted
     manifest = json.loads(outcome.manifest.read_text())
     assert manifest["failed"] == outcome.failed and len(manifest["rows"][1]["run_dirs"]) == 1
+    run_suite("tiny", "mnist_lt", [1], tiny_suite, rows=["Focal"])
+    assert json.loads(outcome.manifest.read_text())["failed"] == outcome.failed  # kept by a call on other rows
     monkeypatch.setattr(Trainer, "fit", original)
     run_suite("tiny", "mnist_lt", [1], tiny_suite, rows=["ERM"])
     assert json.loads(outcome.manifest.read_text())["failed"] == []  # forgotten once the run succeeded

@@ -41,11 +41,11 @@ def load_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
         scheduler.load_state_dict(state["scheduler"])
         if ema is not None and state["ema"] is not None:
             ema.load_state_dict(state["ema"])
-    except Exception as exc:  # unpickling and shape mismatches raise many unrelated types
+        random.setstate(state["rng"]["python"])
+        np.random.set_state(state["rng"]["numpy"])
+        torch.set_rng_state(state["rng"]["torch"])
+        return int(state["epoch"])
+    except Exception as exc:  # unpickling, missing entries and shape mismatches raise many unrelated types
         reason = " ".join(str(exc).split())[:120]
         raise LtbenchError(f"Checkpoint {path} cannot be resumed ({type(exc).__name__}: {reason}); "
-                           "delete it to train this run from the start.") from None
-    random.setstate(state["rng"]["python"])
-    np.random.set_state(state["rng"]["numpy"])
-    torch.set_rng_state(state["rng"]["torch"])
-    return int(state["epoch"])
+                           "delete it to train this run from the start, or pass another output.root.") from None

@@ -66,9 +66,16 @@ class Backbone(nn.Module):
         return self
 
 
+WEIGHTS_OPTION = "model.weights=/path/to/a/state_dict.pth or model.pretrained=false"
+
+
 def _weights_file(path: str | os.PathLike[str], backbone: str) -> Path:
-    option = "model.weights=/path/to/file (a state dict) or model.pretrained=false"
-    return existing_file(path, f"The {backbone} weights file", option)
+    return existing_file(path, f"The {backbone} weights file", WEIGHTS_OPTION)
+
+
+def _does_not_fit(file: Path, backbone: str, why: str) -> LtbenchError:
+    """The one error for a readable weights file whose tensors are not ``backbone``'s."""
+    return LtbenchError(f"Weights file {file} does not fit {backbone} ({why}); pass {WEIGHTS_OPTION}.")
 
 
 def _load_state_dict(file: Path) -> dict[str, torch.Tensor]:
@@ -77,13 +84,12 @@ def _load_state_dict(file: Path) -> dict[str, torch.Tensor]:
         state = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several unrelated types for a file it cannot read
         raise LtbenchError(f"Weights file {file} is not a readable PyTorch state dict ({type(exc).__name__}); "
-                           "pass model.weights=/path/to/a/state_dict.pth.") from None
+                           f"pass {WEIGHTS_OPTION}.") from None
     for key in ("state_dict", "model"):  # common checkpoint wrappers
         if isinstance(state, dict) and key in state and isinstance(state[key], dict):
             state = state[key]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise LtbenchError(f"Weights file {file} does not hold a state dict of tensors; "
-                           "pass model.weights=/path/to/a/state_dict.pth.")
+        raise LtbenchError(f"Weights file {file} does not hold a state dict of tensors; pass {WEIGHTS_OPTION}.")
     return state
 
 
@@ -111,8 +117,20 @@ def _load_by_position(body: nn.Module, state: dict[str, torch.Tensor], file: Pat
     target = body.state_dict()
     source = [t for k, t in state.items() if not k.startswith(("_fc.", "fc.", "classifier."))]
     if len(source) != len(target) or any(s.shape != t.shape for s, t in zip(source, target.values())):
-        raise LtbenchError(f"Weights file {file} does not match the efficientnet_lite0 architecture tensor by tensor.")
+        raise _does_not_fit(file, "efficientnet_lite0", "its tensors differ in number or shape")
     body.load_state_dict(dict(zip(target, source)))
+
+
+def _load_by_name(body: nn.Module, state: dict[str, torch.Tensor], file: Path, backbone: str) -> None:
+    """Copy a state dict with ``body``'s key names; checked first, as torch would raise a multi-line traceback."""
+    target = body.state_dict()
+    missing = [k for k in target if k not in state]
+    unexpected = [k for k in state if k not in target]
+    reshaped = [k for k in target if k in state and state[k].shape != target[k].shape]
+    if missing or unexpected or reshaped:
+        why = f"{len(missing)} missing, {len(unexpected)} unexpected and {len(reshaped)} differently shaped tensors"
+        raise _does_not_fit(file, backbone, why)
+    body.load_state_dict(state)
 
 
 def _resnet(name: str) -> Callable[..., Backbone]:
@@ -129,12 +147,7 @@ def _resnet(name: str) -> Callable[..., Backbone]:
                 )
             file = _weights_file(weights, name)
             state = {k: v for k, v in _load_state_dict(file).items() if not k.startswith("fc.")}
-            missing, unexpected = body.load_state_dict(state, strict=False)
-            if missing or unexpected:
-                raise LtbenchError(
-                    f"Weights file {file} does not fit {name}: {len(missing)} missing and "
-                    f"{len(unexpected)} unexpected tensors (expected a torchvision or timm ResNet state dict)."
-                )
+            _load_by_name(body, state, file, name)
             source = str(file)
         imagenet_mean, imagenet_std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
         return Backbone(body, imagenet_mean, imagenet_std, ["conv1", "bn1", "layer1"], source, freeze, bn_eval)
