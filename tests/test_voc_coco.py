@@ -274,3 +274,79 @@ def test_real_split_files_match_the_constants(name: str, names: tuple[str, ...],
         check_against_canonical(name, labels[1:], canonical.num_test, names)
     with pytest.raises(LtbenchError, match=rf"{canonical.num_test - 1} test images instead of {canonical.num_test}"):
         check_against_canonical(name, labels, canonical.num_test - 1, names)
+
+
+# ---- the real split files through the readers -------------------------------------------------------
+# Full-size trees whose annotations carry the split files' own labels (tiny JPEGs, real XML / JSON
+# structure): the readers and ``prepare`` must give back exactly ``gt_labels``, ``class_freq`` and the
+# published groups, with images outside the split and annotations that must not count mixed in.
+
+def tiny_jpeg(tmp_path: Path) -> bytes:
+    path = tmp_path / "tiny.jpg"
+    write_jpeg(path, (90, 120, 30), size=(8, 6))
+    return path.read_bytes()
+
+
+def published_split(name: str) -> tuple[list, np.ndarray, dict[str, list[int]]]:
+    stored = json.loads((REAL_SPLITS / name / "class_freq.json").read_text())
+    groups = json.loads((REAL_SPLITS / name / "class_split.json").read_text())
+    ids = json.loads((REAL_SPLITS / name / "img_id.json").read_text())
+    return ids, np.array(stored["gt_labels"], dtype=np.uint8), groups
+
+
+def build_voc_from_labels(root: Path, ids: list[str], labels: np.ndarray, jpeg: bytes) -> None:
+    devkit = root / "VOCdevkit"
+    test_ids = [f"{k:06d}" for k in range(1, split_files.CANONICAL["voc_lt"].num_test + 1)]
+    test_labels = np.eye(20, dtype=np.uint8)[np.arange(len(test_ids)) % 20]
+    for year, year_ids, year_labels in (("VOC2012", [*ids, "2012_999999"], np.vstack([labels, np.ones((1, 20))])),
+                                        ("VOC2007", test_ids, test_labels)):
+        for folder in ("Annotations", "JPEGImages"):
+            (devkit / year / folder).mkdir(parents=True)
+        for k, (image_id, row) in enumerate(zip(year_ids, year_labels)):
+            objects = [(XML_NAMES[i], (k + i) % 2) for i in np.flatnonzero(row)]  # difficult ones count too
+            (devkit / year / "Annotations" / f"{image_id}.xml").write_text(voc_xml(objects))
+            (devkit / year / "JPEGImages" / f"{image_id}.jpg").write_bytes(jpeg)
+    (devkit / "VOC2007" / "ImageSets" / "Main").mkdir(parents=True)
+    (devkit / "VOC2007" / "ImageSets" / "Main" / "test.txt").write_text("".join(f"{i}\n" for i in test_ids))
+
+
+def build_coco_from_labels(root: Path, ids: list[int], labels: np.ndarray, jpeg: bytes) -> None:
+    val_ids = list(range(1, split_files.CANONICAL["coco_lt"].num_test + 1))
+    outside = max(ids) + 1  # a train2017 image that is not in the split: it must be left out
+    for subset, subset_ids, rows in (("train2017", [*ids, outside], np.vstack([labels, np.ones((1, 80))])),
+                                     ("val2017", val_ids, np.eye(80, dtype=np.uint8)[np.arange(5000) % 80])):
+        (root / subset).mkdir(parents=True)
+        annotations = []
+        for image_id, row in zip(subset_ids, rows):
+            (root / subset / f"{image_id:012d}.jpg").write_bytes(jpeg)
+            annotations += [annotation(image_id, CATEGORY_IDS[i], [1, 1, 5, 5], crowd=i % 2)
+                            for i in np.flatnonzero(row).tolist()]
+            negative = int(np.flatnonzero(row == 0)[0]) if (row == 0).any() else None
+            if negative is not None:  # a zero-area box of an absent class must not make it positive
+                annotations.append(annotation(image_id, CATEGORY_IDS[negative], [1, 1, 5, 5], area=0.0))
+        instances = {"images": [{"id": i, "file_name": f"{i:012d}.jpg", "width": 8, "height": 6} for i in subset_ids],
+                     "annotations": [dict(a, id=k) for k, a in enumerate(annotations)],
+                     "categories": [{"id": c, "name": n} for c, n in zip(CATEGORY_IDS, COCO_NAMES)]}
+        (root / "annotations").mkdir(exist_ok=True)
+        (root / "annotations" / f"instances_{subset}.json").write_text(json.dumps(instances))
+
+
+@needs_real_splits
+@pytest.mark.parametrize("name, sizes", [("voc_lt", (6, 6, 8)), ("coco_lt", (22, 33, 25))])
+def test_readers_reproduce_the_split_files_labels_and_groups(name: str, sizes: tuple[int, int, int],
+                                                             tmp_path: Path) -> None:
+    ids, labels, published_groups = published_split(name)
+    root = tmp_path / name
+    build = build_voc_from_labels if name == "voc_lt" else build_coco_from_labels
+    build(root, ids, labels, tiny_jpeg(tmp_path))
+
+    report = prepare(name, root=str(root), splits=str(REAL_SPLITS))  # the canonical check passes
+    assert (report.num_train, report.num_test) == (len(ids), split_files.CANONICAL[name].num_test)
+    assert tuple(len(report.groups[g]) for g in ("head", "medium", "tail")) == sizes
+    assert [report.groups[g] for g in ("head", "medium", "tail")] == [published_groups[g] for g in
+                                                                      ("head", "middle", "tail")]
+    dataset = (voc_lt if name == "voc_lt" else coco_lt)(root=str(root), splits=str(REAL_SPLITS))
+    assert list(dataset.train.ids) == [str(i) for i in ids]  # row k is line k of the split file
+    np.testing.assert_array_equal(dataset.train.targets, labels)
+    stored_freq = json.loads((REAL_SPLITS / name / "class_freq.json").read_text())["class_freq"]
+    np.testing.assert_array_equal(dataset.class_freq, stored_freq)
