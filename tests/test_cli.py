@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from ltbench.cli import main
 
@@ -56,3 +57,29 @@ def test_plugin_folder_from_environment(tmp_path, monkeypatch):
                             env={**os.environ, "LTBENCH_PLUGINS": str(tmp_path)}, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "A user method."
+
+
+def installed_plugin(site: Path, module: str, body: str) -> None:
+    """A distribution as pip would install it: a module plus a dist-info naming it in group ltbench.methods."""
+    (site / f"{module}.py").write_text(body)
+    info = site / f"{module}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[ltbench.methods]\n{module} = {module}\n")
+
+
+def test_entry_point_plugin_is_loaded_and_a_broken_one_is_one_sentence(tmp_path):
+    installed_plugin(tmp_path, "ltbench_demo_plugin",
+                     "from ltbench.methods.baseline import loss_method\n"
+                     "from ltbench.registry import METHODS\n"
+                     "METHODS.register('demo_focal')(loss_method('focal', 'Installed demo method.'))\n")
+    env = {"PYTHONPATH": str(tmp_path), "LTBENCH_PLUGINS": str(tmp_path / "no-plugin-folder")}
+    result = run_cli("list", "methods", "demo_*", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "demo_focal" in result.stdout and "Installed demo method." in result.stdout
+
+    installed_plugin(tmp_path, "ltbench_broken_plugin", "raise ImportError('needs a package that is not here')\n")
+    result = run_cli("list", "methods", env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip() == ("ltbench: error: Plugin entry point 'ltbench_broken_plugin' (ltbench_broken_plugin) "
+                                     "failed to load: ImportError: needs a package that is not here")
