@@ -143,6 +143,7 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         "feature_cache": result.feature_cache,
         "provenance": experiment.provenance,
         "versions": _versions(),
+        "machine": _machine(),
     }
     write_scores(run_dir / SCORES_FILE, result.scores, dataset.test.targets)
     write_json(run_dir / METRICS_FILE, metrics)
@@ -157,6 +158,15 @@ def _versions() -> dict[str, str]:
 
     return {"ltbench": ltbench.__version__, "python": platform.python_version(), "torch": torch.__version__,
             "timm": timm.__version__, "numpy": np.__version__}
+
+
+def _machine() -> dict[str, Any]:
+    """What the numbers were computed on: float results are bit-identical on one machine, not across CPU kernels."""
+    import torch
+
+    return {"arch": platform.machine(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "threads": torch.get_num_threads(),
+            "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None}
 
 
 def format_map(metrics: dict[str, Any]) -> str:

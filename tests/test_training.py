@@ -26,6 +26,7 @@ def test_short_erm_run_beats_chance_and_writes_run_directory(tmp_path):
     assert metrics["map"]["total"] > chance + 10, (metrics["map"], chance)
     saved = json.loads((run_dir / "metrics.json").read_text())
     assert saved["status"] == "finished" and saved["seed"] == 1 and saved["selection"] == "final"
+    assert saved["machine"]["threads"] >= 1 and saved["machine"]["cpu_capability"]  # results are per-machine
     with np.load(run_dir / "scores.npz") as data:  # any metric can be recomputed without the model
         recomputed = evaluate(data["scores"], data["targets"], {k: np.array(v) for k, v in saved["groups"].items()})
     assert recomputed["total"] == pytest.approx(saved["map"]["total"])
