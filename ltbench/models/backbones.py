@@ -16,6 +16,7 @@ from torch import nn
 
 from ltbench._torchvision_compat import ensure_torchvision_importable
 from ltbench.errors import LtbenchError
+from ltbench.hub_cache import cached_weights, download_hub_file
 from ltbench.paths import existing_file
 from ltbench.registry import BACKBONES
 
@@ -79,9 +80,14 @@ def _does_not_fit(file: Path, backbone: str, why: str) -> LtbenchError:
 
 
 def _load_state_dict(file: Path) -> dict[str, torch.Tensor]:
-    """The tensors of a weights file; anything else is a one-sentence error naming the file."""
+    """The tensors of a weights file (PyTorch or safetensors); anything else is a one-sentence error naming it."""
     try:
-        state = torch.load(file, map_location="cpu", weights_only=True)
+        if file.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(file)
+        else:
+            state = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several unrelated types for a file it cannot read
         raise LtbenchError(f"Weights file {file} is not a readable PyTorch state dict ({type(exc).__name__}); "
                            f"pass {WEIGHTS_OPTION}.") from None
@@ -133,19 +139,32 @@ def _load_by_name(body: nn.Module, state: dict[str, torch.Tensor], file: Path, b
     body.load_state_dict(state)
 
 
+TORCHVISION_TAG = "tv_in1k"  # torchvision's original ImageNet weights, as timm publishes them; DB and CPRFL load these
+HUB_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def _imagenet_weights(name: str, allow_download: bool) -> Path:
+    """torchvision's ImageNet weights of ``name`` from timm's or torchvision's cache; downloaded only if allowed."""
+    config = timm.models.get_pretrained_cfg(f"{name}.{TORCHVISION_TAG}")
+    found = cached_weights(config.hf_hub_id, HUB_FILES, config.url, Path(torch.hub.get_dir()) / "checkpoints")
+    if found is not None:
+        return found
+    option = f"model.weights=/path/to/{name}.pth (a torchvision or timm state dict) or model.pretrained=false"
+    if allow_download:
+        return download_hub_file(config.hf_hub_id, HUB_FILES[0], f"the {name} ImageNet weights", option)
+    raise LtbenchError(f"ImageNet weights for {name} are not in timm's or torchvision's cache; pass {option}, "
+                       "or model.allow_download=true on a machine that is online.")
+
+
 def _resnet(name: str) -> Callable[..., Backbone]:
     def factory(
-        weights: str | None = None, pretrained: bool = True, freeze: str = "none", bn_eval: bool = False
+        weights: str | None = None, pretrained: bool = True, freeze: str = "none", bn_eval: bool = False,
+        allow_download: bool = False,
     ) -> Backbone:
         body = timm.create_model(name, pretrained=False, num_classes=0)
         source = "random init"
         if pretrained:
-            if weights is None:
-                raise LtbenchError(
-                    f"Backbone {name} needs ImageNet weights: pass model.weights=/path/to/{name}.pth "
-                    "(a torchvision or timm state dict) or model.pretrained=false."
-                )
-            file = _weights_file(weights, name)
+            file = _imagenet_weights(name, allow_download) if weights is None else _weights_file(weights, name)
             state = {k: v for k, v in _load_state_dict(file).items() if not k.startswith("fc.")}
             _load_by_name(body, state, file, name)
             source = str(file)
@@ -153,7 +172,8 @@ def _resnet(name: str) -> Callable[..., Backbone]:
         return Backbone(body, imagenet_mean, imagenet_std, ["conv1", "bn1", "layer1"], source, freeze, bn_eval)
 
     factory.__name__ = name
-    factory.__doc__ = f"{name} (2048-d), ImageNet weights from a local torchvision/timm state dict (model.weights)."
+    factory.__doc__ = (f"{name} (2048-d), torchvision's ImageNet weights: model.weights file, else timm's or "
+                       "torchvision's cache (model.allow_download=true fetches them).")
     return factory
 
 

@@ -24,6 +24,7 @@ from torch import nn
 
 from ltbench._torchvision_compat import ensure_torchvision_importable
 from ltbench.errors import LtbenchError
+from ltbench.hub_cache import cached_weights
 from ltbench.paths import existing_file
 from ltbench.registry import TEXT_ENCODERS
 
@@ -90,19 +91,11 @@ class OpenClipTextEncoder:
 
     def _cached_file(self, config: dict[str, Any]) -> Path | None:
         """Where open_clip would have put these weights, if a previous download left them there."""
-        from huggingface_hub import try_to_load_from_cache
         from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
 
         repo, filename = os.path.split(config.get("hf_hub", ""))
-        for candidate in [filename] if filename else [HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME]:
-            found = try_to_load_from_cache(repo, candidate, cache_dir=self.cache_dir) if repo else None
-            if isinstance(found, str):
-                return Path(found)
-        if config.get("url"):
-            file = Path(self.cache_dir or "~/.cache/clip").expanduser() / os.path.basename(config["url"])
-            if file.is_file():
-                return file
-        return None
+        return cached_weights(repo, [filename] if filename else [HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME],
+                              config.get("url"), Path(self.cache_dir or "~/.cache/clip"), self.cache_dir)
 
     @cached_property
     def _model(self) -> tuple[nn.Module, Callable[[list[str]], torch.Tensor]]:
