@@ -15,7 +15,7 @@ from ltbench.config import (
 )
 from ltbench.data.base import LTDataset
 from ltbench.progress import console
-from ltbench.engine.trainer import Trainer, seed_everything
+from ltbench.engine.trainer import Trainer, check_settings, seed_everything
 from ltbench.methods.base import MethodContext, MethodParts
 from ltbench.paths import configs_root, results_root
 from ltbench.plugins import load_plugins
@@ -55,6 +55,7 @@ def compose_config(
     for layer in layers:
         config = deep_merge(config, layer)
     check_known_keys(config, layers[0])
+    check_settings(config)
     return config
 
 

@@ -145,3 +145,21 @@ def test_two_plugins_registering_one_name_clash_even_with_the_same_function_name
     registry.register("widget")(first.make)  # importing the same plugin again is harmless
     with pytest.raises(LtbenchError, match="already registered by plugin_a"):
         registry.register("widget")(second.make)
+
+
+@pytest.mark.parametrize("key, value, choices", [
+    ("train.optimizer.name", "lamb", "adamw, adam, sgd"),
+    ("train.schedule.name", "poly", "cosine, onecycle, step, constant"),
+    ("train.sampler", "balanced", "random, class_aware"),
+    ("input.augment", "rand", "none, flip_crop, paper, randaugment"),
+    ("train.device", "gpu", "auto, cpu, cuda"),
+])
+def test_a_misspelt_choice_is_refused_before_any_data_is_read_or_written(tmp_path, monkeypatch, capsys,
+                                                                          key, value, choices):
+    from ltbench.registry import DATASETS
+
+    monkeypatch.setattr(DATASETS, "build", lambda *a, **k: pytest.fail("the dataset was read"))
+    assert main(["run", "--method", "erm", "--dataset", "mnist_lt", f"--{key}", value,
+                 f"--output.root={tmp_path / 'runs'}"]) == 2
+    assert capsys.readouterr().err == f"ltbench: error: {key} must be one of {choices}, not {value!r}.\n"
+    assert not (tmp_path / "runs").exists()  # no stub run directory for `ltbench table` to trip over

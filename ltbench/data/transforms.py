@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ltbench._torchvision_compat import ensure_torchvision_importable
-from ltbench.errors import LtbenchError
+from ltbench.errors import check_choice
 
 ensure_torchvision_importable()
 from torchvision.transforms import v2  # noqa: E402
@@ -24,8 +24,7 @@ Transform = Callable[[np.ndarray], torch.Tensor]
 
 def build_transform(size: int, augment: str = "none", train: bool = True) -> Transform:
     """The pipeline for one split; test images are only resized."""
-    if augment not in AUGMENTATIONS:
-        raise LtbenchError(f"input.augment must be one of {', '.join(AUGMENTATIONS)}, not {augment!r}.")
+    check_choice("input.augment", augment, AUGMENTATIONS)
     resize = v2.Resize((size, size), antialias=True)
     steps: list[Callable] = [resize]
     if train and augment == "flip_crop":

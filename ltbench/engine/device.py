@@ -7,11 +7,14 @@ from typing import ContextManager
 
 import torch
 
-from ltbench.errors import LtbenchError
+from ltbench.errors import LtbenchError, check_choice
+
+DEVICES = ("auto", "cpu", "cuda")  # "cuda:N" picks a GPU
 
 
 def pick_device(requested: str = "auto") -> torch.device:
     """``auto`` takes CUDA when present; asking for CUDA without one is an error."""
+    check_choice("train.device", str(requested).split(":")[0], DEVICES)
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if requested.startswith("cuda") and not torch.cuda.is_available():

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ltbench.errors import LtbenchError
+from ltbench.errors import check_choice
 
 OPTIMIZERS = ("adamw", "adam", "sgd")
 SCHEDULES = ("cosine", "onecycle", "step", "constant")
@@ -25,18 +25,18 @@ def parameter_groups(model: nn.Module, weight_decay: float, decay_norm_and_bias:
 
 def build_optimizer(model: nn.Module, cfg: dict[str, Any]) -> torch.optim.Optimizer:
     name = cfg["name"]
+    check_choice("train.optimizer.name", name, OPTIMIZERS)
     groups = parameter_groups(model, cfg["weight_decay"], cfg["decay_norm_and_bias"])
     if name == "sgd":
         return torch.optim.SGD(groups, lr=cfg["lr"], momentum=cfg["momentum"])
-    if name in ("adam", "adamw"):  # Adam with decoupled decay is AdamW; "adam" adds L2 to the gradient
-        cls = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
-        return cls(groups, lr=cfg["lr"])
-    raise LtbenchError(f"train.optimizer.name must be one of {', '.join(OPTIMIZERS)}, not {name!r}.")
+    cls = torch.optim.AdamW if name == "adamw" else torch.optim.Adam  # "adam" adds L2 decay to the gradient
+    return cls(groups, lr=cfg["lr"])
 
 
 def lr_factor(cfg: dict[str, Any], step: int, steps_per_epoch: int, total_steps: int) -> float:
     """Multiplier of the base lr at optimizer step ``step`` (0-based), warm-up included."""
     name = cfg["name"]
+    check_choice("train.schedule.name", name, SCHEDULES)
     progress = step / max(total_steps, 1)
     if name == "cosine":
         factor = 0.5 * (1 + math.cos(math.pi * progress))
@@ -45,14 +45,12 @@ def lr_factor(cfg: dict[str, Any], step: int, steps_per_epoch: int, total_steps:
         factor = cfg["gamma"] ** sum(epoch >= m for m in cfg["milestones"])
     elif name == "constant":
         factor = 1.0
-    elif name == "onecycle":  # torch's OneCycleLR with its defaults: div 25, final div 1e4, cosine
+    else:  # onecycle: torch's OneCycleLR with its defaults: div 25, final div 1e4, cosine
         warm = cfg["pct_start"] * total_steps
         if step < warm:
             factor = _cos_between(1 / 25, 1.0, step / warm)
         else:
             factor = _cos_between(1.0, 1 / 25e4, (step - warm) / max(total_steps - warm, 1))
-    else:
-        raise LtbenchError(f"train.schedule.name must be one of {', '.join(SCHEDULES)}, not {name!r}.")
     warmup = cfg["warmup_iters"]
     if warmup and step < warmup:  # linear warm-up from lr * warmup_ratio (mmcv style)
         factor *= cfg["warmup_ratio"] + (1 - cfg["warmup_ratio"]) * step / warmup

@@ -22,17 +22,30 @@ from torch.utils.data import DataLoader, TensorDataset
 from ltbench.data.base import LTDataset
 from ltbench.data.loading import SplitDataset, make_loader
 from ltbench.data.samplers import ClassAwareSampler
-from ltbench.data.transforms import build_transform
+from ltbench.data.transforms import AUGMENTATIONS, build_transform
 from ltbench.engine.checkpoint import load_checkpoint, save_checkpoint
 from ltbench.engine.device import amp_enabled, autocast, pick_device
 from ltbench.engine.ema import make_ema
 from ltbench.engine.features import cached_features, extract_features, to_float_images
-from ltbench.engine.optim import build_optimizer, build_scheduler
+from ltbench.engine.optim import OPTIMIZERS, SCHEDULES, build_optimizer, build_scheduler
 from ltbench.progress import console, progress_bar
-from ltbench.errors import LtbenchError
+from ltbench.errors import LtbenchError, check_choice
 from ltbench.evaluation import evaluate
 from ltbench.methods.base import MethodParts
 from ltbench.runs import CHECKPOINT_FILE, append_history, read_history
+
+
+SAMPLERS = ("random", "class_aware")
+
+
+def check_settings(config: dict[str, Any]) -> None:
+    """Refuse a misspelt engine choice as soon as the config is composed, before any data is read or written."""
+    train = config["train"]
+    check_choice("train.optimizer.name", train["optimizer"]["name"], OPTIMIZERS)
+    check_choice("train.schedule.name", train["schedule"]["name"], SCHEDULES)
+    check_choice("train.sampler", train["sampler"], SAMPLERS)
+    check_choice("input.augment", config["input"]["augment"], AUGMENTATIONS)
+    pick_device(train["device"])
 
 
 def seed_everything(seed: int) -> None:
@@ -91,11 +104,10 @@ class Trainer:
             augment = self.config["input"]["augment"]
             train_set = SplitDataset(self.dataset.train, build_transform(size, augment, train=True))
             test_set = SplitDataset(self.dataset.test, build_transform(size, augment, train=False))
+        check_choice("train.sampler", cfg["sampler"], SAMPLERS)
         sampler: ClassAwareSampler | None = None
         if cfg["sampler"] == "class_aware":
             sampler = ClassAwareSampler(self.dataset.train.targets, seed=self.config["seed"])
-        elif cfg["sampler"] != "random":
-            raise LtbenchError(f"train.sampler must be random or class_aware, not {cfg['sampler']!r}.")
         workers = 0 if self.use_features else cfg["num_workers"]
         train_loader = make_loader(train_set, batch, shuffle=True, sampler=sampler, seed=self.config["seed"],
                                    num_workers=workers, drop_last=len(train_set) > batch)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ltbench._torchvision_compat import ensure_torchvision_importable
-from ltbench.errors import LtbenchError
+from ltbench.errors import LtbenchError, check_choice
 from ltbench.hub_cache import cached_weights, download_hub_file
 from ltbench.paths import existing_file
 from ltbench.registry import BACKBONES
@@ -40,8 +40,7 @@ class Backbone(nn.Module):
         bn_eval: bool = False,
     ) -> None:
         super().__init__()
-        if freeze not in FREEZE_MODES:
-            raise LtbenchError(f"model.freeze must be one of {', '.join(FREEZE_MODES)}, not {freeze!r}.")
+        check_choice("model.freeze", freeze, FREEZE_MODES)
         self.body = body
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ltbench.errors import LtbenchError
+from ltbench.errors import check_choice
 
 HEADS = ("linear", "db_neck")
 
@@ -20,8 +20,7 @@ class PooledHead(nn.Module):
     def __init__(self, in_channels: int, num_classes: int, kind: str = "linear",
                  neck_dim: int = 256, dropout: float = 0.5) -> None:
         super().__init__()
-        if kind not in HEADS:
-            raise LtbenchError(f"method.head must be one of {', '.join(HEADS)}, not {kind!r}.")
+        check_choice("method.head", kind, HEADS)
         if kind == "db_neck":
             self.neck: nn.Module = nn.Sequential(
                 nn.Linear(in_channels, neck_dim), nn.BatchNorm1d(neck_dim), nn.Dropout(dropout))
