@@ -119,3 +119,20 @@ def test_random_init_backbone_features_are_cached_per_seed(tmp_path, monkeypatch
         run_experiment(build_experiment(small_config(tmp_path / str(seed), "erm", "train.epochs=1", f"seed={seed}",
                                                      "model.pretrained=false", "model.freeze=all")))
     assert len(list((tmp_path / "cache" / "features").glob("*.pt"))) == 4  # train + test for each seed
+
+
+def test_mixed_precision_path_trains_where_no_gpu_is_present(tmp_path, monkeypatch):
+    """CUDA's AMP path (bfloat16 autocast, features cached under it, fp32 loss, EMA) run through CPU autocast.
+
+    AMP is on only for CUDA, so without this a machine with no GPU would never
+    execute that path; a dtype mismatch in a head or a loss would show up here.
+    """
+    import ltbench.engine.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "amp_enabled", lambda setting, device: True)
+    small = ["train.epochs=6", "train.ema=0.9", "method.dim=64", "method.ffn_dim=128", "method.heads=4",
+             "dataset.max_count=100", "dataset.num_test=200"]  # CPU bfloat16 is slow: a smaller draw of mnist_lt
+    experiment = build_experiment(small_config(tmp_path, "cprfl", *small))
+    metrics = run_experiment(experiment)
+    assert metrics["amp"] is True and metrics["feature_cache"] is True and metrics["selection"] == "final-ema"
+    assert metrics["map"]["total"] > chance_map(experiment.dataset.test.targets) + 5, metrics["map"]
