@@ -139,6 +139,27 @@ def test_db_focal() -> None:
     check("db_focal", lambda k, i, z, y: db_entry(k, i, z, y, mu=0.2, lam=2.0), mu=0.2, neg_scale=2.0)
 
 
+@pytest.mark.parametrize("name", ["focal", "db_focal"])
+def test_focal_factor_keeps_its_gradient_as_in_the_db_code(name: str) -> None:
+    """DB's ResampleLoss computes p_t from ``cls_score.clone()``, which keeps the graph: the factor is not detached.
+
+    (Unlike ASL's focusing factor.) The references above keep its gradient and
+    match; this shows a detached factor would give other gradients, so they can tell.
+    """
+    def entry(k: int, i: int, z: torch.Tensor, y: int) -> torch.Tensor:
+        if name == "focal":
+            p_t = (sig(z) if y else 1 - sig(z)).detach()
+            return 2.0 * (1 - p_t) ** 2 * bce_entry(z, y)
+        factor = db_entry(k, i, z, y) / db_entry(k, i, z, y, focal=False)
+        return factor.detach() * db_entry(k, i, z, y, focal=False)
+
+    z = logits64()
+    _, grad = run(name, z)
+    ref_value, grad_detached = reference(z, entry)
+    assert run(name, z)[0] == pytest.approx(ref_value, rel=1e-5)  # same value, other gradient
+    assert not torch.allclose(grad, grad_detached, rtol=1e-3, atol=1e-6)
+
+
 def test_db_nofocal() -> None:
     check("db_nofocal", lambda k, i, z, y: 0.5 * db_entry(k, i, z, y, focal=False), loss_weight=0.5)
 
