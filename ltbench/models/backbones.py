@@ -88,7 +88,7 @@ def _load_state_dict(file: Path) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several unrelated types for a file it cannot read
-        raise LtbenchError(f"Weights file {file} is not a readable PyTorch state dict ({type(exc).__name__}); "
+        raise LtbenchError(f"Weights file {file} is not a readable state dict ({type(exc).__name__}); "
                            f"pass {WEIGHTS_OPTION}.") from None
     for key in ("state_dict", "model"):  # common checkpoint wrappers
         if isinstance(state, dict) and key in state and isinstance(state[key], dict):
