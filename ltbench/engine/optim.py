@@ -35,8 +35,7 @@ def build_optimizer(model: nn.Module, cfg: dict[str, Any]) -> torch.optim.Optimi
 
 def lr_factor(cfg: dict[str, Any], step: int, steps_per_epoch: int, total_steps: int) -> float:
     """Multiplier of the base lr at optimizer step ``step`` (0-based), warm-up included."""
-    name = cfg["name"]
-    check_choice("train.schedule.name", name, SCHEDULES)
+    name = cfg["name"]  # checked once by build_scheduler, not on every step
     progress = step / max(total_steps, 1)
     if name == "cosine":
         factor = 0.5 * (1 + math.cos(math.pi * progress))
@@ -64,5 +63,6 @@ def _cos_between(start: float, end: float, fraction: float) -> float:
 def build_scheduler(
     optimizer: torch.optim.Optimizer, cfg: dict[str, Any], steps_per_epoch: int, epochs: int
 ) -> torch.optim.lr_scheduler.LambdaLR:
+    check_choice("train.schedule.name", cfg["name"], SCHEDULES)
     total = steps_per_epoch * epochs
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(cfg, step, steps_per_epoch, total))
