@@ -11,6 +11,7 @@ import sys
 from typing import Callable, Sequence
 
 from ltbench.errors import LtbenchError
+from ltbench.paths import explicit_configs
 
 Command = Callable[[argparse.Namespace, list[str]], int]
 
@@ -154,6 +155,12 @@ def _add_report_filters(parser: argparse.ArgumentParser, out: str) -> None:
     parser.add_argument("--out", default=out, help=f"output folder (default {out})")
 
 
+def _add_configs_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--configs", action="append", metavar="DIR",
+                        help="config folder searched before $LTBENCH_CONFIGS, ./configs and the shipped configs "
+                             "(repeatable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ltbench", description="Long-tailed multi-label classification benchmark.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -162,13 +169,15 @@ def build_parser() -> argparse.ArgumentParser:
                          epilog="Other options are config overrides, e.g. --train.epochs 5 --loss.name asl.")
     run.add_argument("--method", help="registered method (see `ltbench list methods`)")
     run.add_argument("--dataset", help="registered dataset (see `ltbench list datasets`)")
-    run.add_argument("--config", help="YAML config file (default: configs/<dataset>/<method>.yaml)")
+    run.add_argument("--config", help="YAML config file (default: <dataset>/<method>.yaml of the config folders)")
+    _add_configs_option(run)
     run.add_argument("--seed", type=int, help="random seed (default from the config)")
     run.set_defaults(func=cmd_run)
 
     suite = sub.add_parser("suite", help="run a paper table's experiments over seeds, skipping finished ones",
                            epilog="Other options are config overrides applied to every run.")
-    suite.add_argument("name", help="suite in configs/suites/ (table1, table2, table3, prompts)")
+    suite.add_argument("name", help="suite in suites/ of the config folders (table1, table2, table3, prompts)")
+    _add_configs_option(suite)
     suite.add_argument("--dataset", required=True)
     suite.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
     suite.add_argument("--first-seed", type=int, default=1, help="seeds are first-seed, first-seed+1, ...")
@@ -205,7 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and args.command not in ("run", "suite", "prepare"):
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
     try:
-        return args.func(args, extra)
+        with explicit_configs(getattr(args, "configs", None)):
+            return args.func(args, extra)
     except LtbenchError as exc:
         print(f"ltbench: error: {exc}", file=sys.stderr)
         return 2

@@ -1,6 +1,7 @@
 """Suites skip finished runs and complete interrupted ones."""
 
 import json
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -9,6 +10,7 @@ import yaml
 import ltbench.suites as suites
 from ltbench.engine.trainer import Trainer
 from ltbench.errors import LtbenchError
+from ltbench.paths import PACKAGED_CONFIGS
 from ltbench.registry import DATASETS
 from ltbench.suites import run_suite
 
@@ -24,7 +26,8 @@ rows:
 def tiny_suite(tmp_path, monkeypatch):
     (tmp_path / "configs" / "suites").mkdir(parents=True)
     (tmp_path / "configs" / "suites" / "tiny.yaml").write_text(SUITE)
-    monkeypatch.setattr(suites, "configs_root", lambda: tmp_path / "configs")
+    shutil.copytree(PACKAGED_CONFIGS / "mnist_lt", tmp_path / "configs" / "mnist_lt")  # the CPU-sized recipe
+    monkeypatch.setenv("LTBENCH_CONFIGS", str(tmp_path / "configs"))
     monkeypatch.setenv("LTBENCH_RESULTS", str(tmp_path / "results"))
     return ["train.epochs=2"]
 
