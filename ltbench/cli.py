@@ -129,6 +129,13 @@ def cmd_plot(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace, extra: list[str]) -> int:
+    from ltbench.reports.compare import compare_runs, read_finished, render_comparison
+
+    print(render_comparison(compare_runs(read_finished(args.run_a), read_finished(args.run_b))), end="")
+    return 0
+
+
 def cmd_prepare(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.config import parse_overrides
     from ltbench.data.prepare import prepare
@@ -192,6 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="per-class AP vs frequency, group mAP bars and learning curves")
     _add_report_filters(plot, "results/plots")
     plot.set_defaults(func=cmd_plot)
+
+    compare = sub.add_parser("compare", help="config diff and metric diff (mAP, per-class AP) of two runs")
+    compare.add_argument("run_a", metavar="RUN_A", help="run directory (the 'old' side)")
+    compare.add_argument("run_b", metavar="RUN_B", help="run directory (the 'new' side)")
+    compare.set_defaults(func=cmd_compare)
 
     prep = sub.add_parser("prepare", help="check a local VOC-LT / COCO-LT copy and build its image cache",
                           epilog="Other dataset options as --dataset.KEY VALUE.")
