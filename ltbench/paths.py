@@ -102,6 +102,30 @@ def find_config(relative_path: str | os.PathLike[str]) -> Path | None:
     return None
 
 
+def resolve_base(config_file: str | os.PathLike[str], base: str) -> Path:
+    """The file a config's ``_base_`` entry ``base`` (relative to ``config_file``) names.
+
+    Inside the config folders, the search path acts as ONE folder in which
+    earlier files shadow later ones, so a base is looked up like any config: a
+    project's ``voc_lt/cprfl_recipe.yaml`` also changes the shipped
+    ``voc_lt/cprfl.yaml`` that inherits it, and a project's copy of
+    ``voc_lt/cprfl.yaml`` still finds ``../cprfl_paper.yaml`` in the package. A
+    file never inherits itself: ``_base_: cprfl.yaml`` in a project's
+    ``voc_lt/cprfl.yaml`` is the next ``voc_lt/cprfl.yaml`` down the path, so an
+    override can change one key of the shipped file. Outside the config
+    folders (a ``--config`` file elsewhere) a base is simply relative to its file.
+    """
+    own = Path(config_file).resolve()
+    target = (own.parent / base).resolve()
+    for folder in config_search_path():
+        if target.is_relative_to(folder.resolve()):
+            relative = target.relative_to(folder.resolve())
+            for candidate in (f / relative for f in config_search_path()):
+                if candidate.is_file() and candidate.resolve() != own:
+                    return candidate
+    return target
+
+
 def configs_root() -> Path:
     """The first folder of the config search path; prefer ``find_config``, which falls through to later ones."""
     return config_search_path()[0]

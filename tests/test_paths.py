@@ -10,7 +10,7 @@ import pytest
 
 from ltbench.cli import main
 from ltbench.errors import LtbenchError
-from ltbench.paths import PACKAGED_CONFIGS, config_search_path, explicit_configs, find_config
+from ltbench.paths import PACKAGED_CONFIGS, config_search_path, explicit_configs, find_config, resolve_base
 from ltbench.plugins import import_plugin_file, plugin_dirs
 from ltbench.suites import load_suite, suite_names
 
@@ -91,3 +91,22 @@ def test_two_plugin_files_with_one_name_are_refused(tmp_path: Path) -> None:
     with pytest.raises(LtbenchError, match="share the name 'ltbench_test_same_stem'; rename one"):
         import_plugin_file(second)
     del sys.modules["ltbench_plugins.ltbench_test_same_stem"]
+
+
+def test_bases_resolve_through_the_search_path(empty_cwd: Path, tmp_path: Path) -> None:
+    shipped_cprfl = PACKAGED_CONFIGS / "voc_lt" / "cprfl.yaml"  # _base_: [../cprfl_paper.yaml, cprfl_recipe.yaml]
+    assert resolve_base(shipped_cprfl, "cprfl_recipe.yaml") == PACKAGED_CONFIGS / "voc_lt" / "cprfl_recipe.yaml"
+    project_recipe = write(empty_cwd / "configs" / "voc_lt" / "cprfl_recipe.yaml", "_base_: cprfl_recipe.yaml\n")
+    project_cprfl = write(empty_cwd / "configs" / "voc_lt" / "cprfl.yaml", "_base_: ../cprfl_paper.yaml\n")
+    # the shipped file inherits the project's recipe; the project's recipe inherits the shipped one, not itself
+    assert resolve_base(shipped_cprfl, "cprfl_recipe.yaml").resolve() == project_recipe.resolve()
+    assert resolve_base(project_recipe, "cprfl_recipe.yaml") == PACKAGED_CONFIGS / "voc_lt" / "cprfl_recipe.yaml"
+    assert resolve_base(project_cprfl, "../cprfl_paper.yaml") == PACKAGED_CONFIGS / "cprfl_paper.yaml"
+    elsewhere = write(tmp_path / "mine" / "run.yaml", "_base_: common.yaml\n")
+    assert resolve_base(elsewhere, "common.yaml") == (tmp_path / "mine" / "common.yaml").resolve()
+
+
+def test_run_reads_its_config_from_the_configs_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path / "mine" / "mnist_lt" / "erm.yaml", "train: {epoch: 3}\n")  # a typo only this file has
+    assert main(["run", "--configs", str(tmp_path / "mine"), "--method", "erm", "--dataset", "mnist_lt"]) == 2
+    assert "Unknown config key train.epoch (did you mean train.epochs?)" in capsys.readouterr().err
