@@ -163,8 +163,8 @@ def split_labels(label: str, by_config: dict[str, list[RunRecord]]) -> dict[str,
     flats = {ident: flat_config({k: v for k, v in runs[0].config.items() if k not in CONFIG_ID_IGNORES})
              for ident, runs in by_config.items()}
     keys = {key for flat in flats.values() for key in flat}
-    differing = sorted((key for key in keys if len({format_value(flat.get(key, "–")) for flat in flats.values()}) > 1),
-                       key=lambda key: (_telling_rank(key, flats.values()), key))
+    differing = [key for key in keys if len({format_value(flat.get(key, "–")) for flat in flats.values()}) > 1]
+    differing.sort(key=lambda key: (_telling_rank(key, flats.values()), key))
     shown = {}
     for ident, flat in flats.items():
         parts = [f"{key}={format_value(flat.get(key, '–'))}" for key in differing[:SHOWN_KEYS]]

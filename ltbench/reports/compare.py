@@ -50,7 +50,7 @@ def read_finished(path: str | Path) -> RunRecord:
     try:
         record = read_run(path)
     except RunReadError as exc:
-        raise LtbenchError(f"Cannot compare {exc}; pass a run directory holding config.yaml and metrics.json.") from None
+        raise LtbenchError(f"Cannot compare {exc}; pass a run directory with config.yaml and metrics.json.") from None
     if not record.finished:
         raise LtbenchError(f"Run {path} has not finished (status {record.metrics.get('status')!r}); "
                            f"finish it or pass another run directory.")
