@@ -11,6 +11,7 @@ import sys
 from typing import Any, Callable, Sequence
 
 from ltbench.errors import LtbenchError
+from ltbench.paths import explicit_configs
 
 Command = Callable[[argparse.Namespace, list[str]], int]
 
@@ -171,6 +172,13 @@ def cmd_plot(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace, extra: list[str]) -> int:
+    from ltbench.reports.compare import compare_runs, read_finished, render_comparison
+
+    print(render_comparison(compare_runs(read_finished(args.run_a), read_finished(args.run_b))), end="")
+    return 0
+
+
 def cmd_prepare(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.config import parse_overrides
     from ltbench.data.prepare import prepare
@@ -197,6 +205,12 @@ def _add_report_filters(parser: argparse.ArgumentParser, out: str) -> None:
     parser.add_argument("--out", default=out, help=f"output folder (default {out})")
 
 
+def _add_configs_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--configs", action="append", metavar="DIR",
+                        help="config folder searched before $LTBENCH_CONFIGS, ./configs and the shipped configs "
+                             "(repeatable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ltbench", description="Long-tailed multi-label classification benchmark.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -205,8 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
                          epilog="Other options are config overrides, e.g. --train.epochs 5 --loss.name asl.")
     run.add_argument("--method", help="registered method (see `ltbench list methods`)")
     run.add_argument("--dataset", help="registered dataset (see `ltbench list datasets`)")
-    run.add_argument("--config", help="YAML config file or preset name of configs/<dataset>/ "
-                     "(default: configs/<dataset>/<method>.yaml)")
+    run.add_argument("--config", help="YAML config file or preset name of <dataset>/ in the config folders "
+                     "(default: <dataset>/<method>.yaml)")
+    _add_configs_option(run)
     run.add_argument("--seed", type=int, help="random seed (default from the config)")
     run.add_argument("--print-config", action="store_true", help="print the resolved config and run id, then exit")
     run.set_defaults(func=cmd_run)
@@ -217,7 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     suite = sub.add_parser("suite", help="run a paper table's experiments over seeds, skipping finished ones",
                            epilog="Other options are config overrides applied to every run.")
-    suite.add_argument("name", help="suite in configs/suites/ (table1, table2, table3, prompts)")
+    suite.add_argument("name", help="suite in suites/ of the config folders (table1, table2, table3, prompts)")
+    _add_configs_option(suite)
     suite.add_argument("--dataset", required=True)
     suite.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
     suite.add_argument("--first-seed", type=int, default=1, help="seeds are first-seed, first-seed+1, ...")
@@ -232,6 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="per-class AP vs frequency, group mAP bars and learning curves")
     _add_report_filters(plot, "results/plots")
     plot.set_defaults(func=cmd_plot)
+
+    compare = sub.add_parser("compare", help="config diff and metric diff (mAP, per-class AP) of two runs")
+    compare.add_argument("run_a", metavar="RUN_A", help="run directory (the 'old' side)")
+    compare.add_argument("run_b", metavar="RUN_B", help="run directory (the 'new' side)")
+    compare.set_defaults(func=cmd_compare)
 
     prep = sub.add_parser("prepare", help="check a local VOC-LT / COCO-LT copy and build its image cache",
                           epilog="Other dataset options as --dataset.KEY VALUE.")
@@ -254,7 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and args.command not in ("run", "suite", "prepare"):
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
     try:
-        return args.func(args, extra)
+        with explicit_configs(getattr(args, "configs", None)):
+            return args.func(args, extra)
     except LtbenchError as exc:
         print(f"ltbench: error: {exc}", file=sys.stderr)
         return 2

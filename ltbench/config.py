@@ -14,6 +14,7 @@ import yaml
 
 from ltbench.errors import LtbenchError
 from ltbench.fileio import digest
+from ltbench.paths import resolve_base
 
 Config = dict[str, Any]
 
@@ -88,7 +89,7 @@ def load_yaml(path: str | Path) -> Config:
     if not isinstance(data, dict):
         raise LtbenchError(f"Config file {path} must hold a mapping at the top level.")
     bases = data.pop("_base_", [])
-    layers = [load_yaml(path.parent / base) for base in ([bases] if isinstance(bases, str) else bases)]
+    layers = [load_yaml(resolve_base(path, base)) for base in ([bases] if isinstance(bases, str) else bases)]
     return merge_layers([*layers, data])
 
 

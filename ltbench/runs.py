@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from ltbench.config import config_hash
 from ltbench.fileio import atomic_write, json_default, write_text
 
 CONFIG_FILE = "config.yaml"
@@ -32,6 +33,34 @@ HISTORY_FILE = "history.jsonl"
 SCORES_FILE = "scores.npz"
 CHECKPOINT_FILE = "checkpoint.pt"
 MODEL_FILE = "model.safetensors"
+
+# keys of a resolved config that differ between seeds of one experiment, or only say where it is written / shown
+CONFIG_ID_IGNORES = ("seed", "output", "label")
+
+
+def config_id(config: dict[str, Any]) -> str:
+    """Seed-free id of a resolved config: runs sharing it are seeds of one experiment, which tables may average."""
+    return config_hash(config, CONFIG_ID_IGNORES)
+
+
+def flat_config(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"epochs": 3}}`` -> ``{"train.epochs": 3}``, so two configs can be compared key by key."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and value:
+            flat.update(flat_config(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def format_value(value: Any) -> str:
+    """A config value as YAML would show it inline: ``null``, ``true``, ``[5, 7]``, ``sgd``."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return str(value)
 
 
 def write_scores(path: Path, scores: np.ndarray, targets: np.ndarray) -> None:
