@@ -228,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("eval", help="re-evaluate a finished run's saved model on its test split")
     evaluate.add_argument("run_dir", help="a run directory holding model.safetensors")
+    _add_configs_option(evaluate)
     evaluate.set_defaults(func=cmd_eval)
 
     suite = sub.add_parser("suite", help="run a paper table's experiments over seeds, skipping finished ones",

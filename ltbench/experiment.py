@@ -20,11 +20,10 @@ from ltbench.plugins import load_plugins
 from ltbench.progress import console
 from ltbench.registry import DATASETS, METHODS
 from ltbench.runs import (
-    CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, MODEL_FILE, SCORES_FILE, RunReadError, read_run, write_scores,
+    CHECKPOINT_FILE, CONFIG_FILE, HASH_IGNORES, METRICS_FILE, MODEL_FILE, SCORES_FILE, RunReadError, config_id,
+    read_run, write_scores,
 )
 from ltbench.saved_model import save_model
-
-HASH_IGNORES = ("output", "label", "train.keep_checkpoint")  # where and how a run is kept do not change its result
 
 
 @dataclass
@@ -96,6 +95,7 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         "label": config["label"],
         "seed": config["seed"],
         "config_hash": run_dir.name.rsplit("_", 1)[-1],
+        "config_id": config_id(config),  # seed-free: runs sharing it are seeds of one experiment
         "map": {k: result.metrics[k] for k in ("total", "head", "medium", "tail")},
         "per_class_ap": result.metrics["per_class_ap"],
         "class_names": dataset.class_names,

@@ -126,11 +126,6 @@ def resolve_base(config_file: str | os.PathLike[str], base: str) -> Path:
     return target
 
 
-def configs_root() -> Path:
-    """The first folder of the config search path; prefer ``find_config``, which falls through to later ones."""
-    return config_search_path()[0]
-
-
 def existing_file(path: str | os.PathLike[str], what: str, option: str) -> Path:
     """``path`` as an existing file, else a one-sentence error naming the option to pass."""
     file = Path(path).expanduser()

@@ -35,7 +35,9 @@ CHECKPOINT_FILE = "checkpoint.pt"
 MODEL_FILE = "model.safetensors"
 
 # keys of a resolved config that differ between seeds of one experiment, or only say where it is written / shown
-CONFIG_ID_IGNORES = ("seed", "output", "label")
+# keys that do not change a run's result: where and how it is kept, and how it is labelled
+HASH_IGNORES = ("output", "label", "train.keep_checkpoint")
+CONFIG_ID_IGNORES = ("seed", *HASH_IGNORES)
 
 
 def config_id(config: dict[str, Any]) -> str:
