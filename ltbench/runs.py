@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ltbench.fileio import atomic_write, json_default, write_text
+from ltbench.fileio import atomic_write, to_json, write_text
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
@@ -41,7 +41,7 @@ def write_scores(path: Path, scores: np.ndarray, targets: np.ndarray) -> None:
 def append_history(run_dir: Path, row: dict[str, Any]) -> None:
     """Rewrite history.jsonl with ``row`` replacing any earlier row of the same epoch."""
     rows = [r for r in read_history(run_dir) if r.get("epoch") != row.get("epoch")] + [row]
-    write_text(run_dir / HISTORY_FILE, "".join(json.dumps(r, default=json_default) + "\n" for r in rows))
+    write_text(run_dir / HISTORY_FILE, "".join(to_json(r) + "\n" for r in rows))
 
 
 def read_history(run_dir: Path) -> list[dict[str, Any]]:
