@@ -10,12 +10,12 @@ entry, and the caller rebuilds it as if it had never existed.
 from __future__ import annotations
 
 import hashlib
-import sys
 import zipfile
 from pathlib import Path
 from typing import Callable, TypeVar
 
 from ltbench.fs_errors import describe
+from ltbench.progress import warn
 
 T = TypeVar("T")
 
@@ -39,8 +39,7 @@ def load_cached(path: Path, load: Callable[[Path], T], what: str) -> T | None:
         raise describe(exc, path, "read") from None
     except Exception as exc:  # readers of damaged files raise many unrelated types
         reason = str(exc) if isinstance(exc, CorruptCache) else f"{type(exc).__name__}: {exc}"
-        print(f"warning: {what} cache {path} is corrupt ({' '.join(reason.split())[:100]}); "
-              "deleting and rebuilding it.", file=sys.stderr)
+        warn(f"{what} cache {path} is corrupt ({' '.join(reason.split())[:100]}); deleting and rebuilding it.")
         path.unlink(missing_ok=True)
         return None
 
