@@ -304,3 +304,16 @@ def test_ap_plot_accepts_a_class_without_test_positives(root: Path, tmp_path: Pa
     write_json(metrics_file, metrics)
     paths = plot_ap_vs_frequency(collect_runs(root), tmp_path / "ap")
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_cli_table_and_plot_read_and_write_under_the_results_root(root: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from ltbench.cli import main
+
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("LTBENCH_RESULTS", str(root.parent))
+    assert main(["table", "--reference", "none"]) == 0 and main(["plot"]) == 0
+    assert (root.parent / "tables" / "runs.md").is_file() and (root.parent / "plots" / "runs_curves.png").is_file()
+    assert list(elsewhere.iterdir()) == []  # nothing under ./results of the working directory
