@@ -28,7 +28,7 @@ def atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None
     path = Path(path)
     with guard(path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        sweep_stale_temp_files(path.parent, path.name)  # what a killed writer of this file left
+        sweep_stale_temp_files(path.parent)  # what killed writers left in this folder
         tmp = temp_path(path)
         try:
             with open(tmp, "xb") as handle:  # mode 0666 minus the umask, unlike mkstemp's 0600

@@ -1,49 +1,50 @@
 """Temp files that say who wrote them, so the ones a killed process left behind can be swept.
 
-Every atomic write goes through a temp file ``.<name>.<pid>.<random>.tmp``
+Every atomic write goes through a temp file ``.<name>.<pid>.<host>.<random>.tmp``
 beside its target. SIGKILL or an out-of-memory kill gives the writer no chance
 to delete it, and a checkpoint's temp file can be hundreds of MB; a later
-process deletes the temp files whose writer is no longer alive.
+process deletes the temp files whose writer is no longer alive. ``<host>``
+(a hash of the machine's name) keeps a machine from judging the pids of
+another that writes to the same shared disk.
 """
 
 from __future__ import annotations
 
-import glob
+import hashlib
 import os
 import re
 import secrets
+import socket
 import time
 from pathlib import Path
 
 SUFFIX = ".tmp"
-# .<target>.<pid>.<8 hex>.tmp; older versions wrote .<target>.<random>.tmp without a pid
-PATTERN = re.compile(r"^\.(?P<target>.+?)\.(?:(?P<pid>\d+)\.[0-9a-f]{8}|[A-Za-z0-9_]{8})\.tmp$")
-LEGACY_AGE_S = 600  # a temp file without a pid is a leftover once nobody has touched it for this long
+HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+# .<target>.<pid>.<host>.<8 hex>.tmp; versions before pids wrote .<target>.<8 random characters>.tmp
+PATTERN = re.compile(r"^\.(?P<target>.+?)\.(?:(?P<pid>\d+)\.(?P<host>[0-9a-f]{6})\.[0-9a-f]{8}|\w{8})\.tmp$")
+UNTOUCHED_S = 3600  # a temp file nobody can vouch for is a leftover once untouched this long (writers stream)
 
 
 def temp_path(path: Path) -> Path:
-    """A fresh temp file name beside ``path`` carrying this process's pid."""
-    return path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{SUFFIX}"
+    """A fresh temp file name beside ``path`` naming this process and machine."""
+    return path.parent / f".{path.name}.{os.getpid()}.{HOST}.{secrets.token_hex(4)}{SUFFIX}"
 
 
-def sweep_stale_temp_files(folder: str | os.PathLike[str], target: str | None = None) -> list[Path]:
-    """Delete the temp files in ``folder`` (of ``target`` only, when given) whose writer is gone.
+def sweep_stale_temp_files(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temp files in ``folder`` whose writer is gone; return them.
 
-    Gone means: its pid is not a live process on this machine, or, for a
-    temp file without a pid, untouched for ``LEGACY_AGE_S``. Returns what was
-    deleted. A missing folder has nothing to sweep.
+    Gone means: written on this machine by a pid that is no longer a live
+    process, or (another machine's, or from before pids were recorded)
+    untouched for ``UNTOUCHED_S``. A missing folder has nothing to sweep.
     """
-    folder = Path(folder)
-    pattern = f".{glob.escape(target)}.*{SUFFIX}" if target else f".*{SUFFIX}"
     deleted = []
     try:
-        candidates = list(folder.glob(pattern))
+        candidates = list(Path(folder).glob(f".*{SUFFIX}"))
     except OSError:
         return deleted
     for candidate in candidates:
         match = PATTERN.match(candidate.name)
-        wrong_target = match is None or (target is not None and match["target"] != target)
-        if wrong_target or not _is_stale(candidate, match["pid"]):
+        if match is None or not _is_stale(candidate, match["pid"], match["host"]):
             continue
         try:
             candidate.unlink()
@@ -53,11 +54,11 @@ def sweep_stale_temp_files(folder: str | os.PathLike[str], target: str | None = 
     return deleted
 
 
-def _is_stale(path: Path, pid: str | None) -> bool:
-    if pid is not None:
+def _is_stale(path: Path, pid: str | None, host: str | None) -> bool:
+    if pid is not None and host == HOST:
         return not pid_alive(int(pid))
     try:
-        return time.time() - path.stat().st_mtime > LEGACY_AGE_S
+        return time.time() - path.stat().st_mtime > UNTOUCHED_S
     except OSError:
         return False
 
@@ -77,4 +78,3 @@ def pid_alive(pid: int) -> bool:
     except (OSError, IndexError):
         return True
     return state not in ("Z", "X")  # a killed writer whose parent has not reaped it yet
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Callable
@@ -133,3 +134,18 @@ def test_stale_image_cache_is_rebuilt_without_a_warning(jpegs, capsys):
     capsys.readouterr()
     open_cache(jpegs, "toy", "train", 8, workers=1)
     assert "warning" not in capsys.readouterr().err
+
+
+def test_a_run_on_a_damaged_feature_cache_warns_rebuilds_and_gets_the_same_result(tmp_path, private_cache, capsys):
+    from ltbench.cli import main
+
+    run = ["run", "--method", "erm", "--dataset", "mnist_lt", "--model.freeze", "all", "--train.epochs", "1",
+           "--input.size", "32", "--dataset.max_count", "120", "--dataset.num_test", "100"]
+    assert main([*run, "--output.root", str(tmp_path / "first")]) == 0
+    damaged = sorted((private_cache / "features").glob("*.pt"))[0]
+    garble(damaged)
+    capsys.readouterr()
+    assert main([*run, "--output.root", str(tmp_path / "second")]) == 0
+    assert_warned_once(capsys, damaged)
+    first, second = (json.loads(next((tmp_path / name).rglob("metrics.json")).read_text()) for name in ("first", "second"))
+    assert second["map"] == first["map"]

@@ -17,7 +17,7 @@ from ltbench import fileio
 from ltbench.errors import LtbenchError
 from ltbench.fileio import atomic_write, to_json, write_json, write_text
 from ltbench.fs_errors import check_writable, guard
-from ltbench.tempfiles import PATTERN, pid_alive, sweep_stale_temp_files
+from ltbench.tempfiles import HOST, PATTERN, pid_alive, sweep_stale_temp_files
 
 
 def strict_load(text: str) -> object:
@@ -55,7 +55,7 @@ def test_temp_file_carries_the_writers_pid_and_is_gone_after(tmp_path):
     atomic_write(tmp_path / "f.bin", write)
     (name,) = seen
     match = PATTERN.match(name)
-    assert match and match["target"] == "f.bin" and int(match["pid"]) == os.getpid()
+    assert match and match["target"] == "f.bin" and int(match["pid"]) == os.getpid() and match["host"] == HOST
     assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]
 
 
@@ -76,24 +76,26 @@ def dead_pid() -> int:
 
 
 def test_sweep_deletes_only_temp_files_whose_writer_is_gone(tmp_path):
-    gone = tmp_path / f".checkpoint.pt.{dead_pid()}.0123abcd.tmp"
-    alive = tmp_path / f".checkpoint.pt.{os.getppid()}.0123abcd.tmp"
+    gone = tmp_path / f".checkpoint.pt.{dead_pid()}.{HOST}.0123abcd.tmp"
+    alive = tmp_path / f".checkpoint.pt.{os.getppid()}.{HOST}.0123abcd.tmp"
+    other_host = tmp_path / f".checkpoint.pt.{dead_pid()}.ffffff.0123abcd.tmp"  # its pid means nothing here
+    other_host_old = tmp_path / f".checkpoint.pt.{dead_pid()}.eeeeee.0123abcd.tmp"
     legacy_old, legacy_new = tmp_path / ".scores.npz.ab_cd12x.tmp", tmp_path / ".scores.npz.zz_cd12x.tmp"
     unrelated = tmp_path / "notes.tmp"
-    for path in (gone, alive, legacy_old, legacy_new, unrelated):
+    for path in (gone, alive, other_host, other_host_old, legacy_old, legacy_new, unrelated):
         path.write_bytes(b"x")
-    os.utime(legacy_old, (time.time() - 3600, time.time() - 3600))
-    assert sorted(sweep_stale_temp_files(tmp_path)) == sorted([gone, legacy_old])
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in (alive, legacy_new, unrelated))
+    for path in (other_host_old, legacy_old):
+        os.utime(path, (time.time() - 7200, time.time() - 7200))
+    assert sorted(sweep_stale_temp_files(tmp_path)) == sorted([gone, other_host_old, legacy_old])
+    assert sorted(tmp_path.iterdir()) == sorted([alive, other_host, legacy_new, unrelated])
 
 
-def test_a_write_sweeps_what_a_killed_writer_of_the_same_file_left(tmp_path):
-    leftover = tmp_path / f".metrics.json.{dead_pid()}.0123abcd.tmp"
-    other = tmp_path / f".scores.npz.{dead_pid()}.0123abcd.tmp"
-    leftover.write_bytes(b"half")
-    other.write_bytes(b"half")
+def test_a_write_sweeps_what_killed_writers_left_in_its_folder(tmp_path):
+    leftovers = [tmp_path / f".{name}.{dead_pid()}.{HOST}.0123abcd.tmp" for name in ("metrics.json", "scores.npz")]
+    for leftover in leftovers:
+        leftover.write_bytes(b"half")
     write_json(tmp_path / "metrics.json", {"a": 1})
-    assert not leftover.exists() and other.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
 
 
 def test_pid_alive_sees_live_and_dead_processes():
