@@ -29,7 +29,8 @@ def load_cached(path: Path, load: Callable[[Path], T], what: str) -> T | None:
 
     ``load`` raises ``CorruptCache`` for a failed check; any other error while
     reading (a truncated pickle, a bad zip) counts as corruption too, except
-    permission problems, which are the user's to fix and end in one sentence.
+    permission problems, which are the user's to fix and end in one sentence,
+    and running out of memory.
     """
     if not path.is_file():
         return None
@@ -37,6 +38,8 @@ def load_cached(path: Path, load: Callable[[Path], T], what: str) -> T | None:
         return load(path)
     except PermissionError as exc:
         raise describe(exc, path, "read") from None
+    except MemoryError:  # a sound entry too big for this moment's free memory must not be deleted
+        raise
     except Exception as exc:  # readers of damaged files raise many unrelated types
         reason = str(exc) if isinstance(exc, CorruptCache) else f"{type(exc).__name__}: {exc}"
         warn(f"{what} cache {path} is corrupt ({' '.join(reason.split())[:100]}); deleting and rebuilding it.")

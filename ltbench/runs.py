@@ -82,4 +82,6 @@ def read_run(run_dir: str | Path) -> RunRecord:
         raise RunReadError(f"{run_dir}: unreadable ({type(exc).__name__}: {exc})") from None
     if not isinstance(config, dict) or not isinstance(metrics, dict):
         raise RunReadError(f"{run_dir}: config or metrics is not a mapping")
+    if isinstance(metrics.get("map"), dict):  # strict JSON stores an undefined mean (an empty group) as null
+        metrics["map"] = {k: float("nan") if v is None else v for k, v in metrics["map"].items()}
     return RunRecord(run_dir, config, metrics, history)

@@ -181,3 +181,17 @@ def test_bad_input_fails_cleanly(name: str, tmp_path: Path, monkeypatch: pytest.
     assert len(errors) == 1 and culprit in errors[0], err
     assert tree(tmp_path) == before and tree(warm_cache) == cache_before  # nothing left behind
 
+
+
+def test_a_disk_fault_outside_the_guarded_writes_is_still_one_sentence(monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from ltbench import cli
+
+    def fail(args: object, extra: object) -> int:
+        raise PermissionError(errno.EACCES, "Permission denied", "/data/cache/images/x.u8")
+
+    monkeypatch.setattr(cli, "cmd_list", fail)
+    assert main(["list"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ltbench: error: Cannot use /data/cache/images/x.u8: permission denied; point ")
+    assert len(err.splitlines()) == 1
