@@ -9,7 +9,6 @@ entry, and the caller rebuilds it as if it had never existed.
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -61,6 +60,3 @@ def check_zip(path: Path) -> None:
     if bad is not None:
         raise CorruptCache(f"member {bad} fails its CRC-32 check")
 
-
-def sha256_of(data: bytes | memoryview) -> str:
-    return hashlib.sha256(data).hexdigest()

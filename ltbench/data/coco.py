@@ -82,7 +82,7 @@ def read_instances(path: Path) -> dict[str, Any]:
     problem = "it must be the COCO 2017 annotation file; download it again"
     try:
         instances = json.loads(path.read_bytes())
-    except (ValueError, UnicodeDecodeError) as error:  # truncated downloads end mid-value
+    except ValueError as error:  # JSON or UTF-8 decoding: a truncated download ends mid-value
         raise LtbenchError(f"The COCO annotation file {path} is not valid JSON ({error}); {problem}.") from None
     if not _has_instance_fields(instances):
         raise LtbenchError(f"The COCO annotation file {path} lacks the fields of an instances file (images with "

@@ -1,12 +1,14 @@
 """Class embeddings computed once per (encoder, weights, template, class names) and kept on disk.
 
 Files live in ``cache_root()/text_embeddings/<key>.npy`` with a ``<key>.json``
-sidecar saying what they hold. Only the encoder's ``name`` and ``source`` are
+sidecar saying what they hold and the array file's sha256, written after the
+array and checked on every load. Only the encoder's ``name`` and ``source`` are
 read for the key, so a cache hit never builds the encoder's model.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import partial
 from pathlib import Path
@@ -14,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ltbench.cache_check import CorruptCache, load_cached, sha256_of
+from ltbench.cache_check import CorruptCache, load_cached
 from ltbench.errors import LtbenchError
 from ltbench.fileio import atomic_write, digest, write_json
 from ltbench.paths import cache_root
@@ -50,7 +52,7 @@ def encode_cached(encoder: TextEncoder, class_names: list[str], template: str) -
     atomic_write(array_file, lambda handle: np.save(handle, embeddings.numpy()))
     write_json(array_file.with_suffix(".json"), {
         "encoder": encoder.name, "source": encoder.source, "template": template,
-        "class_names": list(class_names), "dim": encoder.dim, "sha256": sha256_of(array_file.read_bytes())})
+        "class_names": list(class_names), "dim": encoder.dim, "sha256": _sha256(array_file)})
     return embeddings
 
 
@@ -60,9 +62,13 @@ def load_embeddings(array_file: Path, shape: tuple[int, int]) -> np.ndarray:
         sidecar = json.loads(array_file.with_suffix(".json").read_text())
     except (OSError, ValueError) as exc:
         raise CorruptCache(f"its sidecar {array_file.with_suffix('.json').name} is unreadable: {exc}") from None
-    if not isinstance(sidecar, dict) or sidecar.get("sha256") != sha256_of(array_file.read_bytes()):
+    if not isinstance(sidecar, dict) or sidecar.get("sha256") != _sha256(array_file):
         raise CorruptCache("its bytes do not match the sha256 in its sidecar")
     array = np.load(array_file)
     if array.shape != shape or array.dtype != np.float32:
         raise CorruptCache(f"it holds a {array.dtype} array of shape {array.shape}, not float32 {shape}")
     return array
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
