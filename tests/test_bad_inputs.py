@@ -114,16 +114,18 @@ COCO_FILE = "{tmp}/coco/annotations/instances_train2017.json"
 VOC_FILE = "{tmp}/voc/VOCdevkit/VOC2012/Annotations/2008_000001.xml"
 
 
-def custom_tree(train: list[str], test: list[str], classes: str = "cat\ndog\n") -> Case:
+def custom_tree(train: list[str], test: list[str], classes: str = "cat\ndog\n", latin1: str = "") -> Case:
+    """A custom dataset folder; the file named ``latin1`` is saved in Latin-1 instead of UTF-8."""
     def case(tmp: Path, mp: pytest.MonkeyPatch) -> tuple[list[str], str]:
         folder = tmp / "mine"
         (folder / "img").mkdir(parents=True)
         for name in ("a", "b", "c"):
             Image.new("RGB", (8, 8)).save(folder / "img" / f"{name}.png")
-        (folder / "classes.txt").write_text(classes)
-        (folder / "train.csv").write_text("\n".join(["image,labels", *train]) + "\n")
-        (folder / "test.csv").write_text("\n".join(["image,labels", *test]) + "\n")
-        return ["run", "--method", "erm", "--dataset", "custom", "--dataset.root", str(folder)], str(folder)
+        for name, text in (("classes.txt", classes), ("train.csv", "\n".join(["image,labels", *train]) + "\n"),
+                           ("test.csv", "\n".join(["image,labels", *test]) + "\n")):
+            (folder / name).write_text(text, encoding="latin-1" if name == latin1 else "utf-8")
+        culprit = str(folder / latin1) + " is not UTF-8" if latin1 else str(folder)
+        return ["run", "--method", "erm", "--dataset", "custom", "--dataset.root", str(folder)], culprit
     return case
 
 
@@ -159,6 +161,8 @@ CASES: dict[str, Case] = {
     "custom unknown label": custom_tree(["img/a.png,cat|cow"], ["img/c.png,cat"]),
     "custom missing image": custom_tree(["img/z.png,cat"], ["img/c.png,cat"]),
     "custom empty classes": custom_tree(["img/a.png,cat"], ["img/c.png,cat"], classes="\n"),
+    "custom classes in Latin-1": custom_tree(["img/a.png,café"], ["img/c.png,café"], "café\n", "classes.txt"),
+    "custom list in Latin-1": custom_tree(["img/a.png,café"], ["img/c.png,café"], "café\n", "train.csv"),
 }
 
 

@@ -63,7 +63,11 @@ def custom(root: str | None = None, cache_size: int | None = None) -> LTDataset:
 def read_classes(path: Path) -> list[str]:
     """Class names in index order; blank lines are skipped, duplicates refused."""
     names: list[str] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    for number, line in enumerate(text.splitlines(), start=1):
         name = line.strip()
         if name in names:
             raise LtbenchError(f"{path} line {number}: class {name!r} is listed twice.")
@@ -137,7 +141,14 @@ def _list_file(folder: Path, split: str) -> Path:
 
 
 def _rows(path: Path) -> Iterator[Row]:
-    return _csv_rows(path) if path.suffix == ".csv" else _jsonl_rows(path)
+    try:
+        yield from _csv_rows(path) if path.suffix == ".csv" else _jsonl_rows(path)
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+
+
+def _not_utf8(path: Path) -> LtbenchError:
+    return LtbenchError(f"{path} is not UTF-8 text; save it as UTF-8 ({FORMAT_HINT}).")
 
 
 def _csv_rows(path: Path) -> Iterator[Row]:
