@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 
 from ltbench.config import config_hash
-from ltbench.fileio import atomic_write, json_default, write_text
+from ltbench.fileio import atomic_write, to_json, write_text
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
@@ -75,7 +75,7 @@ def write_scores(path: Path, scores: np.ndarray, targets: np.ndarray) -> None:
 def append_history(run_dir: Path, row: dict[str, Any]) -> None:
     """Rewrite history.jsonl with ``row`` replacing any earlier row of the same epoch."""
     rows = [r for r in read_history(run_dir) if r.get("epoch") != row.get("epoch")] + [row]
-    write_text(run_dir / HISTORY_FILE, "".join(json.dumps(r, default=json_default) + "\n" for r in rows))
+    write_text(run_dir / HISTORY_FILE, "".join(to_json(r) + "\n" for r in rows))
 
 
 def read_history(run_dir: Path) -> list[dict[str, Any]]:
@@ -116,4 +116,6 @@ def read_run(run_dir: str | Path) -> RunRecord:
         raise RunReadError(f"{run_dir}: unreadable ({type(exc).__name__}: {exc})") from None
     if not isinstance(config, dict) or not isinstance(metrics, dict):
         raise RunReadError(f"{run_dir}: config or metrics is not a mapping")
+    if isinstance(metrics.get("map"), dict):  # strict JSON stores an undefined mean (an empty group) as null
+        metrics["map"] = {k: float("nan") if v is None else v for k, v in metrics["map"].items()}
     return RunRecord(run_dir, config, metrics, history)

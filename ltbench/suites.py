@@ -22,6 +22,8 @@ from ltbench.data.base import LTDataset
 from ltbench.errors import LtbenchError
 from ltbench.experiment import build_experiment, format_map, run_experiment
 from ltbench.paths import config_search_path, find_config, results_root
+from ltbench.plugins import load_plugins
+from ltbench.registry import DATASETS
 from ltbench.resolve import resolve_config
 from ltbench.progress import console
 from ltbench.fileio import write_json
@@ -157,6 +159,8 @@ def run_suite(name: str, dataset: str, seeds: Sequence[int], overrides: Sequence
     """
     suite = load_suite(name)
     selected = suite.select(rows)
+    load_plugins()
+    DATASETS.entry(dataset)  # an unknown dataset is refused before a manifest is written for it
     manifest = Manifest(suite, dataset)
     outcome = SuiteOutcome(manifest.path, [], [], [])
     built: dict[str, LTDataset] = {}  # one dataset per resolved dataset config, shared by the rows

@@ -304,3 +304,24 @@ def test_table_command_shows_the_split_rows(tmp_path: Path) -> None:
     markdown = (tmp_path / "runs.md").read_text()
     assert md_line(markdown, "ERM [train.epochs=3]")[0] == "61.50"
     assert md_line(markdown, "ERM [train.epochs=5]")[0] == "**64.25**"  # the better of the two rows
+
+
+def test_cli_table_and_plot_read_and_write_under_the_results_root(root: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from ltbench.cli import main
+
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("LTBENCH_RESULTS", str(root.parent))
+    assert main(["table", "--reference", "none"]) == 0 and main(["plot"]) == 0
+    assert (root.parent / "tables" / "runs.md").is_file() and (root.parent / "plots" / "runs_curves.png").is_file()
+    assert list(elsewhere.iterdir()) == []  # nothing under ./results of the working directory
+
+
+def test_an_undefined_group_map_is_null_on_disk_and_nan_when_read(tmp_path: Path) -> None:
+    from ltbench.runs import read_run
+
+    run = make_run(tmp_path, "r", "mnist_lt", "erm", 1, (30.0, float("nan"), 35.0, 28.0))
+    assert json.loads((run / "metrics.json").read_text())["map"]["head"] is None  # strict JSON: no bare NaN
+    assert np.isnan(read_run(run).metrics["map"]["head"])

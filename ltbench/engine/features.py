@@ -10,11 +10,13 @@ of its ImageNet initialisation.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
+from ltbench.cache_check import CorruptCache, check_zip, load_cached
 from ltbench.data.base import Split
 from ltbench.data.loading import SplitDataset, make_loader
 from ltbench.data.transforms import Transform
@@ -56,10 +58,20 @@ def weights_digest(module: nn.Module) -> str:
 def cached_features(key_parts: dict[str, Any], compute: Callable[[], torch.Tensor]) -> torch.Tensor:
     """Load features stored under ``key_parts``, or compute and store them atomically."""
     path = cache_root() / "features" / f"{digest(key_parts)}.pt"
-    if path.is_file():
-        return torch.load(path, map_location="cpu", weights_only=True)
+    cached = load_cached(path, load_features, "features")
+    if cached is not None:
+        return cached
     features = compute()
     atomic_write(path, lambda handle: torch.save(features, handle))
+    return features
+
+
+def load_features(path: Path) -> torch.Tensor:
+    """A features file checked first: a complete zip whose CRCs match, holding a tensor."""
+    check_zip(path)
+    features = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(features, torch.Tensor):
+        raise CorruptCache(f"it holds a {type(features).__name__}, not a tensor")
     return features
 
 
