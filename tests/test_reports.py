@@ -182,11 +182,14 @@ def test_bad_run_dirs_are_reported_and_skipped(root: Path) -> None:
     metrics = json.loads((no_tail / "metrics.json").read_text())
     del metrics["map"]["tail"]
     write_json(no_tail / "metrics.json", metrics)
+    bad_yaml = make_run(root, "bad/bad_yaml", "voc_lt", "erm", 11, (1.0, 1.0, 1.0, 1.0))
+    (bad_yaml / "config.yaml").write_text("train: {epochs: [1, 2\n")  # the C loader's error is caught too
 
     collection = collect_runs(root)
-    assert len(collection.problems) == 4
+    assert len(collection.problems) == 5
     assert all("\n" not in p for p in collection.problems)
-    reasons = ((truncated, "unreadable"), (no_config, "config.yaml"), (running, "running"), (no_tail, "map.tail"))
+    reasons = ((truncated, "unreadable"), (no_config, "config.yaml"), (running, "running"), (no_tail, "map.tail"),
+               (bad_yaml, "unreadable (ParserError"))
     for run, why in reasons:
         assert any(str(run) in p and why in p for p in collection.problems), why
     assert [r.metrics["seed"] for r in collection.runs("voc_lt", "ERM")] == [1, 2, 3]
@@ -304,3 +307,12 @@ def test_ap_plot_accepts_a_class_without_test_positives(root: Path, tmp_path: Pa
     write_json(metrics_file, metrics)
     paths = plot_ap_vs_frequency(collect_runs(root), tmp_path / "ap")
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_run_configs_read_back_as_pyyaml_reads_them(tmp_path: Path) -> None:
+    from ltbench.config import dump_yaml
+    from ltbench.experiment import compose_config
+    from ltbench.fileio import load_yaml_text
+
+    text = dump_yaml({**compose_config("cprfl", "voc_lt"), "odd": [1.0e-4, None, "a: b", -0.0, 1e400, "2024-01-01"]})
+    assert load_yaml_text(text) == yaml.safe_load(text)
