@@ -50,7 +50,7 @@ def result_path(measurement: str, device: torch.device) -> Path:
 
 def environment(device: torch.device) -> dict[str, Any]:
     """Versions and hardware, stored inside every result file."""
-    import timm
+    from ltbench.models.backbones import timm  # imported after ltbench's torchvision shim
 
     env: dict[str, Any] = {
         "device": str(device), "torch": torch.__version__, "timm": timm.__version__, "numpy": np.__version__,

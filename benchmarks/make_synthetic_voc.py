@@ -132,6 +132,31 @@ def make_synthetic_voc(root: Path, splits: Path, scale: float = 1.0, num_train: 
     return SyntheticVoc(Path(root), Path(splits), num_train, num_test, time.perf_counter() - start)
 
 
+def register_in_memory_voc_lt() -> str:
+    """Register ``synthetic_voc_lt``: random images in memory with VOC-LT's classes and label frequencies.
+
+    For timing the GPU step, where no files need be read; returns the dataset name.
+    """
+    from ltbench.data.arrays import ArrayImages
+    from ltbench.data.base import LTDataset, Split
+    from ltbench.data.voc import CLASS_NAMES
+    from ltbench.registry import DATASETS
+
+    def synthetic_voc_lt(num_train: int = 8, size: int = 448) -> LTDataset:
+        """Random images with VOC-LT's classes and label frequencies (benchmarks only)."""
+        rng = np.random.default_rng(0)
+        freq = np.asarray(CANONICAL["voc_lt"].class_freq) / CANONICAL["voc_lt"].num_train
+        targets = (rng.random((num_train, len(freq))) < freq).astype(np.uint8)
+        images = ArrayImages(rng.integers(0, 256, (num_train, size, size, 3), dtype=np.uint8))
+        ids = [str(i) for i in range(num_train)]
+        return LTDataset("synthetic_voc_lt", list(CLASS_NAMES), Split(images, targets, ids),
+                         Split(images, targets, ids))
+
+    if "synthetic_voc_lt" not in DATASETS:
+        DATASETS.register("synthetic_voc_lt")(synthetic_voc_lt)
+    return "synthetic_voc_lt"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="folder to write VOCdevkit/ into")
