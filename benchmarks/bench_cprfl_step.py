@@ -27,8 +27,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from ltbench.fileio import write_json
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "results" / "benchmarks"
@@ -39,31 +37,16 @@ def measure(batch_size: int) -> dict:
     """Run two short epochs of the real trainer; time the second."""
     import torch
 
-    from ltbench.data.arrays import ArrayImages
-    from ltbench.data.base import LTDataset, Split
-    from ltbench.data.split_files import CANONICAL
-    from ltbench.data.voc import CLASS_NAMES
     from ltbench.engine.trainer import Trainer
     from ltbench.experiment import build_experiment
     from ltbench.resolve import resolve_config
-    from ltbench.registry import DATASETS
-
-    @DATASETS.register("synthetic_voc_lt")
-    def synthetic_voc_lt(num_train: int = 8, size: int = 448) -> LTDataset:
-        """Random images with VOC-LT's classes and label frequencies (benchmarks only)."""
-        rng = np.random.default_rng(0)
-        freq = np.asarray(CANONICAL["voc_lt"].class_freq) / CANONICAL["voc_lt"].num_train
-        targets = (rng.random((num_train, len(freq))) < freq).astype(np.uint8)
-        images = ArrayImages(rng.integers(0, 256, (num_train, size, size, 3), dtype=np.uint8))
-        ids = [str(i) for i in range(num_train)]
-        return LTDataset("synthetic_voc_lt", list(CLASS_NAMES), Split(images, targets, ids),
-                         Split(images, targets, ids))
+    from make_synthetic_voc import register_in_memory_voc_lt
 
     steps = 1 + TIMED_STEPS
     config = resolve_config("cprfl", "voc_lt", overrides=[
         "model.pretrained=false", "train.epochs=2", f"train.batch_size={batch_size}", "eval.interval=0",
         "train.num_workers=0", f"eval.batch_size={batch_size}", f"output.root={tempfile.mkdtemp()}"])
-    config["dataset"] = {"name": "synthetic_voc_lt", "num_train": batch_size * steps}
+    config["dataset"] = {"name": register_in_memory_voc_lt(), "num_train": batch_size * steps}
     experiment = build_experiment(config)
     epoch_seconds: list[float] = []
     original = Trainer._train_epoch

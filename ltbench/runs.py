@@ -25,7 +25,7 @@ import numpy as np
 import yaml
 
 from ltbench.config import config_hash
-from ltbench.fileio import atomic_write, to_json, write_text
+from ltbench.fileio import atomic_write, load_yaml_text, to_json, write_text
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
@@ -107,13 +107,14 @@ def read_run(run_dir: str | Path) -> RunRecord:
     """Read a run directory; raise ``RunReadError`` saying what is wrong with it."""
     run_dir = Path(run_dir)
     try:
-        config = yaml.safe_load((run_dir / CONFIG_FILE).read_text())
+        config = load_yaml_text((run_dir / CONFIG_FILE).read_text())
         metrics = json.loads((run_dir / METRICS_FILE).read_text())
         history = read_history(run_dir)
     except FileNotFoundError as exc:
         raise RunReadError(f"{run_dir}: missing {Path(exc.filename).name}") from None
     except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise RunReadError(f"{run_dir}: unreadable ({type(exc).__name__}: {exc})") from None
+        reason = " ".join(str(exc).split())  # YAML errors span lines; a problem is reported on one
+        raise RunReadError(f"{run_dir}: unreadable ({type(exc).__name__}: {reason})") from None
     if not isinstance(config, dict) or not isinstance(metrics, dict):
         raise RunReadError(f"{run_dir}: config or metrics is not a mapping")
     if isinstance(metrics.get("map"), dict):  # strict JSON stores an undefined mean (an empty group) as null

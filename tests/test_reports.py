@@ -130,11 +130,14 @@ def test_bad_run_dirs_are_reported_and_skipped(root: Path) -> None:
     metrics = json.loads((no_tail / "metrics.json").read_text())
     del metrics["map"]["tail"]
     write_json(no_tail / "metrics.json", metrics)
+    bad_yaml = make_run(root, "bad/bad_yaml", "voc_lt", "erm", 11, (1.0, 1.0, 1.0, 1.0))
+    (bad_yaml / "config.yaml").write_text("train: {epochs: [1, 2\n")  # the C loader's error is caught too
 
     collection = collect_runs(root)
-    assert len(collection.problems) == 4
+    assert len(collection.problems) == 5
     assert all("\n" not in p for p in collection.problems)
-    reasons = ((truncated, "unreadable"), (no_config, "config.yaml"), (running, "running"), (no_tail, "map.tail"))
+    reasons = ((truncated, "unreadable"), (no_config, "config.yaml"), (running, "running"), (no_tail, "map.tail"),
+               (bad_yaml, "unreadable (ParserError"))
     for run, why in reasons:
         assert any(str(run) in p and why in p for p in collection.problems), why
     assert [r.metrics["seed"] for r in collection.runs("voc_lt", "ERM")] == [1, 2, 3]
@@ -325,3 +328,12 @@ def test_an_undefined_group_map_is_null_on_disk_and_nan_when_read(tmp_path: Path
     run = make_run(tmp_path, "r", "mnist_lt", "erm", 1, (30.0, float("nan"), 35.0, 28.0))
     assert json.loads((run / "metrics.json").read_text())["map"]["head"] is None  # strict JSON: no bare NaN
     assert np.isnan(read_run(run).metrics["map"]["head"])
+
+
+def test_run_configs_read_back_as_pyyaml_reads_them(tmp_path: Path) -> None:
+    from ltbench.config import dump_yaml
+    from ltbench.resolve import resolve_config
+    from ltbench.fileio import load_yaml_text
+
+    text = dump_yaml({**resolve_config("cprfl", "voc_lt"), "odd": [1.0e-4, None, "a: b", -0.0, 1e400, "2024-01-01"]})
+    assert load_yaml_text(text) == yaml.safe_load(text)

