@@ -29,6 +29,7 @@ from ltbench.reports import (
     render_rich,
     write_tables,
 )
+from ltbench.reports.oracle import ORACLE_LABEL
 from ltbench.reports.reference import METRICS, REFERENCE_DIR
 from ltbench.fileio import write_json, write_text
 from ltbench.runs import append_history, write_scores
@@ -304,3 +305,24 @@ def test_ap_plot_accepts_a_class_without_test_positives(root: Path, tmp_path: Pa
     write_json(metrics_file, metrics)
     paths = plot_ap_vs_frequency(collect_runs(root), tmp_path / "ap")
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_oracle_column_only_on_request_and_apart_from_the_result(root: Path) -> None:
+    append_history(root / "voc_lt" / "asl_s1", {"epoch": 2, "test_map": 80.0})  # seed 1 peaked before its end
+    plain = build_table(collect_runs(root))
+    assert ORACLE_LABEL not in render_markdown(plain) and "test_selected_mean" not in render_csv(plain)
+    table = build_table(collect_runs(root), oracle=True)
+    cell = table.cells[("voc_lt", "ASL")]
+    assert cell.stats["total"].mean == pytest.approx(76.25)  # the reported number is the final model's
+    assert (cell.oracle.mean, cell.oracle.std) == pytest.approx((78.75, np.std([80.0, 77.5], ddof=1)))
+    markdown = render_markdown(table)
+    header = markdown.splitlines()[0]
+    assert f"VOC-LT {ORACLE_LABEL}" in header and f"COCO-LT {ORACLE_LABEL}" in header
+    assert md_line(markdown, "ASL")[5] == f"78.75 ± {np.std([80.0, 77.5], ddof=1):.2f}"
+    rows = {(r["label"], r["dataset"]): r for r in csv.DictReader(io.StringIO(render_csv(table)))}
+    assert float(rows[("ASL", "voc_lt")]["test_selected_mean"]) == pytest.approx(78.75)
+    assert float(rows[("ASL", "voc_lt")]["total_mean"]) == pytest.approx(76.25)
+    assert r"\multicolumn{6}{c}{VOC-LT}" in render_latex(table)  # total, head, medium, tail, n, test-selected
+    console = Console(record=True, width=250)
+    console.print(render_rich(table))
+    assert "not a valid result" in console.export_text()
