@@ -1,5 +1,8 @@
-"""Training throughput and peak memory of CPRFL's step in the VOC-LT configuration.
+"""Training throughput and peak memory of CPRFL's step in the VOC-LT configuration, per attention shape.
 
+``--heads official legacy`` times the authors' head (8 heads of width 512, q/k/v
+without bias, 49.3M parameters with 1024-d text) and the earlier ltbench shape
+(``nn.MultiheadAttention``'s 8 x 256 with bias and probability dropout, 32.5M).
 The real code path (``configs/voc_lt/cprfl.yaml`` -> ``build_experiment`` ->
 ``Trainer``: ResNet-101 at 448 px, d = 2048, ASL, AdamW + one-cycle, EMA,
 RandAugment + Cutout, AMP and channels_last on CUDA) on a synthetic in-memory
@@ -8,8 +11,8 @@ user's. ImageNet weights are not needed for timing (``model.pretrained=false``).
 Each batch size runs in its own process so that peak memory is its own. The
 first epoch warms up; the second is timed.
 
-    python benchmarks/bench_cprfl_step.py                 # CPU: batch 1, 2, 4
-    python benchmarks/bench_cprfl_step.py --batch-sizes 8 16 32 64   # e.g. on a GPU
+    python benchmarks/bench_cprfl_step.py                 # CPU: both heads at batch 1, 2, 4
+    python benchmarks/bench_cprfl_step.py --heads official --batch-sizes 8 16 32 64   # e.g. on a GPU
 
 Writes ``results/benchmarks/cprfl_step_<device>.json``.
 """
@@ -33,9 +36,13 @@ from ltbench.fileio import write_json
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "results" / "benchmarks"
 TIMED_STEPS = 3
+HEADS = {  # method overrides of each attention shape
+    "official": [],
+    "legacy": ["method.dim_head=256", "method.qkv_bias=true", "method.attn_dropout=0.1"],
+}
 
 
-def measure(batch_size: int) -> dict:
+def measure(head: str, batch_size: int) -> dict:
     """Run two short epochs of the real trainer; time the second."""
     import torch
 
@@ -59,7 +66,7 @@ def measure(batch_size: int) -> dict:
                          Split(images, targets, ids))
 
     steps = 1 + TIMED_STEPS
-    config = compose_config("cprfl", "voc_lt", overrides=[
+    config = compose_config("cprfl", "voc_lt", overrides=[*HEADS[head],
         "model.pretrained=false", "train.epochs=2", f"train.batch_size={batch_size}", "eval.every_epoch=false",
         "train.num_workers=0", f"eval.batch_size={batch_size}", f"output.root={tempfile.mkdtemp()}"])
     config["dataset"] = {"name": "synthetic_voc_lt", "num_train": batch_size * steps}
@@ -84,7 +91,9 @@ def measure(batch_size: int) -> dict:
     trainer.fit()
     images = batch_size * steps
     result = {
-        "batch_size": batch_size, "device": str(trainer.device), "amp": trainer.amp,
+        "head": head, "batch_size": batch_size, "device": str(trainer.device), "amp": trainer.amp,
+        "head_params": sum(p.numel() for p in experiment.parts.model.head.parameters()),
+        "model_params": sum(p.numel() for p in experiment.parts.model.parameters()),
         "images_per_second": round(images / epoch_seconds[-1], 3),
         "seconds_per_step": round(epoch_seconds[-1] / steps, 3),
         "peak_cpu_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -98,24 +107,26 @@ def measure(batch_size: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one batch size
+    parser.add_argument("--heads", nargs="+", choices=list(HEADS), default=list(HEADS))
+    parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)  # child process: one head and batch size
     args = parser.parse_args()
     if args.one is not None:
-        print(json.dumps(measure(args.one)))
+        print(json.dumps(measure(args.one[0], int(args.one[1]))))
         return
     rows = []
-    for batch_size in args.batch_sizes:
-        child = subprocess.run([sys.executable, __file__, "--one", str(batch_size)], capture_output=True, text=True,
-                               env={**os.environ, "LTBENCH_CACHE": tempfile.mkdtemp()})
-        if child.returncode != 0:
-            rows.append({"batch_size": batch_size, "error": child.stderr.strip().splitlines()[-1]})
-        else:
-            rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
-        print(json.dumps(rows[-1]))
+    for head in args.heads:
+        for batch_size in args.batch_sizes:
+            child = subprocess.run([sys.executable, __file__, "--one", head, str(batch_size)], capture_output=True,
+                                   text=True, env={**os.environ, "LTBENCH_CACHE": tempfile.mkdtemp()})
+            if child.returncode != 0:
+                rows.append({"head": head, "batch_size": batch_size, "error": child.stderr.strip().splitlines()[-1]})
+            else:
+                rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
+            print(json.dumps(rows[-1]))
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    result = {"config": "configs/voc_lt/cprfl.yaml (ResNet-101, 448 px, d=2048, 20 classes)",
+    result = {"config": "configs/voc_lt/cprfl.yaml (ResNet-101, 448 px, d=2048, 20 classes, GloVe 50-d text)",
               "timed_steps": TIMED_STEPS, "torch": torch.__version__, "threads": torch.get_num_threads(),
               "cpu_count": os.cpu_count(), "machine": platform.machine(), "results": rows}
     OUT_DIR.mkdir(parents=True, exist_ok=True)
