@@ -75,7 +75,7 @@ def summarize(runs: Sequence[RunRecord]) -> dict[str, Stat]:
     return {metric: summarize_values([run.metrics["map"][metric] for run in runs]) for metric in METRICS}
 
 
-def test_selected(runs: Sequence[RunRecord]) -> Stat | None:
+def oracle_stat(runs: Sequence[RunRecord]) -> Stat | None:
     """Mean and sample std over ``runs`` of the best per-epoch test mAP; None if a run has no test curve."""
     best = [best_test_epoch(run.history) for run in runs]
     if any(b is None for b in best):
@@ -96,7 +96,7 @@ def build_table(collection: Collection, reference: Reference | None = None, orac
     cells = {
         (dataset, label): Cell(
             len(runs), summarize(runs), reference.lookup(label, dataset) if reference else None,
-            test_selected(runs) if oracle else None,
+            oracle_stat(runs) if oracle else None,
         )
         for (dataset, label), runs in collection.rows.items()
     }
