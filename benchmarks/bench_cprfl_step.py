@@ -13,8 +13,12 @@ first epoch warms up; the second is timed.
 
     python benchmarks/bench_cprfl_step.py                 # CPU: both heads at batch 1, 2, 4
     python benchmarks/bench_cprfl_step.py --heads official --batch-sizes 8 16 32 64   # e.g. on a GPU
+    python benchmarks/bench_cprfl_step.py --head-only    # the two heads alone, timed in turns
 
-Writes ``results/benchmarks/cprfl_step_<device>.json``.
+Writes ``results/benchmarks/cprfl_step_<device>.json`` (``cprfl_head_<device>.json``
+with ``--head-only``). ``--head-only`` times forward + backward of each head on
+random 2048 x 14 x 14 features, alternating the heads so that a machine shared
+with other work slows both alike; the load average is recorded with every result.
 """
 
 from __future__ import annotations
@@ -104,12 +108,45 @@ def measure(head: str, batch_size: int) -> dict:
     return result
 
 
+HEAD_ROUNDS = 5
+
+
+def measure_heads(batch_size: int, rounds: int = HEAD_ROUNDS) -> list[dict]:
+    """Median forward + backward seconds of each head alone at the VOC-LT shape, timed in alternation."""
+    import torch
+
+    from ltbench.models.cprfl import CPRFLHead
+
+    shapes = {"official": {}, "legacy": {"dim_head": 256, "qkv_bias": True, "attn_dropout": 0.1}}
+    torch.manual_seed(0)
+    heads = {name: CPRFLHead(2048, torch.randn(20, 50), 20, **shape).train() for name, shape in shapes.items()}
+    features = torch.randn(batch_size, 2048, 14, 14)
+    seconds: dict[str, list[float]] = {name: [] for name in heads}
+    for _ in range(rounds + 1):  # the first round warms up
+        for name, head in heads.items():
+            start = time.perf_counter()
+            head(features).sum().backward()
+            seconds[name].append(time.perf_counter() - start)
+            head.zero_grad(set_to_none=True)
+    return [{"head": name, "batch_size": batch_size, "params": sum(p.numel() for p in head.parameters()),
+             "median_step_seconds": round(float(np.median(seconds[name][1:])), 4),
+             "images_per_second": round(batch_size / float(np.median(seconds[name][1:])), 3)}
+            for name, head in heads.items()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--heads", nargs="+", choices=list(HEADS), default=list(HEADS))
+    parser.add_argument("--head-only", action="store_true", help="time the two heads alone, in turns")
     parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)  # child process: one head and batch size
     args = parser.parse_args()
+    if args.head_only:
+        rows = [row for batch_size in args.batch_sizes for row in measure_heads(batch_size)]
+        for row in rows:
+            print(json.dumps(row))
+        _write("cprfl_head", "CPRFLHead(2048, 50-d text, 20 classes), features 2048 x 14 x 14", HEAD_ROUNDS, rows)
+        return
     if args.one is not None:
         print(json.dumps(measure(args.one[0], int(args.one[1]))))
         return
@@ -123,14 +160,19 @@ def main() -> None:
             else:
                 rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
             print(json.dumps(rows[-1]))
+    _write("cprfl_step", "configs/voc_lt/cprfl.yaml (ResNet-101, 448 px, d=2048, 20 classes, GloVe 50-d text)",
+           TIMED_STEPS, rows)
+
+
+def _write(stem: str, config: str, timed_steps: int, rows: list[dict]) -> None:
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    result = {"config": "configs/voc_lt/cprfl.yaml (ResNet-101, 448 px, d=2048, 20 classes, GloVe 50-d text)",
-              "timed_steps": TIMED_STEPS, "torch": torch.__version__, "threads": torch.get_num_threads(),
-              "cpu_count": os.cpu_count(), "machine": platform.machine(), "results": rows}
+    result = {"config": config, "timed_steps": timed_steps, "torch": torch.__version__,
+              "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "machine": platform.machine(),
+              "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()], "results": rows}
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    write_json(OUT_DIR / f"cprfl_step_{device}.json", result)
+    write_json(OUT_DIR / f"{stem}_{device}.json", result)
 
 
 if __name__ == "__main__":
