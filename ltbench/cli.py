@@ -153,7 +153,7 @@ def cmd_table(args: argparse.Namespace, extra: list[str]) -> int:
     collection = _collect(args)
     reference_name = args.reference or (args.suite if args.suite in ("table1", "table2", "table3") else "table1")
     reference = None if reference_name == "none" else load_reference(reference_name)
-    table = build_table(collection, reference)
+    table = build_table(collection, reference, oracle=args.oracle)
     Console().print(render_rich(table))
     stem = args.suite or "runs"
     for path in write_tables(table, args.out or results_root() / "tables", stem):
@@ -247,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     table = sub.add_parser("table", help="tables (console, Markdown, CSV, LaTeX) from run directories")
     _add_report_filters(table, "tables")
     table.add_argument("--reference", help="published numbers to show beside ours: table1, table2, table3 or none")
+    table.add_argument("--oracle", action="store_true",
+                       help="add the best per-epoch test mAP as a separate column (test-selected, not a valid result)")
     table.set_defaults(func=cmd_table)
 
     plot = sub.add_parser("plot", help="per-class AP vs frequency, group mAP bars and learning curves")

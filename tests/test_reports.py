@@ -30,6 +30,7 @@ from ltbench.reports import (
     render_rich,
     write_tables,
 )
+from ltbench.reports.oracle import ORACLE_LABEL
 from ltbench.reports.reference import METRICS, REFERENCE_DIR
 from ltbench.fileio import write_json
 from ltbench.runs import config_id, read_run
@@ -337,3 +338,24 @@ def test_run_configs_read_back_as_pyyaml_reads_them(tmp_path: Path) -> None:
 
     text = dump_yaml({**resolve_config("cprfl", "voc_lt"), "odd": [1.0e-4, None, "a: b", -0.0, 1e400, "2024-01-01"]})
     assert load_yaml_text(text) == yaml.safe_load(text)
+
+
+def test_oracle_column_only_on_request_and_apart_from_the_result(root: Path) -> None:
+    append_history(root / "voc_lt" / "asl_s1", {"epoch": 2, "test_map": 80.0})  # seed 1 peaked before its end
+    plain = build_table(collect_runs(root))
+    assert ORACLE_LABEL not in render_markdown(plain) and "test_selected_mean" not in render_csv(plain)
+    table = build_table(collect_runs(root), oracle=True)
+    cell = table.cells[("voc_lt", "ASL")]
+    assert cell.stats["total"].mean == pytest.approx(76.25)  # the reported number is the final model's
+    assert (cell.oracle.mean, cell.oracle.std) == pytest.approx((78.75, np.std([80.0, 77.5], ddof=1)))
+    markdown = render_markdown(table)
+    header = markdown.splitlines()[0]
+    assert f"VOC-LT {ORACLE_LABEL}" in header and f"COCO-LT {ORACLE_LABEL}" in header
+    assert md_line(markdown, "ASL")[5] == f"78.75 ± {np.std([80.0, 77.5], ddof=1):.2f}"
+    rows = {(r["label"], r["dataset"]): r for r in csv.DictReader(io.StringIO(render_csv(table)))}
+    assert float(rows[("ASL", "voc_lt")]["test_selected_mean"]) == pytest.approx(78.75)
+    assert float(rows[("ASL", "voc_lt")]["total_mean"]) == pytest.approx(76.25)
+    assert r"\multicolumn{6}{c}{VOC-LT}" in render_latex(table)  # total, head, medium, tail, n, test-selected
+    console = Console(record=True, width=250)
+    console.print(render_rich(table))
+    assert "not a valid result" in console.export_text()
