@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import difflib
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import yaml
 
@@ -39,7 +39,7 @@ COMPONENT_KEYS: dict[tuple[str, ...], str] = {
 }
 # keys of a component section that the engine reads itself: kept when another component is named
 ENGINE_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("train", "optimizer"): ("lr", "weight_decay", "decay_norm_and_bias"), ("text",): ("template",),
+    ("train", "optimizer"): ("lr", "weight_decay", "decay_norm_and_bias"), ("text",): ("template", "trainable"),
 }
 
 

@@ -23,6 +23,10 @@ from ltbench.errors import LtbenchError
 from ltbench.paths import IN_CHECKOUT, REPO_ROOT, env_paths, unique_folders
 
 BUILTIN_MODULES = (
+    "ltbench.engine.optim",
+    "ltbench.data.samplers",
+    "ltbench.data.transforms",
+    "ltbench.data.randaugment",
     "ltbench.losses",
     "ltbench.models.backbones",
     "ltbench.text",

@@ -91,8 +91,8 @@ def test_features_cached_under_amp_match_full_precision(tmp_path: Path) -> None:
     experiment = build_experiment(gpu_config(tmp_path, "erm"))
     backbone, split = experiment.parts.model.backbone.to(DEVICE), experiment.dataset.test
     resize = build_transform(experiment.config["input"]["size"], "none", train=False)
-    amp = extract_features(backbone, split, resize, torch.device(DEVICE), 128, True, "bf16")
-    full = extract_features(backbone, split, resize, torch.device(DEVICE), 128, False, "fp32")
+    amp = extract_features(backbone, split, resize, torch.device(DEVICE), 128, torch.bfloat16, "bf16")
+    full = extract_features(backbone, split, resize, torch.device(DEVICE), 128, None, "fp32")
     assert amp.dtype == full.dtype == torch.float16 and amp.shape == full.shape and torch.isfinite(amp).all()
     error = (amp.float() - full.float()).norm() / full.float().norm()
     assert 0 < error < 0.05, error  # bf16 (8-bit mantissa) differs, but only at the percent level

@@ -40,7 +40,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageEnhance, ImageOps
 
-Transform = Callable[[np.ndarray], torch.Tensor]
+from ltbench.data.transforms import Transform
+from ltbench.registry import AUGMENTATIONS
+
 FILL = (128, 128, 128)
 PACKAGE_CUTOUT_COLOUR = (125, 122, 113)
 LEVELS = 10  # ten magnitude values per op; RandAugment draws indices 1..9
@@ -136,3 +138,9 @@ def code_transform(size: int, train: bool = True, randaugment: RandAugment | Non
         return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1)
 
     return transform
+
+
+@AUGMENTATIONS.register("cutout_randaugment")
+def cutout_randaugment(size: int, train: bool) -> Transform:
+    """The CPRFL authors' code: resize, CutoutPIL (always), the randaugment package's RandAugment, no normalisation."""
+    return code_transform(size, train)

@@ -28,8 +28,8 @@ from ltbench.fileio import atomic_write, digest
 
 @torch.no_grad()
 def extract_features(
-    backbone: nn.Module, split: Split, transform: Transform, device: torch.device, batch_size: int, amp: bool,
-    desc: str,
+    backbone: nn.Module, split: Split, transform: Transform, device: torch.device, batch_size: int,
+    amp: torch.dtype | None, desc: str,
 ) -> torch.Tensor:
     """float16 features of a split's un-augmented images (``transform``), on the CPU; leaves the backbone's mode."""
     was_training = backbone.training
@@ -38,7 +38,7 @@ def extract_features(
     chunks = []
     with progress_bar(desc, len(loader)) as advance:
         for images, _ in loader:
-            with autocast(amp, device):
+            with autocast(amp is not None, device, amp or torch.bfloat16):
                 chunks.append(backbone(to_float_images(images, device)).half().cpu())
             advance()
     backbone.train(was_training)

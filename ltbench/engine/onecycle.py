@@ -30,7 +30,7 @@ def one_cycle(
     max_momentum: float = 0.95,
     anneal_strategy: str = "cos",
 ) -> OneCycleLR:
-    """torch's ``OneCycleLR`` peaking at each parameter group's ``lr`` (the optimizer's lr is its max_lr).
+    """One cycle, torch's OneCycleLR: cosine up to each group's lr over pct_start, then down; momentum cycled.
 
     The lr starts at ``lr / div_factor``, rises over the first ``pct_start``
     of the cycle, and falls to ``lr / (div_factor * final_div_factor)`` at
