@@ -8,7 +8,7 @@ import pytest
 
 from ltbench.config import load_yaml
 from ltbench.engine.onecycle import one_cycle
-from ltbench.paths import configs_root
+from ltbench.paths import find_config
 from ltbench.plugins import load_plugins
 from ltbench.registry import BACKBONES, METHODS, resolve_params
 
@@ -16,7 +16,7 @@ load_plugins()
 
 
 def _preset(dataset: str, name: str) -> dict:
-    return load_yaml(configs_root() / dataset / f"{name}.yaml")
+    return load_yaml(find_config(f"{dataset}/{name}.yaml"))
 
 
 def _check_factories(config: dict) -> dict:
