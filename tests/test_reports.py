@@ -10,6 +10,7 @@ from pathlib import Path
 
 import matplotlib.image
 import numpy as np
+import yaml
 import pytest
 from rich.console import Console
 
@@ -33,7 +34,7 @@ from ltbench.reports import (
 from ltbench.reports.oracle import ORACLE_LABEL
 from ltbench.reports.reference import METRICS, REFERENCE_DIR
 from ltbench.fileio import write_json
-from ltbench.runs import config_id, read_run
+from ltbench.runs import append_history, config_id, read_run
 from run_dirs import make_run
 
 # (dataset, method, encoder, seed) -> total/head/medium/tail mAP
