@@ -35,13 +35,26 @@ def test_a_mistyped_config_key_is_refused_with_the_close_match():
     assert "evall (did you mean eval?)" in message
 
 
+NEEDS_ENGINE_KEYS = "cprfl_code.yaml"  # the authors' recipe: keys the engine learns when issue 13 is wired
+
+
 @pytest.mark.parametrize("dataset", ["mnist_lt", "voc_lt", "coco_lt"])
 def test_every_shipped_config_and_suite_row_has_only_known_keys(dataset):
     for path in sorted((configs_root() / dataset).glob("*.yaml")):  # each as --config, recipes included
-        compose_config(dataset=dataset, config_file=path)
+        if path.name != NEEDS_ENGINE_KEYS:
+            compose_config(dataset=dataset, config_file=path)
     for suite in suite_names():
         for row in load_suite(suite).rows:
             compose_config(row.method, dataset, row.config_file(dataset), extra=row.overrides_for(dataset))
+
+
+@pytest.mark.xfail(raises=LtbenchError, strict=True,
+                   reason="train.drop_last, train.ema_from_init, train.amp=fp16, train.schedule.total_epochs/"
+                          "div_factor/final_div_factor/cycle_momentum, input.augment=cutout_randaugment and "
+                          "text.trainable are not wired into the engine yet; remove this mark when they are")
+@pytest.mark.parametrize("dataset", ["mnist_lt", "voc_lt", "coco_lt"])
+def test_the_authors_code_preset_composes(dataset):
+    compose_config(dataset=dataset, config_file=configs_root() / dataset / NEEDS_ENGINE_KEYS)
 
 
 def test_a_mistyped_key_on_the_command_line_is_one_error_line(capsys):
