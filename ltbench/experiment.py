@@ -17,13 +17,14 @@ from ltbench.evaluation import classes_without_test_positives
 from ltbench.fileio import digest, write_json, write_text
 from ltbench.fs_errors import check_writable
 from ltbench.methods.base import MethodContext, MethodParts
+from ltbench.oracle import best_test_epoch
 from ltbench.paths import cache_root, results_root
 from ltbench.plugins import load_plugins
 from ltbench.progress import console
 from ltbench.registry import DATASETS, METHODS
 from ltbench.runs import (
     CHECKPOINT_FILE, CONFIG_FILE, HASH_IGNORES, METRICS_FILE, MODEL_FILE, SCORES_FILE, RunReadError, config_id,
-    read_run, write_scores,
+    read_history, read_run, write_scores,
 )
 from ltbench.saved_model import save_model
 from ltbench.tempfiles import sweep_stale_temp_files
@@ -125,6 +126,9 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         "versions": _versions(),
         "machine": _machine(),
     }
+    selected = best_test_epoch(read_history(run_dir))
+    if selected is not None:  # what choosing the epoch on the test set would report: never the result
+        metrics["test_selected"] = selected.as_json()
     save_model(run_dir / MODEL_FILE, result.model, trainer.frozen)
     write_scores(run_dir / SCORES_FILE, result.scores, dataset.test.targets)
     write_json(run_dir / METRICS_FILE, metrics)

@@ -48,6 +48,15 @@ def test_every_shipped_config_and_suite_row_has_only_known_keys(dataset):
             resolve_config(row.method, dataset, row.config_file(dataset), extra=row.overrides_for(dataset))
 
 
+@pytest.mark.parametrize("dataset", ["mnist_lt", "voc_lt", "coco_lt"])
+def test_the_authors_code_preset_resolves_by_name(dataset):
+    config = resolve_config("cprfl", dataset, config="cprfl_code")
+    train = config["train"]
+    assert (train["drop_last"], train["ema_from_init"], train["amp"]) == (False, True, "fp16")
+    assert train["schedule"]["name"] == "onecycle" and train["schedule"]["total_epochs"] == train["epochs"] + 1
+    assert config["input"]["augment"] == "cutout_randaugment" and config["model"]["normalize"] is False
+
+
 def test_a_mistyped_key_on_the_command_line_is_one_error_line(capsys):
     assert main(["run", "--method", "erm", "--dataset", "mnist_lt", "--train.epoch", "3"]) == 2
     err = capsys.readouterr().err

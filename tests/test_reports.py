@@ -31,7 +31,7 @@ from ltbench.reports import (
     render_rich,
     write_tables,
 )
-from ltbench.reports.oracle import ORACLE_LABEL
+from ltbench.oracle import ORACLE_LABEL
 from ltbench.reports.reference import METRICS, REFERENCE_DIR
 from ltbench.fileio import write_json
 from ltbench.runs import append_history, config_id, read_run

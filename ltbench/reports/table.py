@@ -18,7 +18,7 @@ import rich.table
 from rich.text import Text
 
 from ltbench.reports.collect import Collection
-from ltbench.reports.oracle import ORACLE_LABEL, best_test_epoch
+from ltbench.oracle import ORACLE_LABEL, best_test_epoch
 from ltbench.reports.reference import METRICS, PublishedRow, Reference
 from ltbench.fileio import write_text
 from ltbench.runs import RunRecord
@@ -62,7 +62,7 @@ class Table:
     cells: dict[tuple[str, str], Cell]  # (dataset, label)
     best: frozenset[tuple[str, str, str]]  # (dataset, label, metric) holding its column's best mean
     reference: str | None = None  # name of the published table shown beside ours
-    oracle: bool = False  # show the test-selected column (reports/oracle.py)
+    oracle: bool = False  # show the test-selected column (ltbench/oracle.py)
 
     def sources(self) -> list[str]:
         """Distinct sources of the published rows shown, for a footnote."""
