@@ -62,16 +62,17 @@ def main() -> None:
                     row = one_run(method, threads, root, cache, args.overrides)
                     rows.setdefault(f"{method}/threads={threads}", []).append(row)
                     print(method, threads, row, flush=True)
+                    write_result(rows, args.overrides)  # after every run, so a stopped benchmark keeps its rows
+
+
+def write_result(rows: dict[str, list[dict]], overrides: list[str], note: str = "") -> None:
     summary = {key: {"median_wall_s": statistics.median(r["wall_s"] for r in runs),
                      "median_train_s": statistics.median(r["train_s"] for r in runs), "runs": runs}
                for key, runs in rows.items()}
     result = {"what": "ltbench run on mnist_lt with cached features, OMP_NUM_THREADS 1 vs 2",
-              "note": "2-core machine shared with other jobs; interleaved, repeated; compare medians",
-              "overrides": args.overrides, "environment": environment(torch.device("cpu")), "results": summary}
-    path = result_path("threads", torch.device("cpu"))
-    write_json(path, result)
-    print(json.dumps({k: (v["median_wall_s"], v["median_train_s"]) for k, v in summary.items()}, indent=2))
-    print(f"wrote {path}")
+              "note": "2-core machine shared with other jobs; interleaved, repeated; compare medians. " + note,
+              "overrides": overrides, "environment": environment(torch.device("cpu")), "results": summary}
+    write_json(result_path("threads", torch.device("cpu")), result)
 
 
 if __name__ == "__main__":
