@@ -13,7 +13,7 @@ from typing import Any, Iterable, Sequence
 import yaml
 
 from ltbench.errors import LtbenchError
-from ltbench.fileio import digest
+from ltbench.fileio import digest, load_yaml_text
 from ltbench.paths import resolve_base
 
 Config = dict[str, Any]
@@ -80,8 +80,7 @@ def load_yaml(path: str | Path) -> Config:
     if not path.is_file():
         raise LtbenchError(f"Config file {path} does not exist.")
     try:
-        with path.open() as handle:
-            data = yaml.safe_load(handle) or {}
+        data = load_yaml_text(path.read_text()) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -139,6 +139,7 @@ ENGINE_SPECS: dict[str, Spec] = {
     "train.drop_last": Spec(bool | Literal["auto"]),
     "train.feature_cache": Spec(bool | Literal["auto"]),
     "train.num_workers": Spec(int, minimum=0),
+    "train.threads": Spec(int | None, minimum=1),
     "train.device": Spec(str),
     "train.keep_checkpoint": Spec(bool),
     "eval.batch_size": Spec(int, minimum=1),

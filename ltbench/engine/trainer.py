@@ -62,7 +62,11 @@ class Trainer:
         self.device = pick_device(self.train_cfg["device"])
         self.amp = amp_enabled(self.train_cfg["amp"], self.device)
         self.dtype = amp_dtype(self.train_cfg["amp"])
+        if self.train_cfg["threads"]:
+            torch.set_num_threads(self.train_cfg["threads"])
         self.model = parts.model.to(self.device)
+        if self.device.type == "cuda":  # convolutions are faster on NHWC weights and inputs alike
+            self.model.to(memory_format=torch.channels_last)
         self.loss_fn = parts.loss.to(self.device)
         self.inputs = Inputs(config, dataset, parts, self.device, self.amp)
         self.stages = parts.stages
