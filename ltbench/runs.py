@@ -35,8 +35,9 @@ CHECKPOINT_FILE = "checkpoint.pt"
 MODEL_FILE = "model.safetensors"
 
 # keys of a resolved config that differ between seeds of one experiment, or only say where it is written / shown
-# keys that do not change a run's result: where and how it is kept, and how it is labelled
-HASH_IGNORES = ("output", "label", "train.keep_checkpoint")
+# keys that do not name another experiment: where and how a run is kept, how it is labelled, and the CPU
+# thread count (like the machine, recorded in metrics.json, it changes results only at round-off level)
+HASH_IGNORES = ("output", "label", "train.keep_checkpoint", "train.threads")
 CONFIG_ID_IGNORES = ("seed", *HASH_IGNORES)
 
 
