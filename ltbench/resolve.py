@@ -53,11 +53,12 @@ def resolve_config(
 ) -> Config:
     """The fully resolved, checked config of one run; nothing is built, read or written."""
     load_plugins()
-    defaults = load_defaults()
     cli = deep_merge(extra or {}, parse_overrides(overrides))
-    for section, name in (("method", method), ("dataset", dataset)):
-        if name:
-            cli = deep_merge(cli, {section: {"name": name}})
+    chosen = {section: {"name": name} for section, name in (("method", method), ("dataset", dataset)) if name}
+    cli = deep_merge(cli, chosen)
+    # the chosen names go into the bottom layer too: the preset found for them is that method's, and must not
+    # count as another component's parameters when the command line names the method again
+    defaults = deep_merge(load_defaults(), chosen)
     early = merge_layers([defaults, cli])  # the dataset name, to find a preset of that name
     explicit = load_yaml(config_file(config, early["dataset"]["name"])) if config else None
     names = merge_layers([defaults, explicit or {}, cli])
