@@ -24,6 +24,7 @@ from ltbench.paths import REPO_ROOT
 BUILTIN_MODULES = (
     "ltbench.losses",
     "ltbench.models.backbones",
+    "ltbench.models.clip_image",
     "ltbench.text",
     "ltbench.data.mnist_lt",
     "ltbench.data.voc",
