@@ -147,3 +147,32 @@ def test_hp_dval_head_stages(backbone, code):
     if code:  # scores normalised across classes per image
         head.stage = 1
         assert head.stage1_text is not None and any(p.requires_grad for p in head.stage1_text.parameters())
+
+
+def test_capnet_graph_gcn_adapters_and_five_crops(clip):
+    from ltbench.models.capnet import CAPNetHead, FiveCrop, GraphResidual, add_adapters, label_graph
+
+    text = torch.tensor([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0]])
+    graph = label_graph(text, k=1)  # 0 <-> 1 nearest each other, 2's nearest is 1
+    adjacency = torch.tensor([[1.0, 1, 0], [1, 1, 1], [0, 1, 1]])
+    degree = adjacency.sum(1).rsqrt()
+    torch.testing.assert_close(graph, degree[:, None] * adjacency * degree[None])
+    residual = GraphResidual(graph, 2)
+    torch.testing.assert_close(residual(text), text)  # zero-initialised last layer: starts from the prompts
+
+    model, tokenizer = clip
+    import copy
+
+    backbone = ClipImageBackbone(copy.deepcopy(model), tokenizer, "random")
+    trainable = add_adapters(backbone, bottleneck=4)
+    assert trainable and all(".mlp.down." in n or ".mlp.up." in n for n in trainable)
+    images = torch.rand(2, 3, 36, 36)
+    crops = FiveCrop(backbone).eval()
+    with torch.no_grad():
+        views = crops(images)
+        assert views.shape == (2, 16, 5, 17)
+        torch.testing.assert_close(views[:, :, 4:5], backbone(images[..., 2:34, 2:34]))  # the centre crop
+        tower = backbone.text_tower
+        head = CAPNetHead(PromptedText(tower, PromptContext(tower, NAMES[:3], n_ctx=2)), GraphResidual(graph, 16))
+        per_view = torch.stack([head(views[:, :, v:v + 1]) for v in range(5)])
+        torch.testing.assert_close(head(views), per_view.mean(dim=0))
