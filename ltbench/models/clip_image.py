@@ -49,7 +49,7 @@ class ClipImageBackbone(nn.Module):
     """CLIP's image tower with its own preprocessing; methods whose tower must not train call ``freeze_all``."""
 
     def __init__(self, clip: nn.Module, tokenizer: Callable, source: str, freeze: str = "none",
-                 bn_eval: bool = False) -> None:
+                 bn_eval: bool = False, normalize: bool = True) -> None:
         super().__init__()
         check_choice("model.freeze", freeze, FREEZE_MODES)
         self.visual = clip.visual
@@ -60,6 +60,7 @@ class ClipImageBackbone(nn.Module):
         self.out_channels = int(clip.text_projection.shape[-1] if clip.text_projection is not None
                                 else clip.token_embedding.weight.shape[1])
         self.source = source
+        self.normalize = normalize  # false: HP-DVAL's code feeds [0, 1] pixels without CLIP's mean/std
         self.frozen = False
         self.bn_eval = bn_eval
         self._text = (ClipTextTower(clip, tokenizer),)  # a tuple: the text tower is not part of the backbone
@@ -90,7 +91,7 @@ class ClipImageBackbone(nn.Module):
             images = F.interpolate(images, size=(self.image_size, self.image_size), mode="bicubic",
                                    align_corners=False).clamp(0, 1)
         dtype = next(self.visual.parameters()).dtype
-        images = ((images - self.mean) / self.std).to(dtype)
+        images = ((images - self.mean) / self.std if self.normalize else images).to(dtype)
         tokens = self._vit_tokens(images) if hasattr(self.visual, "transformer") else self._resnet_tokens(images)
         return tokens.transpose(1, 2).unsqueeze(2)
 
@@ -128,13 +129,13 @@ def clip_image_transform(size: int, flip: bool = False) -> Callable[[np.ndarray]
 def _clip_backbone(name: str, model_name: str) -> Callable[..., ClipImageBackbone]:
     def factory(weights: str | None = None, pretrained: bool = True, allow_download: bool = False,
                 cache_dir: str | None = None, config: dict[str, Any] | None = None, freeze: str = "none",
-                bn_eval: bool = False) -> ClipImageBackbone:
+                bn_eval: bool = False, normalize: bool = True) -> ClipImageBackbone:
         if config is not None or not pretrained:
             clip, tokenizer = random_clip(config or open_clip_module().get_model_config(model_name))
             what = "model.config" if config is not None else model_name
-            return ClipImageBackbone(clip, tokenizer, f"random init ({what})", freeze, bn_eval)
+            return ClipImageBackbone(clip, tokenizer, f"random init ({what})", freeze, bn_eval, normalize)
         source = ClipWeights(name, model_name, "model", weights, allow_download, cache_dir)
-        return ClipImageBackbone(source.load(), source.tokenizer(), str(source.file), freeze, bn_eval)
+        return ClipImageBackbone(source.load(), source.tokenizer(), str(source.file), freeze, bn_eval, normalize)
 
     factory.__name__ = name
     factory.__doc__ = (f"CLIP {model_name} image tower (OpenAI weights via open_clip: model.weights file, else the "
