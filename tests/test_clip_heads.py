@@ -176,3 +176,20 @@ def test_capnet_graph_gcn_adapters_and_five_crops(clip):
         head = CAPNetHead(PromptedText(tower, PromptContext(tower, NAMES[:3], n_ctx=2)), GraphResidual(graph, 16))
         per_view = torch.stack([head(views[:, :, v:v + 1]) for v in range(5)])
         torch.testing.assert_close(head(views), per_view.mean(dim=0))
+
+
+def test_fp32_contexts_drive_a_half_precision_tower(clip):
+    """As on a GPU with fp16 CLIP (LMPT's runs): the tower's weights are half, the contexts and their grads fp32."""
+    import copy
+
+    model, tokenizer = clip
+    half = ClipImageBackbone(copy.deepcopy(model).to(torch.bfloat16), tokenizer, "random").freeze_all()
+    tower = half.text_tower
+    assert tower.positional_embedding.dtype == torch.bfloat16
+    head = PromptHead(PromptedText(tower, PromptContext(tower, NAMES, n_ctx=2)))
+    logits = head(half(torch.rand(2, 3, 32, 32)))
+    assert logits.dtype == torch.float32
+    logits.sum().backward()
+    context = head.text.context.context
+    assert context.dtype == context.grad.dtype == torch.float32 and context.grad.abs().sum() > 0
+    assert all(p.grad is None for p in list(tower.parameters()) + list(half.parameters()))
