@@ -48,6 +48,6 @@ def capnet(ctx: MethodContext, n_ctx: int = 16, graph_k: int = 5, adapter_dim: i
     head = CAPNetHead(PromptedText(tower, PromptContext(tower, names, n_ctx, class_specific=True)), graph)
     size = backbone.image_size
     test_size = round(size / CROP_RATIO) if five_crop else size
-    return MethodParts(model=SplitModel(FiveCrop(backbone), head), loss=ctx.loss(default="db_focal"),
+    return MethodParts(model=SplitModel(FiveCrop(backbone), head), loss=ctx.loss(),
                        stages=[Stage()], train_transform=clip_image_transform(size, flip=True),
                        test_transform=clip_image_transform(test_size))

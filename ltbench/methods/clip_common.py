@@ -24,9 +24,15 @@ def clip_backbone(ctx: MethodContext, method: str) -> ClipImageBackbone:
 
 
 def clip_transforms(backbone: ClipImageBackbone, flip: bool) -> dict:
-    """CLIP's bicubic resize to the tower's own size (and a horizontal flip in training when ``flip``)."""
-    return {"train_transform": clip_image_transform(backbone.image_size, flip),
-            "test_transform": clip_image_transform(backbone.image_size)}
+    """CLIP's bicubic resize to the tower's own size, with a horizontal flip in training when ``flip``.
+
+    Without ``flip`` the method names no train transform, so that the engine
+    may train on cached features (computed with the test transform) when
+    nothing upstream of the head trains.
+    """
+    size = backbone.image_size
+    return {"train_transform": clip_image_transform(size, flip=True) if flip else None,
+            "test_transform": clip_image_transform(size)}
 
 
 def training_captions(ctx: MethodContext, path: str | None, option: str) -> list[str]:

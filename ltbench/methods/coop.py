@@ -30,5 +30,5 @@ def prompt_model(ctx: MethodContext, method: str, n_ctx: int, init_std: float) -
 def coop(ctx: MethodContext, n_ctx: int = 16, init_std: float = 0.02, flip: bool = True) -> MethodParts:
     """CoOp: class-specific learnable prompt contexts on frozen CLIP towers (BCE on sigmoid of scaled cosine)."""
     model = prompt_model(ctx, "coop", n_ctx, init_std)
-    return MethodParts(model=model, loss=ctx.loss(default="bce"), stages=[Stage(train=("head.text.context",))],
+    return MethodParts(model=model, loss=ctx.loss(), stages=[Stage(train=("head.text.context",))],
                        **clip_transforms(model.backbone, flip))

@@ -61,14 +61,11 @@ def hp_dval(ctx: MethodContext, preset: str = "paper", k: int | None = None, alp
                       alpha=alpha if alpha is not None else (0.5 if code else 0.4), n_ctx=n_ctx, code=code)
     model = SplitModel(backbone, head)
     start = copy.deepcopy({"backbone": backbone.state_dict(), "embed": head.embed.state_dict()}) if code else None
-    cls_loss = ctx.loss(default="db_star")
+    cls_loss = ctx.loss()
 
     def enter_stage(info: EpochInfo) -> None:
-        """Idempotent, so that a run resumed in stage 2 is set up as one that never stopped."""
+        """Which class text the head scores against; the engine freezes what the stage does not train."""
         head.stage = info.stage_index + 1
-        if head.stage == 2 and not backbone.frozen:
-            backbone.freeze_all()
-            head.embed.requires_grad_(code)
 
     def restart_from_clip(_: torch.nn.Module) -> None:
         backbone.load_state_dict(start["backbone"])

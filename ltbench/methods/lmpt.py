@@ -40,7 +40,7 @@ def lmpt(ctx: MethodContext, captions: str | None = None, n_ctx: int = 16, init_
     prompted = model.head.text
     caption_tokens = prompted.tower.tokenize([text[:CAPTION_CHARS] for text in texts]).cpu()
     cse = ClassSpecificEmbeddingLoss(ctx.dataset.class_freq, margin, gamma, offset)
-    cls_loss = ctx.loss(default="db_focal")
+    cls_loss = ctx.loss()
 
     def step(inputs: StepInputs) -> torch.Tensor:
         images, targets, index = inputs.batch[:3]

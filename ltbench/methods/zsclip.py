@@ -33,5 +33,5 @@ def zsclip(ctx: MethodContext, preset: str = "ensemble") -> MethodParts:
     else:
         head = ZeroShotHead(tower.encode(lmpt_compat_prompts(names, templates)).detach(), tower.logit_scale,
                             softmax=True)
-    return MethodParts(model=SplitModel(backbone, head), loss=ctx.loss(default="bce"), stages=[],
+    return MethodParts(model=SplitModel(backbone, head), loss=ctx.loss(), stages=[],
                        **clip_transforms(backbone, flip=False))

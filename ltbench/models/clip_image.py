@@ -53,14 +53,16 @@ class ClipImageBackbone(nn.Module):
         super().__init__()
         check_choice("model.freeze", freeze, FREEZE_MODES)
         self.visual = clip.visual
-        self.register_buffer("mean", torch.tensor(CLIP_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(CLIP_STD).view(1, 3, 1, 1), persistent=False)
+        # persistent, so that the feature cache's weights digest tells normalize=false apart;
+        # false: HP-DVAL's code feeds [0, 1] pixels without CLIP's mean/std
+        mean, std = (CLIP_MEAN, CLIP_STD) if normalize else ((0.0,) * 3, (1.0,) * 3)
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
         size = self.visual.image_size
         self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
         self.out_channels = int(clip.text_projection.shape[-1] if clip.text_projection is not None
                                 else clip.token_embedding.weight.shape[1])
         self.source = source
-        self.normalize = normalize  # false: HP-DVAL's code feeds [0, 1] pixels without CLIP's mean/std
         self.frozen = False
         self.bn_eval = bn_eval
         self._text = (ClipTextTower(clip, tokenizer),)  # a tuple: the text tower is not part of the backbone
@@ -91,7 +93,7 @@ class ClipImageBackbone(nn.Module):
             images = F.interpolate(images, size=(self.image_size, self.image_size), mode="bicubic",
                                    align_corners=False).clamp(0, 1)
         dtype = next(self.visual.parameters()).dtype
-        images = ((images - self.mean) / self.std if self.normalize else images).to(dtype)
+        images = ((images - self.mean) / self.std).to(dtype)
         tokens = self._vit_tokens(images) if hasattr(self.visual, "transformer") else self._resnet_tokens(images)
         return tokens.transpose(1, 2).unsqueeze(2)
 

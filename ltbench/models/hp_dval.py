@@ -68,7 +68,15 @@ class HPDValHead(nn.Module):
         self.stage1_text = _trainable_copy(tower) if code else None
         stage1_tokens = tower.tokenize([HANDCRAFTED.format(n) for n in class_names]) if code else None
         self.register_buffer("stage1_tokens", stage1_tokens, persistent=False)
-        self.stage = 1
+        self.register_buffer("stage_index", torch.tensor(0))  # 0: align, 1: prompts; saved with checkpoints
+
+    @property
+    def stage(self) -> int:
+        return int(self.stage_index) + 1
+
+    @stage.setter
+    def stage(self, value: int) -> None:
+        self.stage_index.fill_(value - 1)
 
     def class_text(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Global and local class text (C x E) for the current stage."""
