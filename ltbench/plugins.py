@@ -32,6 +32,11 @@ BUILTIN_MODULES = (
     "ltbench.data.custom",
     "ltbench.methods.baseline",
     "ltbench.methods.cprfl",
+    "ltbench.methods.zsclip",
+    "ltbench.methods.coop",
+    "ltbench.methods.lmpt",
+    "ltbench.methods.hp_dval",
+    "ltbench.methods.capnet",
 )
 ENTRY_POINT_GROUPS = ("ltbench.methods", "ltbench.datasets", "ltbench.backbones", "ltbench.text_encoders",
                       "ltbench.losses")

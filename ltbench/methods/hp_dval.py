@@ -67,9 +67,12 @@ def hp_dval(ctx: MethodContext, preset: str = "paper", k: int | None = None, alp
         """Which class text the head scores against; the engine freezes what the stage does not train."""
         head.stage = info.stage_index + 1
 
-    def restart_from_clip(_: torch.nn.Module) -> None:
-        backbone.load_state_dict(start["backbone"])
-        head.embed.load_state_dict(start["embed"])
+    def enter_prompts(_: torch.nn.Module) -> None:
+        """Drop stage 1's last gradients (the student is frozen now); the code preset restarts from CLIP."""
+        model.zero_grad(set_to_none=True)
+        if start is not None:
+            backbone.load_state_dict(start["backbone"])
+            head.embed.load_state_dict(start["embed"])
 
     def step(inputs: StepInputs) -> torch.Tensor:
         images, targets = inputs.batch[:2]
@@ -88,6 +91,6 @@ def hp_dval(ctx: MethodContext, preset: str = "paper", k: int | None = None, alp
     prompt_train = ("head.prompts",) + (("head.embed",) if code else ())
     stages = [Stage("align", epochs=align_epochs, train=align_train, optimizer={"lr": align_lr}),
               Stage("prompts", epochs=prompt_epochs, train=prompt_train, optimizer={"lr": prompt_lr},
-                    on_start=restart_from_clip if code else None)]
+                    on_start=enter_prompts)]
     return MethodParts(model=model, loss=cls_loss, stages=stages, on_epoch=[enter_stage], step=step,
                        **clip_transforms(backbone, flip))

@@ -12,6 +12,8 @@ softmax over classes per image at temperature 100.
 
 from __future__ import annotations
 
+from torch import nn
+
 from ltbench.errors import check_choice
 from ltbench.methods.base import MethodContext, MethodParts, SplitModel
 from ltbench.methods.clip_common import clip_backbone, clip_transforms
@@ -22,7 +24,7 @@ from ltbench.registry import METHODS
 PRESETS = ("ensemble", "lmpt_compat")
 
 
-@METHODS.register("zsclip", loss="bce", uses=("model",))
+@METHODS.register("zsclip", uses=("model",))
 def zsclip(ctx: MethodContext, preset: str = "ensemble") -> MethodParts:
     """Zero-shot CLIP: 80-template ensemble, full class names, no training (preset lmpt_compat: LMPT's baseline)."""
     check_choice("method.preset", preset, PRESETS)
@@ -33,5 +35,6 @@ def zsclip(ctx: MethodContext, preset: str = "ensemble") -> MethodParts:
     else:
         head = ZeroShotHead(tower.encode(lmpt_compat_prompts(names, templates)).detach(), tower.logit_scale,
                             softmax=True)
-    return MethodParts(model=SplitModel(backbone, head), loss=ctx.loss(), stages=[],
+    no_training = nn.BCEWithLogitsLoss()  # required by the contract, never called: there is no stage
+    return MethodParts(model=SplitModel(backbone, head), loss=no_training, stages=[],
                        **clip_transforms(backbone, flip=False))
