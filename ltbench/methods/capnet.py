@@ -39,7 +39,7 @@ CROP_RATIO = 0.875  # LIFT's five crops are cut from the image resized to size /
 @METHODS.register("capnet", loss="db_focal", uses=("model", "loss"))
 def capnet(ctx: MethodContext, n_ctx: int = 16, graph_k: int = 5, adapter_dim: int = 64,
            five_crop: bool = True) -> MethodParts:
-    """CAPNet, RECONSTRUCTED from the abstract; assumed: kNN text label graph, zero-started 3-layer GCN, 16 class prompts, AdaptFormer-64, five-crop test, DB-Focal."""
+    """CAPNet, RECONSTRUCTED from the abstract; assumed: 5-NN CLIP-text label graph, 3-layer GCN of width E with a zero-initialised last layer, 16 class-specific prompt tokens, trainable temperature from CLIP's, AdaptFormer-64 adapters (ViT only), five crops at size/0.875, DB-Focal, SGD 0.01 cosine 20 epochs."""
     backbone = clip_backbone(ctx, "capnet")
     add_adapters(backbone, adapter_dim)
     tower, names = backbone.text_tower, ctx.dataset.class_names
