@@ -1,8 +1,8 @@
 """Image captions from a user's file, for methods that learn from captions (LMPT).
 
 Format: a UTF-8 text file with one line per training image,
-``<image id><TAB><caption>``; image ids are the dataset's (VOC: ``2008_000123``,
-COCO: the file stem, mnist_lt: ``train_00042``). Blank lines and lines starting
+``<image id><TAB><caption>``; image ids as the split file lists them (VOC:
+``2008_000123``, COCO: the integer id; mnist_lt: ``train_00042``). Blank lines and lines starting
 with ``#`` are skipped; ids not in the training split are ignored.
 """
 

@@ -92,5 +92,5 @@ def hp_dval(ctx: MethodContext, preset: str = "paper", k: int | None = None, alp
     stages = [Stage("align", epochs=align_epochs, train=align_train, optimizer={"lr": align_lr}),
               Stage("prompts", epochs=prompt_epochs, train=prompt_train, optimizer={"lr": prompt_lr},
                     on_start=enter_prompts)]
-    return MethodParts(model=model, loss=cls_loss, stages=stages, on_epoch=[enter_stage], step=step,
-                       **clip_transforms(backbone, flip))
+    transforms = {} if code else clip_transforms(backbone, flip)  # the code's input.augment (RandAugment) applies
+    return MethodParts(model=model, loss=cls_loss, stages=stages, on_epoch=[enter_stage], step=step, **transforms)

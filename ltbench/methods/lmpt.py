@@ -11,7 +11,7 @@ shares, weights normalised over classes).
 
 Captions: the authors generated them with an image-captioning model; ltbench
 reads ``method.captions``, a UTF-8 file with one ``<image id><TAB><caption>``
-line per training image (ids as the dataset names them; see
+line per training image (ids as the split file lists them; see
 ``ltbench/data/captions.py``). ``method.captions=labels`` writes toy captions
 from the labels ("a photo of cat and dog.") for smoke runs only: they leak
 the labels, so its numbers mean nothing.
