@@ -128,3 +128,15 @@ def test_missing_weights_are_one_sentence_naming_the_option(name, tmp_path, monk
     assert "\n" not in message and ". " not in message.rstrip(".")
     with pytest.raises(LtbenchError, match=rf"The {name} weights file .*nope\.pt does not exist; pass model\.weights="):
         BACKBONES.build(name, weights=str(tmp_path / "nope.pt"))
+
+
+def test_normalize_false_feeds_raw_pixels_and_changes_the_weights_digest():
+    """HP-DVAL's code feeds [0, 1] pixels; the feature cache (keyed by state) must tell the two apart."""
+    from ltbench.engine.features import weights_digest
+
+    plain, raw = build("clip_vit_b16", TINY_VIT).eval(), build("clip_vit_b16", TINY_VIT, normalize=False).eval()
+    images = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(split_tokens(raw(images))[0], raw.visual(images))
+        assert not torch.allclose(plain(images), raw(images))
+    assert weights_digest(plain) != weights_digest(raw)
