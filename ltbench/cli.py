@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     suite = sub.add_parser("suite", help="run a paper table's experiments over seeds, skipping finished ones",
                            epilog="Other options are config overrides applied to every run.")
-    suite.add_argument("name", help="suite in configs/suites/ (table1, table2, table3, prompts)")
+    suite.add_argument("name", help="suite in configs/suites/ (table1, table2, table3, prompts, sota)")
     suite.add_argument("--dataset", required=True)
     suite.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
     suite.add_argument("--first-seed", type=int, default=1, help="seeds are first-seed, first-seed+1, ...")
