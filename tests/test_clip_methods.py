@@ -133,6 +133,8 @@ def test_hp_dval_code_preset_and_capnet_train(tmp_path):
     model = capnet.parts.model
     before = frozen_state(model, lambda n: ".mlp.down." in n or ".mlp.up." in n or n.startswith("head."))
     assert np.isfinite(run_experiment(capnet)["map"]["total"])
+    recorded = json.loads((capnet.run_dir / "metrics.json").read_text())["provenance"]["capnet"]
+    assert recorded.startswith("reconstructed from the abstract; assumed: label graph")
     assert_bit_identical(before, model)
 
 

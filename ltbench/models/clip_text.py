@@ -35,10 +35,6 @@ class ClipTextTower(nn.Module):
     def width(self) -> int:
         return int(self.token_embedding.weight.shape[1])
 
-    @property
-    def context_length(self) -> int:
-        return int(self.positional_embedding.shape[0])
-
     def train(self, mode: bool = True) -> "ClipTextTower":
         """Always in eval mode: the tower is frozen."""
         return super().train(False)
