@@ -236,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     suite = sub.add_parser("suite", help="run a paper table's experiments over seeds, skipping finished ones",
                            epilog="Other options are config overrides applied to every run.")
-    suite.add_argument("name", help="suite in suites/ of the config folders (table1, table2, table3, prompts)")
+    suite.add_argument("name", help="suite in suites/ of the config folders (table1, table2, table3, prompts, sota)")
     _add_configs_option(suite)
     suite.add_argument("--dataset", required=True)
     suite.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")

@@ -29,6 +29,7 @@ BUILTIN_MODULES = (
     "ltbench.data.randaugment",
     "ltbench.losses",
     "ltbench.models.backbones",
+    "ltbench.models.clip_image",
     "ltbench.text",
     "ltbench.data.mnist_lt",
     "ltbench.data.voc",
@@ -36,6 +37,11 @@ BUILTIN_MODULES = (
     "ltbench.data.custom",
     "ltbench.methods.baseline",
     "ltbench.methods.cprfl",
+    "ltbench.methods.zsclip",
+    "ltbench.methods.coop",
+    "ltbench.methods.lmpt",
+    "ltbench.methods.hp_dval",
+    "ltbench.methods.capnet",
 )
 ENTRY_POINT_GROUPS = ("ltbench.methods", "ltbench.datasets", "ltbench.backbones", "ltbench.text_encoders",
                       "ltbench.losses")

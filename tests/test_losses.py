@@ -246,3 +246,41 @@ def test_example_plugin_loss_is_bce_on_prior_shifted_logits() -> None:
     z_neg = -1.0 + 0.5 * math.log(0.8 / 0.2)  # prior 40/50
     expected = (math.log1p(math.exp(-z_pos)) + math.log1p(math.exp(z_neg))) / 2
     assert loss == pytest.approx(expected, rel=1e-6)
+
+
+def test_db_focal_batch_mean_focal_factor_is_one_scalar_from_the_mean_bce() -> None:
+    """``focal_reduction: batch_mean`` (LMPT's / HP-DVAL's DB copy): p_t = exp(-mean of the unweighted BCE)."""
+    z = logits64()
+
+    def unweighted_bce(k: int, i: int) -> torch.Tensor:
+        zt = z[k, i] - math.log(N / FREQ[i] - 1) * 0.05 / 5.0
+        return torch.log1p(torch.exp(-zt)) if TARGETS[k, i] else torch.log1p(torch.exp(5.0 * zt))
+
+    entries = [(k, i) for k in range(3) for i in range(4)]
+    p_t = torch.exp(-sum(unweighted_bce(k, i) for k, i in entries) / len(entries))
+    weighted = sum(db_entry(k, i, z[k, i], int(TARGETS[k, i]), focal=False) for k, i in entries) / len(entries)
+    expected = 2.0 * (1 - p_t) ** 2 * weighted
+    (expected_grad,) = torch.autograd.grad(expected, z)
+    value, grad = run("db_focal", z, focal_reduction="batch_mean")
+    assert value == pytest.approx(expected.item(), rel=1e-5)
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-4, atol=1e-6)
+    assert value != pytest.approx(run("db_focal", z)[0], rel=1e-3)  # not the per-element factor
+    with pytest.raises(LtbenchError, match="focal_reduction must be one of element, batch_mean"):
+        build_loss({"name": "db_focal", "focal_reduction": "mean"}, STATS)
+
+
+@pytest.mark.parametrize("pos_scale", [None, 5.0])
+def test_db_star_scales_positive_logits_per_class(pos_scale) -> None:
+    """HP-DVAL's DB*: positive logit of class i times w_i = n_i / max n_j (paper) or a constant (code)."""
+    w = [f / max(FREQ) for f in FREQ] if pos_scale is None else [pos_scale] * 4
+
+    def entry(k: int, i: int, z: torch.Tensor, y: int) -> torch.Tensor:
+        zt = z - math.log(N / FREQ[i] - 1) * 0.05 / 5.0
+        if not y:
+            return db_entry(k, i, z, y)
+        pos = positives(k)
+        r = (1 / FREQ[i]) / sum(1 / FREQ[j] for j in pos)
+        weight = 0.1 + 1 / (1 + math.exp(-10.0 * (r - 0.3)))
+        return 2.0 * (1 - sig(w[i] * zt)) ** 2 * weight * torch.log1p(torch.exp(-w[i] * zt))
+
+    check("db_star", entry, pos_scale=pos_scale)

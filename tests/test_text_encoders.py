@@ -13,7 +13,8 @@ from ltbench.errors import LtbenchError
 from ltbench.registry import TEXT_ENCODERS
 from ltbench.text import encode_cached
 from ltbench.text.cache import cache_dir, cache_key
-from ltbench.text.clip import OpenClipTextEncoder, _open_clip
+from ltbench.clip_loading import open_clip_module as _open_clip
+from ltbench.text.clip import OpenClipTextEncoder
 
 TEMPLATE = "a photo of a {}."
 TINY = "ltbench-tiny-clip"  # a small open_clip config, so that tests build the real model class quickly

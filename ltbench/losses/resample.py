@@ -18,12 +18,21 @@ from ltbench.data.base import ClassStats
 from ltbench.losses.common import class_counts, class_tensor, float_inputs
 
 
+FOCAL_REDUCTIONS = ("element", "batch_mean")
+
+
 @dataclass(frozen=True)
 class Focal:
-    """Focal factor ``balance * (1 - p_t)^gamma`` (Lin et al., ICCV 2017), with gradient, as in DB's code."""
+    """Focal factor ``balance * (1 - p_t)^gamma`` (Lin et al., ICCV 2017), with gradient, as in DB's code.
+
+    ``reduction="element"``: p_t per entry (Wu et al.). ``"batch_mean"``: one
+    scalar p_t = exp(-mean BCE) for the whole batch, as the DB-loss copies in
+    LMPT's and HP-DVAL's code compute it (their BCE call uses reduction='mean').
+    """
 
     balance: float
     gamma: float
+    reduction: str = "element"
 
 
 def db_logit_bias(stats: ClassStats, kappa: float, neg_scale: float) -> torch.Tensor:
@@ -46,13 +55,14 @@ class ResampleLoss(nn.Module):
 
     def __init__(
         self, loss_weight: float, focal: Focal | None = None,
-        bias: torch.Tensor | None = None, neg_scale: float = 1.0,
+        bias: torch.Tensor | None = None, neg_scale: float = 1.0, pos_scale: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
         self.loss_weight = loss_weight
         self.focal = focal
         self.neg_scale = neg_scale
         self.register_buffer("bias", bias, persistent=False)
+        self.register_buffer("pos_scale", pos_scale, persistent=False)  # per-class scale of positive logits
 
     def weights(self, targets: torch.Tensor) -> torch.Tensor | None:
         """Per-entry weights broadcastable to B x C; None means all ones."""
@@ -63,6 +73,8 @@ class ResampleLoss(nn.Module):
         weight = self.weights(targets)
         if self.bias is not None:
             logits = logits + self.bias
+        if self.pos_scale is not None:  # HP-DVAL's DB*: only the logit scales, no compensating weight
+            logits = logits * (1 + targets * (self.pos_scale - 1))
         if self.neg_scale != 1.0:
             logits = logits * (targets + (1 - targets) * self.neg_scale)
             scale = targets + (1 - targets) / self.neg_scale
@@ -70,6 +82,7 @@ class ResampleLoss(nn.Module):
         bce = F.binary_cross_entropy_with_logits(logits, targets, reduction="none")
         loss = bce if weight is None else weight * bce
         if self.focal is not None:
-            one_minus_pt = -torch.expm1(-bce)  # 1 - p_t, accurate when p_t is close to 1
+            log_pt = -(bce.mean() if self.focal.reduction == "batch_mean" else bce)
+            one_minus_pt = -torch.expm1(log_pt)  # 1 - p_t, accurate when p_t is close to 1
             loss = self.focal.balance * one_minus_pt.pow(self.focal.gamma) * loss
         return self.loss_weight * loss.mean()

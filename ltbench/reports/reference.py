@@ -33,6 +33,12 @@ ROW_LABELS: dict[tuple[str, str | None], str] = {
     ("asl", None): "ASL",
     ("cprfl", "glove"): "CPRFL-GloVe",
     ("cprfl", "clip-rn50"): "CPRFL-CLIP",  # CPRFL's "CLIP" is CLIP RN50 (its Figure 3)
+    # the sota suite (HP-DVAL's Table I rows); zsclip's lmpt_compat preset is labelled by the suite
+    ("zsclip", None): "Zero-shot CLIP",
+    ("coop", None): "CoOp",
+    ("lmpt", None): "LMPT",
+    ("hp_dval", None): "HP-DVAL",
+    ("capnet", None): "CAPNet (reconstructed from the abstract)",
 }
 
 _COLUMNS = ("table", "row", "dataset", *METRICS, "source")

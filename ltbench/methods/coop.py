@@ -1,0 +1,34 @@
+"""CoOp (Zhou et al., IJCV 2022) as the long-tailed multi-label papers run it, and LMPT on top of it.
+
+CoOp: 16 learnable context tokens per class (class-specific), initialised
+N(0, 0.02), before the class-name tokens; CLIP's image and text towers stay
+frozen and only the contexts train; logit = exp(logit_scale) * cos(image,
+text). The contexts are fp32 even when the towers run in half precision.
+LMPT's runs (SGD 5e-4, momentum 0.9, wd 1e-4, batch 64, 50 epochs, flip)
+stepped ReduceLROnPlateau on TEST mAP; ltbench's recipe uses a cosine
+schedule instead (configs/clip_prompt_recipe.yaml).
+"""
+
+from __future__ import annotations
+
+from ltbench.methods.base import MethodContext, MethodParts, SplitModel, Stage
+from ltbench.methods.clip_common import clip_backbone, clip_transforms
+from ltbench.models.clip_heads import PromptHead
+from ltbench.models.prompts import PromptContext, PromptedText
+from ltbench.registry import METHODS
+
+
+def prompt_model(ctx: MethodContext, method: str, n_ctx: int, init_std: float) -> SplitModel:
+    """Frozen CLIP image tower -> cosine against class-specific prompted text through the frozen text tower."""
+    backbone = clip_backbone(ctx, method).freeze_all()
+    tower = backbone.text_tower
+    context = PromptContext(tower, ctx.dataset.class_names, n_ctx, class_specific=True, init_std=init_std)
+    return SplitModel(backbone, PromptHead(PromptedText(tower, context)))
+
+
+@METHODS.register("coop", loss="bce", uses=("model", "loss"))
+def coop(ctx: MethodContext, n_ctx: int = 16, init_std: float = 0.02, flip: bool = True) -> MethodParts:
+    """CoOp: class-specific learnable prompt contexts on frozen CLIP towers (BCE on sigmoid of scaled cosine)."""
+    model = prompt_model(ctx, "coop", n_ctx, init_std)
+    return MethodParts(model=model, loss=ctx.loss(), stages=[Stage(train=("head.text.context",))],
+                       **clip_transforms(model.backbone, flip))

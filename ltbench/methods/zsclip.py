@@ -1,0 +1,40 @@
+"""Zero-shot CLIP (Radford et al., ICML 2021) as a method that only evaluates.
+
+``preset: ensemble`` (default): each class's text is CLIP's 80 ImageNet
+templates with the full class name, each L2-normalised, averaged and
+normalised again; the image is CLIP's global embedding; the score is the
+cosine times CLIP's temperature. ``preset: lmpt_compat`` reproduces LMPT's
+baseline (``zero_shot_clip/test.py``), whose numbers (VOC-LT 85.05, COCO-LT
+60.17 with ViT-B/16) later papers quote: the 80 templates joined into one
+string cut to 76 characters, class names cut to their first word, and a
+softmax over classes per image at temperature 100.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from ltbench.errors import check_choice
+from ltbench.methods.base import MethodContext, MethodParts, SplitModel
+from ltbench.methods.clip_common import clip_backbone, clip_transforms
+from ltbench.models.clip_heads import ZeroShotHead
+from ltbench.models.prompts import ensemble_text_embeddings, imagenet_templates, lmpt_compat_prompts
+from ltbench.registry import METHODS
+
+PRESETS = ("ensemble", "lmpt_compat")
+
+
+@METHODS.register("zsclip", uses=("model",))
+def zsclip(ctx: MethodContext, preset: str = "ensemble") -> MethodParts:
+    """Zero-shot CLIP: 80-template ensemble, full class names, no training (preset lmpt_compat: LMPT's baseline)."""
+    check_choice("method.preset", preset, PRESETS)
+    backbone = clip_backbone(ctx, "zsclip").freeze_all()
+    tower, names, templates = backbone.text_tower, ctx.dataset.class_names, imagenet_templates()
+    if preset == "ensemble":
+        head = ZeroShotHead(ensemble_text_embeddings(tower, names, templates), tower.logit_scale)
+    else:
+        head = ZeroShotHead(tower.encode(lmpt_compat_prompts(names, templates)).detach(), tower.logit_scale,
+                            softmax=True)
+    no_training = nn.BCEWithLogitsLoss()  # required by the contract, never called: there is no stage
+    return MethodParts(model=SplitModel(backbone, head), loss=no_training, stages=[],
+                       **clip_transforms(backbone, flip=False))
