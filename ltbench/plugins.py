@@ -31,6 +31,8 @@ BUILTIN_MODULES = (
     "ltbench.data.custom",
     "ltbench.methods.baseline",
     "ltbench.methods.cprfl",
+    "ltbench.methods.logit_adjusted",
+    "ltbench.methods.ml_gcn",
 )
 ENTRY_POINT_GROUPS = ("ltbench.methods", "ltbench.datasets", "ltbench.backbones", "ltbench.text_encoders",
                       "ltbench.losses")

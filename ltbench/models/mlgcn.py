@@ -53,6 +53,9 @@ class MLGCNHead(nn.Module):
         self.gc1 = nn.Linear(embeddings.shape[1], hidden, bias=False)
         self.gc2 = nn.Linear(hidden, in_channels, bias=False)
         self.activation = nn.LeakyReLU(slope)
+        for layer in (self.gc1, self.gc2):  # the authors' GraphConvolution init: U(+-1/sqrt(out features))
+            bound = layer.out_features**-0.5
+            nn.init.uniform_(layer.weight, -bound, bound)
 
     def classifier_weights(self) -> torch.Tensor:
         hidden = self.activation(self.adjacency @ self.gc1(self.embeddings))
