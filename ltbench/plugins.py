@@ -31,6 +31,7 @@ BUILTIN_MODULES = (
     "ltbench.data.custom",
     "ltbench.methods.baseline",
     "ltbench.methods.cprfl",
+    "ltbench.methods.decoupling",
     "ltbench.methods.logit_adjusted",
     "ltbench.methods.ml_gcn",
 )
