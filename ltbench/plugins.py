@@ -30,8 +30,10 @@ BUILTIN_MODULES = (
     "ltbench.data.coco",
     "ltbench.data.custom",
     "ltbench.methods.baseline",
+    "ltbench.methods.bbn",
     "ltbench.methods.cprfl",
     "ltbench.methods.decoupling",
+    "ltbench.methods.ldam_drw",
     "ltbench.methods.logit_adjusted",
     "ltbench.methods.ml_gcn",
 )

@@ -20,7 +20,8 @@ from typing import Any, Sequence
 from ltbench.config import Config, deep_merge, load_yaml
 from ltbench.data.base import LTDataset
 from ltbench.errors import LtbenchError
-from ltbench.experiment import build_experiment, compose_config, format_map, run_experiment
+from ltbench.experiment import build_experiment, format_map, run_experiment
+from ltbench.resolve import resolve_config
 from ltbench.paths import configs_root, results_root
 from ltbench.progress import console
 from ltbench.fileio import write_json
@@ -159,7 +160,7 @@ def run_suite(name: str, dataset: str, seeds: Sequence[int], overrides: Sequence
     for row in selected:
         for seed in seeds:
             try:
-                config = compose_config(row.method, dataset, row.config_file(dataset),
+                config = resolve_config(row.method, dataset, row.config_file(dataset),
                                         overrides=[*overrides, f"seed={seed}"],
                                         extra=deep_merge(row.overrides_for(dataset), {"label": row.label}))
                 experiment = build_experiment(config, built)

@@ -17,7 +17,7 @@ from torch import nn
 from ltbench.data.base import ClassStats
 from ltbench.losses.common import float_inputs
 from ltbench.methods.baseline import loss_method
-from ltbench.registry import LOSSES, METHODS
+from ltbench.registry import LOSSES
 
 
 @LOSSES.register("poly1_bce")
@@ -40,6 +40,4 @@ class Poly1BCE(nn.Module):
         return self.loss_weight * (bce + self.epsilon * one_minus_pt).mean()
 
 
-METHODS.register("poly1")(
-    loss_method("poly1_bce", "Example plugin (methods/): the baseline model trained with Poly-1 BCE.")
-)
+loss_method("poly1", "poly1_bce", "Example plugin (methods/): the baseline model trained with Poly-1 BCE.")

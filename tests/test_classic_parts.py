@@ -23,7 +23,7 @@ def test_ldam_margins_fall_as_the_fourth_root_of_the_count_with_the_rarest_at_ma
 
 
 def test_ldam_subtracts_margins_from_positive_logits_only_then_scales():
-    loss, _ = build_loss({"name": "ldam", "s": 2.0}, ClassStats(np.array([1, 16, 81]), 90))
+    loss = build_loss({"name": "ldam", "s": 2.0}, ClassStats(np.array([1, 16, 81]), 90))
     value = loss(torch.tensor([[0.1, 0.2, -0.1]]), torch.tensor([[1, 0, 1]], dtype=torch.uint8)).item()
     z_first, z_second, z_third = 2 * (0.1 - 0.5), 2 * 0.2, 2 * (-0.1 - 1 / 6)
     expected = (math.log1p(math.exp(-z_first)) + math.log1p(math.exp(z_second)) + math.log1p(math.exp(-z_third))) / 3
@@ -36,7 +36,7 @@ def test_drw_weights_are_effective_number_weights_summing_to_the_class_count():
 
 
 def test_ldam_reweighting_multiplies_each_class_entry_by_its_drw_weight():
-    loss, _ = build_loss({"name": "ldam", "s": 1.0, "drw_beta": 0.5}, ClassStats(np.array([1, 2]), 3))
+    loss = build_loss({"name": "ldam", "s": 1.0, "drw_beta": 0.5}, ClassStats(np.array([1, 2]), 3))
     logits, targets = torch.tensor([[0.3, -0.4]]), torch.tensor([[0.0, 1.0]])
     plain = torch.nn.functional.binary_cross_entropy_with_logits(
         logits - loss.margins * targets, targets, reduction="none")
@@ -52,12 +52,12 @@ def test_ldam_bad_parameters_fail_cleanly(config):
 
 
 def test_logit_adjustment_offsets_each_logit_by_tau_times_its_binary_log_prior_odds():
-    loss, _ = build_loss({"name": "logit_adjusted"}, ClassStats(np.array([5, 20]), 25))
+    loss = build_loss({"name": "logit_adjusted"}, ClassStats(np.array([5, 20]), 25))
     assert loss.bias.tolist() == pytest.approx([math.log(5 / 20), math.log(20 / 5)])
     # zero logits: the positive entry sees log(1/4), the negative one log(4); both BCE terms are log(5)
     value = loss(torch.zeros(1, 2), torch.tensor([[1.0, 0.0]])).item()
     assert value == pytest.approx(math.log(5), rel=1e-6)
-    half, _ = build_loss({"name": "logit_adjusted", "tau": 0.5}, ClassStats(np.array([5, 20]), 25))
+    half = build_loss({"name": "logit_adjusted", "tau": 0.5}, ClassStats(np.array([5, 20]), 25))
     assert half.bias.tolist() == pytest.approx([0.5 * math.log(0.25), 0.5 * math.log(4)])
 
 

@@ -1,4 +1,4 @@
-"""Class-aware resampling (Shen et al., ECCV 2016), as used by the DB paper's re-sampling runs."""
+"""Training samplers: class-aware resampling (Shen et al., ECCV 2016; the DB paper's) and BBN's reversed sampling."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import Sampler
 
 from ltbench.errors import LtbenchError
+from ltbench.registry import SAMPLERS
 
 
 def _shuffled_cycle(items: np.ndarray, generator: torch.Generator) -> Iterator[int]:
@@ -65,6 +66,19 @@ class ClassAwareSampler(Sampler[int]):
             drawn += visit
 
 
+@SAMPLERS.register("random")
+def random_sampler(targets: np.ndarray, seed: int) -> None:
+    """Instance-balanced: every training image once per epoch, in a seeded random order."""
+    return None
+
+
+@SAMPLERS.register("class_aware")
+def class_aware_sampler(targets: np.ndarray, seed: int, num_samples_cls: int = 3,
+                        reduce: float | None = None) -> ClassAwareSampler:
+    """Class-aware (class-balanced) resampling of the DB paper (Shen et al. 2016)."""
+    return ClassAwareSampler(targets, num_samples_cls=num_samples_cls, reduce=reduce, seed=seed)
+
+
 def reversed_draws(targets: np.ndarray, count: int, generator: torch.Generator) -> np.ndarray:
     """``count`` image indices: a class with probability proportional to 1 / n_i, then one of its images.
 
@@ -98,3 +112,9 @@ class ReversedSampler(Sampler[int]):
 
     def __iter__(self) -> Iterator[int]:
         yield from reversed_draws(self.targets, len(self), self.generator).tolist()
+
+
+@SAMPLERS.register("reversed")
+def reversed_sampler(targets: np.ndarray, seed: int) -> ReversedSampler:
+    """BBN's reversed sampling: a class with probability proportional to 1 / n_i, then an image of it."""
+    return ReversedSampler(targets, seed=seed)

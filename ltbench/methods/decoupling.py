@@ -19,27 +19,36 @@ from __future__ import annotations
 
 from torch import nn
 
-from ltbench.methods.base import MethodContext, MethodParts, SplitModel
+from ltbench.methods.base import MethodContext, MethodParts, Stage
+from ltbench.methods.baseline import HeadKind, build_baseline
 from ltbench.models.classifiers import TauNormLinear
-from ltbench.models.heads import PooledHead
 from ltbench.registry import METHODS
 
 
-def tau_norm_head(in_channels: int, num_classes: int, head: str, neck_dim: int, dropout: float,
-                  tau: float) -> PooledHead:
-    """The baseline head whose classifier is a ``TauNormLinear`` with the baseline's initial weights."""
-    pooled = PooledHead(in_channels, num_classes, head, neck_dim, dropout)
-    plain: nn.Linear = pooled.classifier
-    pooled.classifier = TauNormLinear(plain.in_features, plain.out_features, tau)
-    pooled.classifier.load_state_dict(plain.state_dict())
-    return pooled
-
-
-@METHODS.register("tau_norm")
-def tau_norm(ctx: MethodContext, tau: float = 1.0, head: str = "linear", neck_dim: int = 256,
+@METHODS.register("tau_norm", loss="bce")
+def tau_norm(ctx: MethodContext, tau: float = 1.0, head: HeadKind = "linear", neck_dim: int = 256,
              dropout: float = 0.5) -> MethodParts:
     """tau-norm (Kang et al. 2020): the baseline, evaluated with classifier weights divided by ||w_i||^tau."""
-    backbone = ctx.backbone()
-    model = SplitModel(backbone, tau_norm_head(backbone.out_channels, ctx.dataset.num_classes, head, neck_dim,
-                                               dropout, tau))
-    return MethodParts(model=model, loss=ctx.loss(default="bce"))
+    parts = build_baseline(ctx, head, neck_dim, dropout)
+    plain: nn.Linear = parts.model.head.classifier
+    parts.model.head.classifier = TauNormLinear(plain.in_features, plain.out_features, tau)
+    parts.model.head.classifier.load_state_dict(plain.state_dict())  # the baseline's initial weights
+    return parts
+
+
+def fresh_classifier(model: nn.Module) -> None:
+    """cRT's stage-2 start: the classifier re-initialised as the baseline initialises it."""
+    model.head.reset_classifier()
+
+
+@METHODS.register("crt", loss="bce")
+def crt(ctx: MethodContext, classifier_epochs: int | None = None, head: HeadKind = "linear", neck_dim: int = 256,
+        dropout: float = 0.5) -> MethodParts:
+    """cRT (Kang et al. 2020): instance-balanced training, then a fresh classifier re-trained class-balanced."""
+    parts = build_baseline(ctx, head, neck_dim, dropout)
+    parts.stages = [
+        ctx.stage(name="representation"),
+        Stage("classifier", epochs=classifier_epochs, train=("head.classifier",), sampler="class_aware",
+              on_start=fresh_classifier),
+    ]
+    return parts

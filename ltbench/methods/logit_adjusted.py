@@ -12,7 +12,6 @@ paper's default).
 from __future__ import annotations
 
 from ltbench.methods.baseline import loss_method
-from ltbench.registry import METHODS
 
-METHODS.register("logit_adjusted")(loss_method(
-    "logit_adjusted", "Logit adjustment (Menon et al. 2021): BCE on logits offset by tau * binary log prior odds."))
+loss_method("logit_adjusted", "logit_adjusted",
+            "Logit adjustment (Menon et al. 2021): BCE on logits offset by tau * binary log prior odds.")

@@ -16,10 +16,10 @@ from ltbench.models.mlgcn import MLGCNHead, cooccurrence_adjacency
 from ltbench.registry import METHODS
 
 
-@METHODS.register("ml_gcn")
+@METHODS.register("ml_gcn", loss="mls", uses=("model", "loss", "text"))
 def ml_gcn(ctx: MethodContext, threshold: float = 0.4, p: float = 0.2, hidden: int = 1024) -> MethodParts:
     """ML-GCN (Chen et al. 2019): GCN over GloVe class embeddings and label co-occurrence gives the classifier."""
     backbone = ctx.backbone()
     adjacency = cooccurrence_adjacency(ctx.dataset.train.targets, threshold, p)
     head = MLGCNHead(backbone.out_channels, ctx.text_embeddings(), adjacency, hidden)
-    return MethodParts(model=SplitModel(backbone, head), loss=ctx.loss(default="mls"))
+    return MethodParts(model=SplitModel(backbone, head), loss=ctx.loss(), stages=[ctx.stage()])

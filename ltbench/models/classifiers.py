@@ -33,7 +33,8 @@ class CosineLinear(nn.Module):
 
     def __init__(self, in_features: int, out_features: int) -> None:
         super().__init__()
-        self.weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-1, 1))
+        # the LDAM code's init: U(-1, 1) rows rescaled to unit norm (``renorm_(2, 1, 1e-5).mul_(1e5)``)
+        self.weight = nn.Parameter(F.normalize(torch.empty(out_features, in_features).uniform_(-1, 1), dim=1))
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         return F.linear(F.normalize(inputs, dim=1), F.normalize(self.weight, dim=1))
