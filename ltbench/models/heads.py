@@ -28,8 +28,9 @@ class PooledHead(nn.Module):
         else:
             self.neck = nn.Identity()
         self.kind = kind
-        self.classifier = nn.Linear(in_channels, num_classes)
-        self.reset_classifier()
+        self.classifier = nn.Linear(in_channels, num_classes)  # torch's default init for "linear"
+        if kind == "db_neck":
+            self.reset_classifier()
 
     def reset_classifier(self) -> None:
         """The classifier's initial weights: N(0, 0.01) and zero bias for ``db_neck``, torch's default otherwise."""
