@@ -13,18 +13,21 @@ import numpy as np
 from ltbench.config import Config, config_hash, deep_merge, dump_yaml
 from ltbench.data.base import LTDataset
 from ltbench.engine.trainer import Trainer, seed_everything
+from ltbench.evaluation import classes_without_test_positives
 from ltbench.fileio import digest, write_json, write_text
+from ltbench.fs_errors import check_writable
 from ltbench.methods.base import MethodContext, MethodParts
-from ltbench.paths import results_root
+from ltbench.oracle import best_test_epoch
+from ltbench.paths import cache_root, results_root
 from ltbench.plugins import load_plugins
 from ltbench.progress import console
 from ltbench.registry import DATASETS, METHODS
 from ltbench.runs import (
-    CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, MODEL_FILE, SCORES_FILE, RunReadError, read_run, write_scores,
+    CHECKPOINT_FILE, CONFIG_FILE, HASH_IGNORES, METRICS_FILE, MODEL_FILE, SCORES_FILE, RunReadError, config_id,
+    read_history, read_run, write_scores,
 )
 from ltbench.saved_model import save_model
-
-HASH_IGNORES = ("output", "label", "train.keep_checkpoint")  # where and how a run is kept do not change its result
+from ltbench.tempfiles import sweep_stale_temp_files
 
 
 @dataclass
@@ -64,9 +67,14 @@ def build_dataset(config: Config, datasets: dict[str, LTDataset] | None = None) 
 
 
 def build_experiment(config: Config, datasets: dict[str, LTDataset] | None = None) -> Experiment:
-    """Build the dataset and the method's parts from a config that ``resolve_config`` returned."""
+    """Build the dataset and the method's parts from a config that ``resolve_config`` returned.
+
+    An unusable results root or cache folder is refused first, before any data is read.
+    """
     load_plugins()
     config = deep_merge(config, {})
+    check_writable(run_dir_of(config).parent.parent, "results root")
+    check_writable(cache_root(), "cache")
     dataset = build_dataset(config, datasets)
     params = dict(config["method"])
     method_name = params.pop("name")
@@ -85,6 +93,7 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         console.print(f"[green]already finished[/] {run_dir}")
         return read_run(run_dir).metrics
     trainer = Trainer(experiment.config, experiment.dataset, experiment.parts, run_dir)
+    sweep_stale_temp_files(run_dir)  # what a killed writer left behind
     write_text(run_dir / CONFIG_FILE, dump_yaml(experiment.config))
     started = time.perf_counter()
     result = trainer.fit()
@@ -96,8 +105,10 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         "label": config["label"],
         "seed": config["seed"],
         "config_hash": run_dir.name.rsplit("_", 1)[-1],
+        "config_id": config_id(config),  # seed-free: runs sharing it are seeds of one experiment
         "map": {k: result.metrics[k] for k in ("total", "head", "medium", "tail")},
         "per_class_ap": result.metrics["per_class_ap"],
+        "classes_without_test_positives": classes_without_test_positives(dataset.test.targets, dataset.class_names),
         "class_names": dataset.class_names,
         "class_freq": dataset.class_freq,
         "groups": {k: v for k, v in dataset.groups.items()},
@@ -115,6 +126,9 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         "versions": _versions(),
         "machine": _machine(),
     }
+    selected = best_test_epoch(read_history(run_dir))
+    if selected is not None:  # what choosing the epoch on the test set would report: never the result
+        metrics["test_selected"] = selected.as_json()
     save_model(run_dir / MODEL_FILE, result.model, trainer.frozen)
     write_scores(run_dir / SCORES_FILE, result.scores, dataset.test.targets)
     write_json(run_dir / METRICS_FILE, metrics)

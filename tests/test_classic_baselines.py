@@ -18,7 +18,7 @@ RUN_OVERRIDES = {
     "crt": ["method.classifier_epochs=2"],
     "ldam_drw": ["method.drw_epoch=3"],
     "bbn": [],
-    "ml_gcn": [],  # configs/mnist_lt/ml_gcn.yaml clips the gradient norm at 10, as ML-GCN's code does
+    "ml_gcn": [],  # ltbench/configs/mnist_lt/ml_gcn.yaml clips the gradient norm at 10, as ML-GCN's code does
 }
 
 

@@ -16,7 +16,7 @@ from ltbench.errors import LtbenchError
 from ltbench.experiment import build_experiment, run_experiment
 from ltbench.resolve import resolve_config
 from ltbench.models.backbones import BACKBONES
-from ltbench.paths import configs_root
+from ltbench.paths import PACKAGED_CONFIGS
 from ltbench.registry import Registry
 from ltbench.suites import load_suite, suite_names
 
@@ -41,11 +41,20 @@ def test_a_mistyped_config_key_is_refused_with_the_close_match():
 
 @pytest.mark.parametrize("dataset", ["mnist_lt", "voc_lt", "coco_lt"])
 def test_every_shipped_config_and_suite_row_has_only_known_keys(dataset):
-    for path in sorted((configs_root() / dataset).glob("*.yaml")):  # each as --config, recipes included
+    for path in sorted((PACKAGED_CONFIGS / dataset).glob("*.yaml")):  # each as --config, recipes included
         resolve_config(dataset=dataset, config=path)
     for suite in suite_names():
         for row in load_suite(suite).rows:
             resolve_config(row.method, dataset, row.config_file(dataset), extra=row.overrides_for(dataset))
+
+
+@pytest.mark.parametrize("dataset", ["mnist_lt", "voc_lt", "coco_lt"])
+def test_the_authors_code_preset_resolves_by_name(dataset):
+    config = resolve_config("cprfl", dataset, config="cprfl_code")
+    train = config["train"]
+    assert (train["drop_last"], train["ema_from_init"], train["amp"]) == (False, True, "fp16")
+    assert train["schedule"]["name"] == "onecycle" and train["schedule"]["total_epochs"] == train["epochs"] + 1
+    assert config["input"]["augment"] == "cutout_randaugment" and config["model"]["normalize"] is False
 
 
 def test_a_mistyped_key_on_the_command_line_is_one_error_line(capsys):

@@ -10,11 +10,13 @@ of its ImageNet initialisation.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
+from ltbench.cache_check import CorruptCache, check_zip, load_cached
 from ltbench.data.base import Split
 from ltbench.data.loading import SplitDataset, make_loader
 from ltbench.data.transforms import Transform
@@ -26,8 +28,8 @@ from ltbench.fileio import atomic_write, digest
 
 @torch.no_grad()
 def extract_features(
-    backbone: nn.Module, split: Split, transform: Transform, device: torch.device, batch_size: int, amp: bool,
-    desc: str,
+    backbone: nn.Module, split: Split, transform: Transform, device: torch.device, batch_size: int,
+    amp: torch.dtype | None, desc: str,
 ) -> torch.Tensor:
     """float16 features of a split's un-augmented images (``transform``), on the CPU; leaves the backbone's mode."""
     was_training = backbone.training
@@ -36,7 +38,7 @@ def extract_features(
     chunks = []
     with progress_bar(desc, len(loader)) as advance:
         for images, _ in loader:
-            with autocast(amp, device):
+            with autocast(amp is not None, device, amp or torch.bfloat16):
                 chunks.append(backbone(to_float_images(images, device)).half().cpu())
             advance()
     backbone.train(was_training)
@@ -56,10 +58,20 @@ def weights_digest(module: nn.Module) -> str:
 def cached_features(key_parts: dict[str, Any], compute: Callable[[], torch.Tensor]) -> torch.Tensor:
     """Load features stored under ``key_parts``, or compute and store them atomically."""
     path = cache_root() / "features" / f"{digest(key_parts)}.pt"
-    if path.is_file():
-        return torch.load(path, map_location="cpu", weights_only=True)
+    cached = load_cached(path, load_features, "features")
+    if cached is not None:
+        return cached
     features = compute()
     atomic_write(path, lambda handle: torch.save(features, handle))
+    return features
+
+
+def load_features(path: Path) -> torch.Tensor:
+    """A features file checked first: a complete zip whose CRCs match, holding a tensor."""
+    check_zip(path)
+    features = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(features, torch.Tensor):
+        raise CorruptCache(f"it holds a {type(features).__name__}, not a tensor")
     return features
 
 
