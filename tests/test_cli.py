@@ -32,14 +32,14 @@ def test_unknown_method_lists_registered_ones(capsys):
 def test_list_shows_every_kind_with_help(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
-    for name in ("erm", "cprfl", "logit_adjusted", "mnist_lt", "voc_lt", "efficientnet_lite0", "glove", "asl"):
+    for name in ("erm", "cprfl", "poly1", "mnist_lt", "voc_lt", "efficientnet_lite0", "glove", "asl"):
         assert name in out
 
 
 def test_example_plugin_is_discovered_and_trains(tmp_path, capsys):
-    assert main(["run", "--method", "logit_adjusted", "--dataset", "mnist_lt", "--train.epochs", "2",
+    assert main(["run", "--method", "poly1", "--dataset", "mnist_lt", "--train.epochs", "2",
                  f"--output.root={tmp_path}"]) == 0
-    assert "logit_adjusted on mnist_lt" in capsys.readouterr().out
+    assert "poly1 on mnist_lt" in capsys.readouterr().out
 
 
 def test_plugin_folder_from_environment(tmp_path, monkeypatch):

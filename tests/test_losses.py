@@ -236,16 +236,14 @@ def test_build_loss_other_errors(config: dict, message: str) -> None:
         build_loss(config, STATS)
 
 
-def test_example_plugin_loss_is_bce_on_prior_shifted_logits() -> None:
+def test_example_plugin_loss_is_bce_plus_epsilon_times_one_minus_pt() -> None:
     from ltbench.plugins import load_plugins
 
     load_plugins()
-    module = build_loss({"name": "logit_adjusted_bce", "tau": 0.5}, ClassStats(np.array([10, 40]), 50))
-    loss = module(torch.tensor([[0.5, -1.0]]), torch.tensor([[1, 0]], dtype=torch.uint8)).item()
-    z_pos = 0.5 + 0.5 * math.log(0.2 / 0.8)  # prior 10/50
-    z_neg = -1.0 + 0.5 * math.log(0.8 / 0.2)  # prior 40/50
-    expected = (math.log1p(math.exp(-z_pos)) + math.log1p(math.exp(z_neg))) / 2
-    assert loss == pytest.approx(expected, rel=1e-6)
+    module = build_loss({"name": "poly1_bce", "epsilon": 2.0}, ClassStats(np.array([10, 40]), 50))
+    loss = module(torch.zeros(1, 2), torch.tensor([[1, 0]], dtype=torch.uint8)).item()
+    assert loss == pytest.approx(math.log(2) + 2.0 * 0.5, rel=1e-6)  # p_t = 1/2 for both entries
+
 
 
 def test_db_focal_batch_mean_focal_factor_is_one_scalar_from_the_mean_bce() -> None:

@@ -199,7 +199,7 @@ def test_manifest_keeps_its_row_order_and_only_its_runs(root: Path, tmp_path: Pa
 
 
 def test_reference_csvs_load_with_sources() -> None:
-    for name, rows in (("table1", 7), ("table2", 6), ("table3", 4)):
+    for name, rows in (("table1", 11), ("table2", 6), ("table3", 4)):
         reference = load_reference(name)
         assert reference.table == name
         assert len(reference.rows) == 2 * rows
@@ -208,6 +208,9 @@ def test_reference_csvs_load_with_sources() -> None:
     erm = load_reference("table1").lookup("ERM", "coco_lt")
     assert erm is not None and erm.values == {"total": 41.27, "head": 48.48, "medium": 49.06, "tail": 24.25}
     assert load_reference("table2").lookup("ASL", "voc_lt").values["tail"] == 86.43
+    bbn = load_reference("table1").lookup("BBN", "coco_lt")
+    assert bbn is not None and bbn.values == {"total": 50.00, "head": 49.79, "medium": 53.99, "tail": 44.91}
+    assert "published only" in load_reference("table1").lookup("OLTR", "voc_lt").source  # no OLTR method
     assert (REFERENCE_DIR / "README.md").is_file()
 
 

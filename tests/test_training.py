@@ -46,6 +46,7 @@ def test_finished_run_is_not_trained_again(tmp_path, monkeypatch):
 RESUME_SETTINGS = {
     "cached features": [],
     "class-aware sampler": ["train.sampler=class_aware"],
+    "reversed sampler": ["train.sampler=reversed"],
     "augmented images in a worker": ["input.augment=flip_crop", "train.num_workers=1", "train.batch_size=128"],
 }
 

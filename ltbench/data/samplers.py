@@ -1,4 +1,4 @@
-"""Class-aware resampling (Shen et al., ECCV 2016), as used by the DB paper's re-sampling runs."""
+"""Training samplers: class-aware resampling (Shen et al., ECCV 2016; the DB paper's) and BBN's reversed sampling."""
 
 from __future__ import annotations
 
@@ -77,3 +77,44 @@ def class_aware_sampler(targets: np.ndarray, seed: int, num_samples_cls: int = 3
                         reduce: float | None = None) -> ClassAwareSampler:
     """Class-aware (class-balanced) resampling of the DB paper (Shen et al. 2016)."""
     return ClassAwareSampler(targets, num_samples_cls=num_samples_cls, reduce=reduce, seed=seed)
+
+
+def reversed_draws(targets: np.ndarray, count: int, generator: torch.Generator) -> np.ndarray:
+    """``count`` image indices: a class with probability proportional to 1 / n_i, then one of its images.
+
+    BBN's reversed sampler (Zhou et al., CVPR 2020) in its multi-label form:
+    classes are drawn by inverse frequency, images uniformly within the drawn
+    class. Classes without training images are never drawn.
+    """
+    class_images = [np.flatnonzero(col) for col in np.asarray(targets).T if col.any()]
+    if not class_images:
+        raise LtbenchError("Reversed sampling needs at least one positive label in the training targets.")
+    counts = torch.tensor([len(images) for images in class_images], dtype=torch.float64)
+    classes = torch.multinomial(1.0 / counts, count, replacement=True, generator=generator)
+    within = (torch.rand(count, generator=generator, dtype=torch.float64) * counts[classes]).long()
+    return np.array([class_images[c][k] for c, k in zip(classes.tolist(), within.tolist())], dtype=np.int64)
+
+
+class ReversedSampler(Sampler[int]):
+    """As many reversed draws per epoch as there are images; successive epochs differ, all fixed by ``seed``."""
+
+    def __init__(self, targets: np.ndarray, seed: int = 0) -> None:
+        self.targets = np.asarray(targets)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def fast_forward(self, epochs: int) -> None:
+        """Draw and discard ``epochs`` epochs, so that a resumed run continues the same sequence."""
+        for _ in range(epochs):
+            reversed_draws(self.targets, len(self), self.generator)
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __iter__(self) -> Iterator[int]:
+        yield from reversed_draws(self.targets, len(self), self.generator).tolist()
+
+
+@SAMPLERS.register("reversed")
+def reversed_sampler(targets: np.ndarray, seed: int) -> ReversedSampler:
+    """BBN's reversed sampling: a class with probability proportional to 1 / n_i, then an image of it."""
+    return ReversedSampler(targets, seed=seed)

@@ -19,7 +19,6 @@ import torch
 from torch import nn
 
 from ltbench.data.base import LTDataset
-from ltbench.data.samplers import ClassAwareSampler
 from ltbench.engine.checkpoint import Position, read_checkpoint, restore_training, save_checkpoint
 from ltbench.engine.device import amp_dtype, amp_enabled, autocast, pick_device
 from ltbench.engine.ema import make_ema
@@ -101,7 +100,7 @@ class Trainer:
         scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp and self.dtype == torch.float16)
         if resume is not None:
             restore_training(self.run_dir / CHECKPOINT_FILE, resume[1], self.frozen, optimizer, scheduler, ema)
-            if isinstance(loader.sampler, ClassAwareSampler):
+            if hasattr(loader.sampler, "fast_forward"):  # a sampler whose draws continue across epochs
                 loader.sampler.fast_forward(resume[0].epoch)
         return StageRun(index, stage, epochs, sum(self.epochs[:index]) + 1, cached, loader, optimizer, scheduler, ema,
                         scaler)

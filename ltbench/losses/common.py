@@ -29,3 +29,9 @@ def class_counts(stats: ClassStats) -> tuple[np.ndarray, np.ndarray]:
 def class_tensor(values: np.ndarray) -> torch.Tensor:
     """A per-class float32 tensor, to be registered as a non-persistent buffer."""
     return torch.as_tensor(values, dtype=torch.float32)
+
+
+def effective_number_weights(stats: ClassStats, beta: float) -> np.ndarray:
+    """Class-balanced weights c_i = (1 - beta) / (1 - beta^n_i) of Cui et al. (CVPR 2019), n_i clamped to >= 1."""
+    pos, _ = class_counts(stats)
+    return (1 - beta) / (1 - beta**pos)

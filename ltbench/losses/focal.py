@@ -8,7 +8,7 @@ import torch
 
 from ltbench.data.base import ClassStats
 from ltbench.errors import LtbenchError
-from ltbench.losses.common import class_counts, class_tensor
+from ltbench.losses.common import class_tensor, effective_number_weights
 from ltbench.losses.resample import Focal, ResampleLoss, db_logit_bias
 from ltbench.registry import LOSSES
 
@@ -54,8 +54,7 @@ class ClassBalancedFocalLoss(ResampleLoss):
             neg_scale=neg_scale if logit_reg else 1.0,
         )
         self.mode = mode
-        pos, _ = class_counts(stats)
-        self.register_buffer("class_weight", class_tensor((1 - beta) / (1 - beta**pos)), persistent=False)
+        self.register_buffer("class_weight", class_tensor(effective_number_weights(stats, beta)), persistent=False)
 
     def weights(self, targets: torch.Tensor) -> torch.Tensor:
         if self.mode == "by_class":

@@ -27,10 +27,18 @@ class PooledHead(nn.Module):
             in_channels = neck_dim
         else:
             self.neck = nn.Identity()
-        self.classifier = nn.Linear(in_channels, num_classes)
+        self.kind = kind
+        self.classifier = nn.Linear(in_channels, num_classes)  # torch's default init for "linear"
         if kind == "db_neck":
+            self.reset_classifier()
+
+    def reset_classifier(self) -> None:
+        """The classifier's initial weights: N(0, 0.01) and zero bias for ``db_neck``, torch's default otherwise."""
+        if self.kind == "db_neck":
             nn.init.normal_(self.classifier.weight, 0.0, 0.01)
             nn.init.zeros_(self.classifier.bias)
+        else:
+            self.classifier.reset_parameters()
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.neck(features.float().mean(dim=(2, 3))))

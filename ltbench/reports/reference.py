@@ -28,9 +28,15 @@ ROW_LABELS: dict[tuple[str, str | None], str] = {
     ("erm", None): "ERM",
     ("rw", None): "RW",
     ("focal", None): "Focal",  # not in the published Table 1
+    ("ml_gcn", None): "ML-GCN",
+    ("ldam_drw", None): "LDAM",  # the published row is named LDAM
     ("cb_focal", None): "CB Focal",
+    ("bbn", None): "BBN",
     ("db_focal", None): "DB Focal",
     ("asl", None): "ASL",
+    ("crt", None): "cRT",  # cRT, tau-norm and LA are not in the published Table 1
+    ("tau_norm", None): "tau-norm",
+    ("logit_adjusted", None): "LA",
     ("cprfl", "glove"): "CPRFL-GloVe",
     ("cprfl", "clip-rn50"): "CPRFL-CLIP",  # CPRFL's "CLIP" is CLIP RN50 (its Figure 3)
     # the sota suite (HP-DVAL's Table I rows); zsclip's lmpt_compat preset is labelled by the suite
