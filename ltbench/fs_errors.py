@@ -98,7 +98,7 @@ def check_writable(folder: str | os.PathLike[str], what: str) -> None:
     limit = _name_max(anchor)
     long_names = [part for part in target.relative_to(anchor).parts if len(os.fsencode(part)) > limit]
     if long_names:
-        cause = f"the name {long_names[0][:40]}... is longer than the file system's {limit} bytes"
+        cause = f"the name {long_names[0][:40]}... is too long (the file system allows {limit} bytes)"
     elif not os.access(anchor, os.W_OK | os.X_OK):
         cause = f"permission denied in {anchor}"
     elif os.statvfs(anchor).f_flag & os.ST_RDONLY:
