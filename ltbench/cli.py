@@ -71,10 +71,18 @@ def cmd_list(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def cmd_suite(args: argparse.Namespace, extra: list[str]) -> int:
+    from ltbench.launch.launchers import print_plan
+    from ltbench.launch.options import launch_options
     from ltbench.suites import run_suite
 
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    outcome = run_suite(args.name, args.dataset, seeds, split_overrides(extra), args.rows)
+    if args.dry_run:
+        return print_plan(args.name, args.dataset, seeds, split_overrides(extra), args.rows)
+    outcome = run_suite(args.name, args.dataset, seeds, split_overrides(extra), args.rows, launch_options(args))
+    if outcome.submitted:
+        print(f"suite {args.name} on {args.dataset}, seeds {seeds}: {len(outcome.submitted)} SLURM jobs submitted "
+              f"({', '.join(outcome.submitted)}); they record their runs in {outcome.manifest}")
+        return 0
     print(f"suite {args.name} on {args.dataset}, seeds {seeds}: {len(outcome.trained)} trained, "
           f"{len(outcome.reused)} already finished, {len(outcome.failed)} skipped; manifest {outcome.manifest}")
     for line in outcome.failed:
@@ -155,6 +163,8 @@ def _add_report_filters(parser: argparse.ArgumentParser, out: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ltbench.launch.options import add_launch_arguments
+
     parser = argparse.ArgumentParser(prog="ltbench", description="Long-tailed multi-label classification benchmark.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -173,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
     suite.add_argument("--first-seed", type=int, default=1, help="seeds are first-seed, first-seed+1, ...")
     suite.add_argument("--rows", nargs="+", help="only these row labels")
+    add_launch_arguments(suite)
     suite.set_defaults(func=cmd_suite)
 
     table = sub.add_parser("table", help="tables (console, Markdown, CSV, LaTeX) from run directories")
