@@ -36,13 +36,15 @@ def split_overrides(extra: Sequence[str]) -> list[str]:
 
 def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.experiment import build_experiment, compose_config, format_map, run_experiment
+    from ltbench.locks import run_lock
 
     overrides = split_overrides(extra)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     config = compose_config(args.method, args.dataset, args.config, overrides)
     experiment = build_experiment(config)
-    metrics = run_experiment(experiment)
+    with run_lock(experiment.run_dir):  # a run in progress elsewhere is refused, never trained twice
+        metrics = run_experiment(experiment)
     print(f"{experiment.config['label'] or metrics['method']} on {metrics['dataset']} (seed {metrics['seed']}): {format_map(metrics)}")
     print(f"run directory: {experiment.run_dir}")
     return 0
