@@ -19,6 +19,7 @@ from ltbench.engine.device import autocast
 from ltbench.progress import progress_bar
 from ltbench.paths import cache_root
 from ltbench.fileio import atomic_write, digest
+from ltbench.locks import file_lock
 
 
 @torch.no_grad()
@@ -38,13 +39,19 @@ def extract_features(
 
 
 def cached_features(key_parts: dict[str, Any], compute: Callable[[], torch.Tensor]) -> torch.Tensor:
-    """Load features stored under ``key_parts``, or compute and store them atomically."""
+    """Load features stored under ``key_parts``, or compute and store them atomically.
+
+    Computing happens under a lock, so parallel workers (a pool, a SLURM array)
+    that miss the same entry compute it once: the others wait, then load it.
+    """
     path = cache_root() / "features" / f"{digest(key_parts)}.pt"
-    if path.is_file():
-        return torch.load(path, map_location="cpu", weights_only=True)
-    features = compute()
-    atomic_write(path, lambda handle: torch.save(features, handle))
-    return features
+    if not path.is_file():
+        with file_lock(path.with_name(f".{path.name}.lock")):
+            if not path.is_file():
+                features = compute()
+                atomic_write(path, lambda handle: torch.save(features, handle))
+                return features
+    return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def to_float_images(images: torch.Tensor, device: torch.device) -> torch.Tensor:
