@@ -7,6 +7,7 @@ Options that are not listed below are dotted config overrides, e.g.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Callable, Sequence
 
@@ -35,18 +36,43 @@ def split_overrides(extra: Sequence[str]) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
+    from ltbench.engine.distributed import init_distributed, main_rank_lock
     from ltbench.experiment import build_experiment, compose_config, format_map, run_experiment
     from ltbench.locks import run_lock
 
+    if args.nproc > 1:
+        return torchrun(args, extra)
+    ranks = init_distributed(args.sync_bn)  # under torchrun: join its process group
     overrides = split_overrides(extra)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     config = compose_config(args.method, args.dataset, args.config, overrides)
     experiment = build_experiment(config)
-    with run_lock(experiment.run_dir):  # a run in progress elsewhere is refused, never trained twice
+    with main_rank_lock(lambda: run_lock(experiment.run_dir), ranks):  # never trained twice at once
         metrics = run_experiment(experiment)
-    print(f"{experiment.config['label'] or metrics['method']} on {metrics['dataset']} (seed {metrics['seed']}): {format_map(metrics)}")
-    print(f"run directory: {experiment.run_dir}")
+    if ranks is None or ranks.is_main:
+        print(f"{experiment.config['label'] or metrics['method']} on {metrics['dataset']} (seed {metrics['seed']}): {format_map(metrics)}")
+        print(f"run directory: {experiment.run_dir}")
+    return 0
+
+
+def torchrun(args: argparse.Namespace, extra: list[str]) -> int:
+    """``ltbench run --nproc N ...`` = ``torchrun --standalone --nproc-per-node N -m ltbench run ...``, in-process."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import get_args_parser, run
+
+    argv = ["run", "--sync-bn", args.sync_bn, *extra]
+    for option in ("method", "dataset", "config", "seed"):
+        if getattr(args, option) is not None:
+            argv += [f"--{option}", str(getattr(args, option))]
+    try:
+        run(get_args_parser().parse_args(["--standalone", f"--nproc-per-node={args.nproc}", "-m", "ltbench", *argv]))
+    except ChildFailedError as exc:
+        rank, failure = exc.get_first_failure()
+        if failure.exitcode == 2:  # an ltbench error, which rank 0 has printed
+            return 2
+        raise LtbenchError(f"Training process {rank} ended with exit code {failure.exitcode} "
+                           f"({failure.signal_name() or 'no signal'}); run the same command again to resume.") from None
     return 0
 
 
@@ -176,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dataset", help="registered dataset (see `ltbench list datasets`)")
     run.add_argument("--config", help="YAML config file (default: configs/<dataset>/<method>.yaml)")
     run.add_argument("--seed", type=int, help="random seed (default from the config)")
+    run.add_argument("--nproc", type=int, default=1,
+                     help="train on N processes with DDP (torchrun; one per GPU, or gloo on CPU)")
+    run.add_argument("--sync-bn", default="auto", choices=("auto", "on", "off"),
+                     help="under torchrun: SyncBatchNorm (auto: on CUDA when BatchNorm layers train)")
     run.set_defaults(func=cmd_run)
 
     suite = sub.add_parser("suite", help="run a paper table's experiments over seeds, skipping finished ones",
@@ -220,7 +250,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args, extra)
     except LtbenchError as exc:
-        print(f"ltbench: error: {exc}", file=sys.stderr)
+        if os.environ.get("RANK", "0") == "0":  # under torchrun every rank stops with the same error: say it once
+            print(f"ltbench: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("ltbench: interrupted; run the same command again to resume from the last checkpoint.",

@@ -52,6 +52,11 @@ def current() -> Distributed | None:
     return _CURRENT
 
 
+def is_main_rank() -> bool:
+    """Whether this process writes the run's files: rank 0, or the only process."""
+    return _CURRENT is None or _CURRENT.is_main
+
+
 def launched_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
 
@@ -148,8 +153,7 @@ def ddp_step(model: nn.Module, ctx: Distributed) -> Callable[[Callable[[], torch
         if not torch.cuda.is_available():
             raise LtbenchError("--sync-bn on needs CUDA (SyncBatchNorm has no CPU kernel); use --sync-bn off.")
         nn.SyncBatchNorm.convert_sync_batchnorm(model)  # in place below the root; parameters are kept
-    wrapped = nn.parallel.DistributedDataParallel(_Closure(model), device_ids=None)
-    return wrapped
+    return nn.parallel.DistributedDataParallel(_Closure(model), device_ids=None)
 
 
 def mean_over_ranks(total: float, count: int, ctx: Distributed | None) -> float:
