@@ -92,3 +92,22 @@ def test_two_processes_recording_into_one_manifest_keep_every_row(tmp_path, monk
     assert data["seeds"] == list(range(1, 16))
     for row in data["rows"]:
         assert row["run_dirs"] == [f"/runs/{row['label']}_s{seed}_abc" for seed in range(1, 16)]
+
+
+def test_ltbench_run_refuses_a_run_another_process_is_training(tmp_path, capsys):
+    from ltbench.cli import main
+    from ltbench.experiment import build_experiment, compose_config
+
+    argv = ["--train.epochs", "1", "--dataset.max_count", "100", "--dataset.num_test", "200",
+            "--output.root", str(tmp_path)]
+    overrides = [f"{argv[i][2:]}={argv[i + 1]}" for i in range(0, len(argv), 2)]
+    run_dir = build_experiment(compose_config("erm", "mnist_lt", overrides=overrides)).run_dir
+    child = hold_lock(run_dir, 60)
+    try:
+        assert main(["run", "--method", "erm", "--dataset", "mnist_lt", *argv]) == 2
+    finally:
+        child.kill()
+        child.wait()
+    err = capsys.readouterr().err
+    assert f"is in progress elsewhere (pid {child.pid}" in err and "Traceback" not in err
+    assert sorted(p.name for p in run_dir.iterdir()) == [RUN_LOCK_FILE]  # nothing trained, nothing written
