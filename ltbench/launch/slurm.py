@@ -8,21 +8,22 @@ directory. Logs go under ``<results>/slurm/<suite>_<dataset>/<job id>``.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any, Sequence
+
+from ltbench.errors import LtbenchError
 
 try:
     import submitit
 except ModuleNotFoundError as exc:
     if exc.name != "submitit":
         raise
-    from ltbench.errors import LtbenchError
-
     raise LtbenchError('The slurm launcher needs submitit; install it with '
                        'pip install -c constraints.txt -e ".[slurm]".') from None
 
-from ltbench.errors import LtbenchError
+from ltbench.launch.options import SlurmOptions
 from ltbench.launch.tasks import SuiteTask, TaskResult, run_task
 from ltbench.progress import console
 
@@ -31,10 +32,15 @@ class SuiteJob(submitit.helpers.Checkpointable):
     """An array job's callable; on preemption or timeout submitit requeues it with the same task."""
 
     def __call__(self, task: SuiteTask) -> TaskResult:
+        cpus = os.environ.get("SLURM_CPUS_PER_TASK")
+        if cpus:  # torch would otherwise count every core of the node, not the job's share
+            import torch
+
+            torch.set_num_threads(int(cpus))
         return run_task(task, wait=True)  # a run held by another job is waited for, then reused
 
 
-def executor_parameters(options: Any, name: str) -> dict[str, Any]:
+def executor_parameters(options: SlurmOptions, name: str) -> dict[str, Any]:
     """submitit's parameters for ``options`` (a ``SlurmOptions``); ``extra`` keys gain the ``slurm_`` prefix."""
     parameters: dict[str, Any] = {
         "name": name, "timeout_min": options.time_min, "gpus_per_node": options.gpus_per_job,
@@ -46,7 +52,7 @@ def executor_parameters(options: Any, name: str) -> dict[str, Any]:
     return parameters
 
 
-def submit_array(tasks: Sequence[SuiteTask], options: Any, log_root: Path) -> list[TaskResult]:
+def submit_array(tasks: Sequence[SuiteTask], options: SlurmOptions, log_root: Path) -> list[TaskResult]:
     """Submit ``tasks`` as one job array; with ``options.wait`` return their results, else their job ids."""
     cluster = options.cluster or "slurm"
     if cluster == "slurm" and shutil.which("sbatch") is None:
