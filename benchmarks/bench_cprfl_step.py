@@ -44,7 +44,8 @@ def measure(batch_size: int) -> dict:
     from ltbench.data.split_files import CANONICAL
     from ltbench.data.voc import CLASS_NAMES
     from ltbench.engine.trainer import Trainer
-    from ltbench.experiment import build_experiment, compose_config
+    from ltbench.experiment import build_experiment
+    from ltbench.resolve import resolve_config
     from ltbench.registry import DATASETS
 
     @DATASETS.register("synthetic_voc_lt")
@@ -59,8 +60,8 @@ def measure(batch_size: int) -> dict:
                          Split(images, targets, ids))
 
     steps = 1 + TIMED_STEPS
-    config = compose_config("cprfl", "voc_lt", overrides=[
-        "model.pretrained=false", "train.epochs=2", f"train.batch_size={batch_size}", "eval.every_epoch=false",
+    config = resolve_config("cprfl", "voc_lt", overrides=[
+        "model.pretrained=false", "train.epochs=2", f"train.batch_size={batch_size}", "eval.interval=0",
         "train.num_workers=0", f"eval.batch_size={batch_size}", f"output.root={tempfile.mkdtemp()}"])
     config["dataset"] = {"name": "synthetic_voc_lt", "num_train": batch_size * steps}
     experiment = build_experiment(config)

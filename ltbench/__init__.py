@@ -1,3 +1,46 @@
-"""ltbench: a benchmark suite for long-tailed multi-label image classification."""
+"""ltbench: a benchmark suite for long-tailed multi-label image classification.
+
+The public Python API, for notebooks and scripts (imported lazily, so that
+``ltbench --help`` does not load torch)::
+
+    import ltbench
+    result = ltbench.run("erm", "mnist_lt", overrides=["train.epochs=5"])
+    loaded = ltbench.load_run(result.run_dir)      # model, config, metrics
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "ltbench.resolve": ("resolve_config",),
+    "ltbench.experiment": ("run", "RunResult", "build_experiment", "run_experiment", "Experiment"),
+    "ltbench.saved_model": ("load_run", "evaluate_run", "LoadedRun"),
+    "ltbench.evaluation": ("evaluate",),
+    "ltbench.runs": ("read_run",),
+    "ltbench.methods.base": ("MethodContext", "MethodParts", "Stage", "EpochInfo", "StepInputs", "SplitModel"),
+    "ltbench.errors": ("LtbenchError",),
+    "ltbench.registry": (
+        "METHODS", "DATASETS", "BACKBONES", "TEXT_ENCODERS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "SAMPLERS",
+        "AUGMENTATIONS", "register_method", "register_dataset", "register_backbone", "register_text_encoder",
+        "register_loss", "register_optimizer", "register_schedule", "register_sampler", "register_augmentation",
+    ),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'ltbench' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    if name.isupper():
+        importlib.import_module("ltbench.plugins").load_plugins()  # registries are complete when handed out
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

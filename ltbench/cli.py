@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 from ltbench.errors import LtbenchError
 
@@ -36,9 +36,11 @@ def split_overrides(extra: Sequence[str]) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
+    from ltbench.config import dump_yaml
     from ltbench.engine.distributed import init_distributed, main_rank_lock
-    from ltbench.experiment import build_experiment, compose_config, format_map, run_experiment
+    from ltbench.experiment import build_experiment, format_map, run_dir_of, run_experiment
     from ltbench.locks import run_lock
+    from ltbench.resolve import resolve_config
 
     if args.nproc > 1:
         return torchrun(args, extra)
@@ -46,7 +48,11 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     overrides = split_overrides(extra)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
-    config = compose_config(args.method, args.dataset, args.config, overrides)
+    config = resolve_config(args.method, args.dataset, args.config, overrides)
+    if args.print_config:
+        print(dump_yaml(config), end="")
+        print(f"# run id: {run_dir_of(config).name}")
+        return 0
     experiment = build_experiment(config)
     with main_rank_lock(lambda: run_lock(experiment.run_dir), ranks):  # never trained twice at once
         metrics = run_experiment(experiment)
@@ -76,26 +82,63 @@ def torchrun(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace, extra: list[str]) -> int:
+    from ltbench.experiment import format_map
+    from ltbench.saved_model import evaluate_run
+
+    metrics = evaluate_run(args.run_dir)
+    print(f"{args.run_dir}: {format_map({'map': metrics})}")
+    return 0
+
+
 def cmd_list(args: argparse.Namespace, extra: list[str]) -> int:
     from rich.console import Console
     from rich.table import Table
 
     from ltbench.plugins import load_plugins
-    from ltbench.registry import BACKBONES, DATASETS, LOSSES, METHODS, TEXT_ENCODERS
+    from ltbench.registry import REQUIRED, factory_params
 
     load_plugins()
-    registries = {"methods": METHODS, "datasets": DATASETS, "backbones": BACKBONES,
-                  "text-encoders": TEXT_ENCODERS, "losses": LOSSES}
-    kinds = [args.kind] if args.kind else list(registries)
     console = Console()
-    for kind in kinds:
+    if args.name and not any(c in args.name for c in "*?["):  # one component: its parameters with defaults
+        if not args.kind:
+            raise LtbenchError("ltbench list NAME needs the kind first, e.g. ltbench list losses asl.")
+        registry = REGISTRIES[args.kind]()
+        params, _ = factory_params(registry, registry.entry(args.name).name, PARAM_SKIP.get(args.kind, 0))
+        table = Table(title=f"{args.kind[:-1]} {args.name}: {registry.entry(args.name).help}", title_justify="left")
+        for column in ("parameter", "default", "type"):
+            table.add_column(column)
+        for param in params:
+            default = "(required)" if param.default is REQUIRED else repr(param.default)
+            table.add_row(param.name, default, getattr(param.annotation, "__name__", str(param.annotation)))
+        console.print(table)
+        return 0
+    for kind in [args.kind] if args.kind else list(REGISTRIES):
+        registry = REGISTRIES[kind]()
         table = Table(title=kind, show_header=True, title_justify="left")
         table.add_column("name", style="bold")
         table.add_column("description")
-        for name in registries[kind].list(args.pattern):
-            table.add_row(name, registries[kind].entry(name).help)
+        for name in registry.list(args.name or "*"):
+            table.add_row(name, registry.entry(name).help)
         console.print(table)
     return 0
+
+
+def _registry(attribute: str) -> Callable[[], Any]:
+    def get() -> Any:
+        from ltbench import registry
+
+        return getattr(registry, attribute)
+
+    return get
+
+
+REGISTRIES = {kind: _registry(attr) for kind, attr in (
+    ("methods", "METHODS"), ("datasets", "DATASETS"), ("backbones", "BACKBONES"), ("text-encoders", "TEXT_ENCODERS"),
+    ("losses", "LOSSES"), ("optimizers", "OPTIMIZERS"), ("schedules", "SCHEDULES"), ("samplers", "SAMPLERS"),
+    ("augmentations", "AUGMENTATIONS"))}
+# leading factory arguments that the engine passes, not the config
+PARAM_SKIP = {"methods": 1, "losses": 1, "optimizers": 2, "schedules": 3, "samplers": 2, "augmentations": 2}
 
 
 def cmd_suite(args: argparse.Namespace, extra: list[str]) -> int:
@@ -200,13 +243,19 @@ def build_parser() -> argparse.ArgumentParser:
                          epilog="Other options are config overrides, e.g. --train.epochs 5 --loss.name asl.")
     run.add_argument("--method", help="registered method (see `ltbench list methods`)")
     run.add_argument("--dataset", help="registered dataset (see `ltbench list datasets`)")
-    run.add_argument("--config", help="YAML config file (default: configs/<dataset>/<method>.yaml)")
+    run.add_argument("--config", help="YAML config file or preset name of configs/<dataset>/ "
+                     "(default: configs/<dataset>/<method>.yaml)")
     run.add_argument("--seed", type=int, help="random seed (default from the config)")
+    run.add_argument("--print-config", action="store_true", help="print the resolved config and run id, then exit")
     run.add_argument("--nproc", type=int, default=1,
                      help="train on N processes with DDP (torchrun; one per GPU, or gloo on CPU)")
     run.add_argument("--sync-bn", default="auto", choices=("auto", "on", "off"),
                      help="under torchrun: SyncBatchNorm (auto: on CUDA when BatchNorm layers train)")
     run.set_defaults(func=cmd_run)
+
+    evaluate = sub.add_parser("eval", help="re-evaluate a finished run's saved model on its test split")
+    evaluate.add_argument("run_dir", help="a run directory holding model.safetensors")
+    evaluate.set_defaults(func=cmd_eval)
 
     suite = sub.add_parser("suite", help="run a paper table's experiments over seeds, skipping finished ones",
                            epilog="Other options are config overrides applied to every run.")
@@ -235,9 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--cache-size", dest="cache_size", type=int, help="side of the cached images, e.g. 448")
     prep.set_defaults(func=cmd_prepare)
 
-    lst = sub.add_parser("list", help="show registered methods, datasets, backbones, text encoders, losses")
-    lst.add_argument("kind", nargs="?", choices=["methods", "datasets", "backbones", "text-encoders", "losses"])
-    lst.add_argument("pattern", nargs="?", default="*", help="glob filter, e.g. '*focal*'")
+    lst = sub.add_parser("list", help="registered components; with a name, that component's parameters")
+    lst.add_argument("kind", nargs="?", choices=list(REGISTRIES))
+    lst.add_argument("name", nargs="?", help="a component name (shows its parameters), or a glob, e.g. '*focal*'")
     lst.set_defaults(func=cmd_list)
     return parser
 

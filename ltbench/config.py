@@ -1,9 +1,6 @@
-"""YAML configs with ``_base_`` inheritance, dotted CLI overrides and a stable hash.
+"""YAML configs with ``_base_`` inheritance, component-aware layering, dotted CLI overrides and a stable hash.
 
-A run's config is resolved in layers, later ones winning:
-package defaults < ``configs/<dataset>/<method>.yaml`` (or, when there is none,
-``configs/<dataset>/base.yaml``; either may inherit with ``_base_``) or ``--config``
-< CLI overrides.
+``ltbench/resolve.py`` turns these layers into a run's resolved config.
 """
 
 from __future__ import annotations
@@ -34,6 +31,48 @@ def deep_merge(base: Config, update: Config) -> Config:
     return merged
 
 
+# section path -> the key that names its component
+COMPONENT_KEYS: dict[tuple[str, ...], str] = {
+    ("dataset",): "name", ("method",): "name", ("model",): "backbone", ("loss",): "name", ("text",): "encoder",
+    ("train", "optimizer"): "name", ("train", "schedule"): "name", ("train", "sampler"): "name",
+}
+# keys of a component section that the engine reads itself: kept when another component is named
+ENGINE_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("train", "optimizer"): ("lr", "weight_decay", "decay_norm_and_bias"), ("text",): ("template",),
+}
+
+
+def merge_layers(layers: Sequence[Config]) -> Config:
+    """Merge ``layers`` in order; a layer that names another component drops the earlier one's parameters
+    (but not the engine's keys of that section, such as the optimizer's lr)."""
+    merged: Config = {}
+    for layer in layers:
+        layer = _normalise(layer)
+        for path, name_key in COMPONENT_KEYS.items():
+            new, old = _section(layer, path), _section(merged, path)
+            if new and old and name_key in new and new[name_key] != old.get(name_key):
+                for key in set(old) - set(ENGINE_KEYS.get(path, ())):
+                    del old[key]
+        merged = deep_merge(merged, layer)
+    return merged
+
+
+def _section(config: Config, path: tuple[str, ...]) -> Config | None:
+    node: Any = config
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
+
+
+def _normalise(layer: Config) -> Config:
+    """``train.sampler: class_aware`` is short for ``train.sampler: {name: class_aware}``."""
+    train = layer.get("train")
+    if isinstance(train, dict) and isinstance(train.get("sampler"), str):
+        layer = deep_merge(layer, {})
+        layer["train"]["sampler"] = {"name": layer["train"]["sampler"]}
+    return layer
+
+
 def load_yaml(path: str | Path) -> Config:
     """Load a YAML config, following its ``_base_`` (a path or list of paths, relative to it)."""
     path = Path(path)
@@ -49,10 +88,8 @@ def load_yaml(path: str | Path) -> Config:
     if not isinstance(data, dict):
         raise LtbenchError(f"Config file {path} must hold a mapping at the top level.")
     bases = data.pop("_base_", [])
-    merged: Config = {}
-    for base in [bases] if isinstance(bases, str) else bases:
-        merged = deep_merge(merged, load_yaml(path.parent / base))
-    return deep_merge(merged, data)
+    layers = [load_yaml(path.parent / base) for base in ([bases] if isinstance(bases, str) else bases)]
+    return merge_layers([*layers, data])
 
 
 def parse_overrides(pairs: Iterable[str]) -> Config:
@@ -90,8 +127,15 @@ def dump_yaml(config: Config) -> str:
 
 
 def config_hash(config: Config, ignore: Iterable[str] = ("output",)) -> str:
-    """A short stable digest of what determines a run's result (output locations excluded)."""
-    relevant = {k: v for k, v in config.items() if k not in set(ignore)}
+    """A short stable digest of what determines a run's result; ``ignore`` holds (dotted) keys that do not."""
+    relevant = deep_merge(config, {})
+    for key in ignore:
+        *parents, leaf = key.split(".")
+        node = relevant
+        for part in parents:
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(leaf, None)
     return digest(relevant, length=10)
 
 
@@ -100,8 +144,10 @@ def load_defaults() -> Config:
 
 
 # sections whose keys are fixed by defaults.yaml; the others (dataset, method, model,
-# loss, text) hold a component's parameters, which the registry checks
+# loss, text, train.optimizer, train.schedule, train.sampler) hold a component's
+# parameters, which are checked against its factory (ltbench/resolve.py)
 STRICT_SECTIONS = ("input", "train", "eval", "output")
+COMPONENT_SUBSECTIONS = ("train.optimizer", "train.schedule", "train.sampler")
 
 
 def check_known_keys(config: Config, reference: Config) -> None:
@@ -122,6 +168,8 @@ def check_known_keys(config: Config, reference: Config) -> None:
 def _unknown_keys(section: Config, reference: Config, path: str) -> list[tuple[str, list[str]]]:
     unknown: list[tuple[str, list[str]]] = []
     for key, value in section.items():
+        if f"{path}.{key}" in COMPONENT_SUBSECTIONS:
+            continue
         if key not in reference:
             unknown.append((f"{path}.{key}", list(reference)))
         elif isinstance(value, dict) and isinstance(reference[key], dict):

@@ -1,4 +1,4 @@
-"""One experiment, end to end: resolve its config, build it, train or resume it, write its run directory."""
+"""One experiment from a resolved config: build it, train or resume it, write its run directory."""
 
 from __future__ import annotations
 
@@ -10,58 +10,26 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ltbench.config import (
-    Config, check_known_keys, config_hash, deep_merge, dump_yaml, load_defaults, load_yaml, parse_overrides,
-)
+from ltbench.config import Config, config_hash, deep_merge, dump_yaml
 from ltbench.data.base import LTDataset
-from ltbench.progress import console
-from ltbench.engine.trainer import Trainer, check_settings, seed_everything
-from ltbench.methods.base import MethodContext, MethodParts
-from ltbench.paths import configs_root, results_root
-from ltbench.plugins import load_plugins
-from ltbench.registry import DATASETS, METHODS, resolve_params
+from ltbench.engine.trainer import Trainer, seed_everything
 from ltbench.fileio import digest, write_json, write_text
-from ltbench.runs import CONFIG_FILE, METRICS_FILE, SCORES_FILE, RunReadError, read_run, write_scores
+from ltbench.methods.base import MethodContext, MethodParts
+from ltbench.paths import results_root
+from ltbench.plugins import load_plugins
+from ltbench.progress import console
+from ltbench.registry import DATASETS, METHODS
+from ltbench.runs import (
+    CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, MODEL_FILE, SCORES_FILE, RunReadError, read_run, write_scores,
+)
+from ltbench.saved_model import save_model
 
-HASH_IGNORES = ("output", "label")  # where a run is written and how it is labelled do not change its result
-
-
-def compose_config(
-    method: str | None = None, dataset: str | None = None, config_file: str | Path | None = None,
-    overrides: Sequence[str] = (), extra: Config | None = None,
-) -> Config:
-    """Layer the package defaults, the dataset's and method's YAML, ``config_file``, ``extra`` and ``overrides``."""
-    load_plugins()
-    explicit = load_yaml(config_file) if config_file else {}
-    cli = deep_merge(extra or {}, parse_overrides(overrides))
-    for section, name in (("method", method), ("dataset", dataset)):
-        if name:
-            cli = deep_merge(cli, {section: {"name": name}})
-    merged = deep_merge(deep_merge(load_defaults(), explicit), cli)  # to learn the names
-    method_name, dataset_name = merged["method"]["name"], merged["dataset"]["name"]
-    METHODS.entry(method_name)
-    DATASETS.entry(dataset_name)
-    layers = [load_defaults()]
-    if config_file:
-        layers.append(explicit)
-    else:
-        folder = configs_root() / dataset_name
-        for candidate in (folder / f"{method_name}.yaml", folder / "base.yaml"):
-            if candidate.is_file():
-                layers.append(load_yaml(candidate))
-                break
-    layers.append(cli)
-    config: Config = {}
-    for layer in layers:
-        config = deep_merge(config, layer)
-    check_known_keys(config, layers[0])
-    check_settings(config)
-    return config
+HASH_IGNORES = ("output", "label", "train.keep_checkpoint")  # where and how a run is kept do not change its result
 
 
 @dataclass
 class Experiment:
-    """A built experiment: its resolved config, dataset, model and loss, and where it writes."""
+    """A built experiment: its resolved config, dataset, method parts, and where it writes."""
 
     config: Config
     dataset: LTDataset
@@ -77,37 +45,36 @@ class Experiment:
             return False
 
 
-def build_experiment(config: Config, datasets: dict[str, LTDataset] | None = None) -> Experiment:
-    """Build dataset and method, complete the config with every default, and name the run directory.
+def run_dir_of(config: Config) -> Path:
+    """Where a resolved config's run is written: ``<root>/<dataset>/<method>_s<seed>_<config hash>``."""
+    root = Path(config["output"]["root"] or results_root() / "runs")
+    name = f"{config['method']['name']}_s{config['seed']}_{config_hash(config, HASH_IGNORES)}"
+    return root / config["dataset"]["name"] / name
 
-    ``datasets`` lets a caller that builds many experiments (a suite) reuse a
-    dataset already built with the same resolved settings instead of reading
-    its annotations again.
-    """
+
+def build_dataset(config: Config, datasets: dict[str, LTDataset] | None = None) -> LTDataset:
+    """The resolved config's dataset; ``datasets`` lets a suite reuse one already built with the same settings."""
+    params = dict(config["dataset"])
+    name = params.pop("name")
+    datasets = {} if datasets is None else datasets
+    key = digest(config["dataset"])
+    if key not in datasets:
+        datasets[key] = DATASETS.build(name, **params)
+    return datasets[key]
+
+
+def build_experiment(config: Config, datasets: dict[str, LTDataset] | None = None) -> Experiment:
+    """Build the dataset and the method's parts from a config that ``resolve_config`` returned."""
     load_plugins()
     config = deep_merge(config, {})
-    dataset_cfg = dict(config["dataset"])
-    dataset_name = dataset_cfg.pop("name")
-    dataset_params = resolve_params(DATASETS, dataset_name, dataset_cfg)
-    config["dataset"] = {"name": dataset_name, **dataset_params}
-    datasets = {} if datasets is None else datasets
-    dataset_key = digest(config["dataset"])
-    if dataset_key not in datasets:
-        datasets[dataset_key] = DATASETS.build(dataset_name, **dataset_params)
-    dataset = datasets[dataset_key]
-
-    method_cfg = dict(config["method"])
-    method_name = method_cfg.pop("name")
-    method_params = resolve_params(METHODS, method_name, method_cfg, skip=1)
-    config["method"] = {"name": method_name, **method_params}
+    dataset = build_dataset(config, datasets)
+    params = dict(config["method"])
+    method_name = params.pop("name")
     ctx = MethodContext(config, dataset)
     seed_everything(config["seed"])  # weight initialisation follows the seed too
-    parts = METHODS.build(method_name, ctx, **method_params)
-    for section, resolved in ctx.resolved.items():
-        config[section] = resolved
-    run_hash = config_hash(config, HASH_IGNORES)
-    config["output"]["root"] = str(config["output"]["root"] or results_root() / "runs")
-    run_dir = Path(config["output"]["root"]) / dataset_name / f"{method_name}_s{config['seed']}_{run_hash}"
+    parts = METHODS.build(method_name, ctx, **params)
+    run_dir = run_dir_of(config)
+    config["output"]["root"] = str(run_dir.parent.parent)
     return Experiment(config, dataset, parts, run_dir, ctx.provenance)
 
 
@@ -117,9 +84,10 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
     if experiment.finished:
         console.print(f"[green]already finished[/] {run_dir}")
         return read_run(run_dir).metrics
+    trainer = Trainer(experiment.config, experiment.dataset, experiment.parts, run_dir)
     write_text(run_dir / CONFIG_FILE, dump_yaml(experiment.config))
     started = time.perf_counter()
-    result = Trainer(experiment.config, experiment.dataset, experiment.parts, run_dir).fit()
+    result = trainer.fit()
     dataset, config = experiment.dataset, experiment.config
     metrics = {
         "status": "finished",
@@ -137,6 +105,7 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         "num_test": len(dataset.test),
         "selection": result.selection,
         "epochs": result.epochs,
+        "stages": [stage.name for stage in experiment.parts.stages],
         "train_seconds": result.train_seconds,
         "wall_time_s": time.perf_counter() - started,
         "device": result.device,
@@ -146,9 +115,31 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         "versions": _versions(),
         "machine": _machine(),
     }
+    save_model(run_dir / MODEL_FILE, result.model, trainer.frozen)
     write_scores(run_dir / SCORES_FILE, result.scores, dataset.test.targets)
     write_json(run_dir / METRICS_FILE, metrics)
+    if not config["train"]["keep_checkpoint"]:
+        (run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
     return metrics
+
+
+@dataclass
+class RunResult:
+    """What ``run`` returns: where the run was written, its resolved config and its metrics."""
+
+    run_dir: Path
+    config: Config
+    metrics: dict[str, Any]
+
+
+def run(method: str | None = None, dataset: str | None = None, config: str | Path | None = None,
+        overrides: Sequence[str] = (), extra: Config | None = None) -> RunResult:
+    """Resolve, build and train one run (or return it if it has finished): ``ltbench run`` from Python."""
+    from ltbench.resolve import resolve_config
+
+    experiment = build_experiment(resolve_config(method, dataset, config, overrides, extra))
+    metrics = run_experiment(experiment)
+    return RunResult(experiment.run_dir, experiment.config, metrics)
 
 
 def _versions() -> dict[str, str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import inspect
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, TypeVar
 
@@ -82,33 +83,66 @@ class Registry(Generic[T]):
         return f"Unknown {self.kind} {name!r}: not registered (registered: {known}).{hint}"
 
 
-def signature_defaults(fn: Callable[..., Any], skip: int = 0) -> dict[str, Any]:
-    """Keyword defaults of ``fn`` (after its first ``skip`` parameters), for resolved configs."""
-    params = list(inspect.signature(fn).parameters.values())[skip:]
-    return {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
-
-
 METHODS: Registry = Registry("method")
 DATASETS: Registry = Registry("dataset")
 BACKBONES: Registry = Registry("backbone")
 TEXT_ENCODERS: Registry = Registry("text encoder")
 LOSSES: Registry = Registry("loss")
+OPTIMIZERS: Registry = Registry("optimizer")
+SCHEDULES: Registry = Registry("schedule")
+SAMPLERS: Registry = Registry("sampler")
+AUGMENTATIONS: Registry = Registry("augmentation")
+
+# decorators for plugins: ``@register_method("name", loss="bce")``
+register_method = METHODS.register
+register_dataset = DATASETS.register
+register_backbone = BACKBONES.register
+register_text_encoder = TEXT_ENCODERS.register
+register_loss = LOSSES.register
+register_optimizer = OPTIMIZERS.register
+register_schedule = SCHEDULES.register
+register_sampler = SAMPLERS.register
+register_augmentation = AUGMENTATIONS.register
 
 
-def resolve_params(registry: Registry, name: str, given: dict[str, Any], skip: int = 0) -> dict[str, Any]:
-    """``given`` completed with the factory's defaults; unknown keys are a one-sentence error.
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a registered factory: its default (``REQUIRED`` when none) and annotation."""
+
+    name: str
+    default: Any
+    annotation: Any
+
+
+REQUIRED = inspect.Parameter.empty
+
+
+def factory_params(registry: Registry, name: str, skip: int = 0) -> tuple[list[Param], bool]:
+    """The configurable parameters of ``name``'s factory (after ``skip``) and whether it takes ``**kwargs``.
 
     An entry registered with ``params_of=(callable, skip)`` takes its parameters from
     that callable's signature instead (a method that forwards ``**options`` to a module).
     """
     factory, skip = registry.entry(name).meta.get("params_of", (registry.get(name), skip))
+    try:
+        hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)
+    except Exception:  # an annotation that cannot be evaluated is simply not type-checked
+        hints = {}
     params = list(inspect.signature(factory).parameters.values())[skip:]
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
-    known = {p.name for p in params if p.kind is not inspect.Parameter.VAR_KEYWORD}
+    named = [Param(p.name, p.default, hints.get(p.name, Any)) for p in params
+             if p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)]
+    return named, accepts_any
+
+
+def resolve_params(registry: Registry, name: str, given: dict[str, Any], skip: int = 0) -> dict[str, Any]:
+    """``given`` completed with the factory's defaults; unknown keys are a one-sentence error."""
+    params, accepts_any = factory_params(registry, name, skip)
+    known = {p.name for p in params}
     unknown = sorted(set(given) - known)
     if unknown and not accepts_any:
         raise LtbenchError(
             f"{registry.kind} {name!r} has no parameter {', '.join(unknown)} "
             f"(its parameters: {', '.join(sorted(known)) or 'none'})."
         )
-    return {**signature_defaults(factory, skip), **given}
+    return {**{p.name: p.default for p in params if p.default is not REQUIRED}, **given}

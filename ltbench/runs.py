@@ -6,7 +6,9 @@ A finished run directory holds::
     metrics.json    see ``RunRecord``; ``status`` is "finished" once complete
     history.jsonl   one JSON object per finished epoch (epoch, train_loss, test_map, lr, ...)
     scores.npz      test-set ``scores`` (N x C float32, sigmoid) and ``targets`` (N x C uint8)
-    checkpoint.pt   last epoch's training state, for resuming
+    model.safetensors  the reported model's trained tensors (``ltbench.saved_model``)
+    checkpoint.pt   last epoch's training state, for resuming; deleted when the run
+                    finishes unless ``train.keep_checkpoint``
 
 Every file is written atomically (``ltbench.fileio``), so a crash never leaves a
 half-written file behind.
@@ -29,6 +31,7 @@ METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.jsonl"
 SCORES_FILE = "scores.npz"
 CHECKPOINT_FILE = "checkpoint.pt"
+MODEL_FILE = "model.safetensors"
 
 
 def write_scores(path: Path, scores: np.ndarray, targets: np.ndarray) -> None:

@@ -15,7 +15,7 @@ from ltbench.data.base import ClassStats
 from ltbench.losses.common import class_tensor
 from ltbench.losses.resample import ResampleLoss
 from ltbench.methods.baseline import loss_method
-from ltbench.registry import LOSSES, METHODS
+from ltbench.registry import LOSSES
 
 
 @LOSSES.register("logit_adjusted_bce")
@@ -31,6 +31,5 @@ class LogitAdjustedBCE(ResampleLoss):
         super().__init__(loss_weight, bias=class_tensor(tau * np.log(prior / (1 - prior))))
 
 
-METHODS.register("logit_adjusted")(
-    loss_method("logit_adjusted_bce", "Example plugin (methods/): the baseline model trained with logit-adjusted BCE.")
-)
+loss_method("logit_adjusted", "logit_adjusted_bce",
+            "Example plugin (methods/): the baseline model trained with logit-adjusted BCE.")

@@ -26,7 +26,7 @@ def test_missing_voc_data_is_one_sentence_without_traceback(tmp_path):
 def test_unknown_method_lists_registered_ones(capsys):
     assert main(["run", "--method", "ermm", "--dataset", "mnist_lt"]) == 2
     err = capsys.readouterr().err
-    assert "Did you mean erm" in err and "cprfl" in err
+    assert "did you mean erm" in err and "cprfl" in err
 
 
 def test_list_shows_every_kind_with_help(capsys):
@@ -71,8 +71,7 @@ def installed_plugin(site: Path, module: str, body: str) -> None:
 def test_entry_point_plugin_is_loaded_and_a_broken_one_is_one_sentence(tmp_path):
     installed_plugin(tmp_path, "ltbench_demo_plugin",
                      "from ltbench.methods.baseline import loss_method\n"
-                     "from ltbench.registry import METHODS\n"
-                     "METHODS.register('demo_focal')(loss_method('focal', 'Installed demo method.'))\n")
+                     "loss_method('demo_focal', 'focal', 'Installed demo method.')\n")
     env = {"PYTHONPATH": str(tmp_path), "LTBENCH_PLUGINS": str(tmp_path / "no-plugin-folder")}
     result = run_cli("list", "methods", "demo_*", env=env)
     assert result.returncode == 0, result.stderr

@@ -9,19 +9,20 @@ import pytest
 from ltbench.engine.trainer import Trainer
 from ltbench.errors import LtbenchError
 from ltbench.evaluation import chance_map, evaluate
-from ltbench.experiment import build_experiment, compose_config, run_experiment
+from ltbench.experiment import build_experiment, run_experiment
+from ltbench.resolve import resolve_config
 
 
 def small_config(tmp_path, method="erm", *extra):
-    return compose_config(method, "mnist_lt", overrides=[f"output.root={tmp_path}", "train.epochs=6", *extra])
+    return resolve_config(method, "mnist_lt", overrides=[f"output.root={tmp_path}", "train.epochs=6", *extra])
 
 
 def test_short_erm_run_beats_chance_and_writes_run_directory(tmp_path):
     experiment = build_experiment(small_config(tmp_path))
     metrics = run_experiment(experiment)
     run_dir = experiment.run_dir
-    assert {p.name for p in run_dir.iterdir()} >= {"config.yaml", "metrics.json", "history.jsonl",
-                                                   "scores.npz", "checkpoint.pt"}
+    assert {p.name for p in run_dir.iterdir()} == {"config.yaml", "metrics.json", "history.jsonl",
+                                                   "scores.npz", "model.safetensors"}  # training state deleted
     chance = chance_map(experiment.dataset.test.targets)
     assert metrics["map"]["total"] > chance + 10, (metrics["map"], chance)
     saved = json.loads((run_dir / "metrics.json").read_text())
@@ -58,11 +59,11 @@ def test_killed_run_resumes_from_its_checkpoint_with_identical_result(tmp_path, 
     original = Trainer._train_epoch
     calls = []
 
-    def crash_in_epoch_3(self, epoch, *args, **kwargs):
-        calls.append(epoch)
-        if epoch == 3:
+    def crash_in_epoch_3(self, run, info):
+        calls.append(info.global_epoch)
+        if info.global_epoch == 3:
             raise KeyboardInterrupt
-        return original(self, epoch, *args, **kwargs)
+        return original(self, run, info)
 
     monkeypatch.setattr(Trainer, "_train_epoch", crash_in_epoch_3)
     experiment = build_experiment(small_config(tmp_path / "crash", "erm", *overrides))
@@ -71,8 +72,8 @@ def test_killed_run_resumes_from_its_checkpoint_with_identical_result(tmp_path, 
     assert (experiment.run_dir / "checkpoint.pt").is_file() and not (experiment.run_dir / "metrics.json").exists()
 
     calls.clear()
-    monkeypatch.setattr(Trainer, "_train_epoch", lambda self, epoch, *a, **k: (calls.append(epoch),
-                                                                               original(self, epoch, *a, **k))[1])
+    monkeypatch.setattr(Trainer, "_train_epoch", lambda self, run, info: (calls.append(info.global_epoch),
+                                                                          original(self, run, info))[1])
     resumed = run_experiment(build_experiment(small_config(tmp_path / "crash", "erm", *overrides)))
     assert calls == [3]  # epochs 1 and 2 came from the checkpoint
     assert resumed["map"] == pytest.approx(reference["map"], abs=1e-6)  # the same batches and augmentations

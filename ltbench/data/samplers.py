@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import Sampler
 
 from ltbench.errors import LtbenchError
+from ltbench.registry import SAMPLERS
 
 
 def _shuffled_cycle(items: np.ndarray, generator: torch.Generator) -> Iterator[int]:
@@ -63,3 +64,16 @@ class ClassAwareSampler(Sampler[int]):
             visit = min(self.num_samples_cls, self.num_samples - drawn)
             yield from itertools.islice(self._image_cycles[next(self._class_cycle)], visit)
             drawn += visit
+
+
+@SAMPLERS.register("random")
+def random_sampler(targets: np.ndarray, seed: int) -> None:
+    """Instance-balanced: every training image once per epoch, in a seeded random order."""
+    return None
+
+
+@SAMPLERS.register("class_aware")
+def class_aware_sampler(targets: np.ndarray, seed: int, num_samples_cls: int = 3,
+                        reduce: float | None = None) -> ClassAwareSampler:
+    """Class-aware (class-balanced) resampling of the DB paper (Shen et al. 2016)."""
+    return ClassAwareSampler(targets, num_samples_cls=num_samples_cls, reduce=reduce, seed=seed)

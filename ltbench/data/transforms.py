@@ -13,33 +13,61 @@ import numpy as np
 import torch
 
 from ltbench._torchvision_compat import ensure_torchvision_importable
-from ltbench.errors import check_choice
+from ltbench.registry import AUGMENTATIONS
 
 ensure_torchvision_importable()
 from torchvision.transforms import v2  # noqa: E402
 
-AUGMENTATIONS = ("none", "flip_crop", "paper", "randaugment")
 Transform = Callable[[np.ndarray], torch.Tensor]
 
 
 def build_transform(size: int, augment: str = "none", train: bool = True) -> Transform:
-    """The pipeline for one split; test images are only resized."""
-    check_choice("input.augment", augment, AUGMENTATIONS)
-    resize = v2.Resize((size, size), antialias=True)
-    steps: list[Callable] = [resize]
-    if train and augment == "flip_crop":
-        steps = [v2.RandomResizedCrop((size, size), scale=(0.8, 1.0), antialias=True), v2.RandomHorizontalFlip()]
-    elif train and augment == "paper":  # DB baseline recipe: photometric distortion, crop (min 0.8), flip
-        steps = [v2.ColorJitter(0.125, 0.5, 0.5, 0.05),
-                 v2.RandomResizedCrop((size, size), scale=(0.8, 1.0), antialias=True), v2.RandomHorizontalFlip()]
-    elif train and augment == "randaugment":  # CPRFL recipe: Cutout(0.5) + RandAugment
-        steps = [resize, v2.RandAugment(), Cutout(size // 2)]
+    """The registered augmentation ``augment``'s pipeline for one split; test images are only resized."""
+    return AUGMENTATIONS.build(augment, size, train)
+
+
+def _pipeline(steps: list[Callable]) -> Transform:
     pipeline = v2.Compose(steps)
 
     def transform(image: np.ndarray) -> torch.Tensor:
         return pipeline(torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1))
 
     return transform
+
+
+def _resize(size: int) -> v2.Resize:
+    return v2.Resize((size, size), antialias=True)
+
+
+@AUGMENTATIONS.register("none")
+def no_augmentation(size: int, train: bool) -> Transform:
+    """Resize only."""
+    return _pipeline([_resize(size)])
+
+
+@AUGMENTATIONS.register("flip_crop")
+def flip_crop(size: int, train: bool) -> Transform:
+    """Random resized crop (scale 0.8-1) and horizontal flip."""
+    if not train:
+        return no_augmentation(size, train)
+    return _pipeline([v2.RandomResizedCrop((size, size), scale=(0.8, 1.0), antialias=True), v2.RandomHorizontalFlip()])
+
+
+@AUGMENTATIONS.register("paper")
+def db_paper(size: int, train: bool) -> Transform:
+    """The DB baseline recipe: photometric distortion, crop (min scale 0.8), flip."""
+    if not train:
+        return no_augmentation(size, train)
+    return _pipeline([v2.ColorJitter(0.125, 0.5, 0.5, 0.05),
+                      v2.RandomResizedCrop((size, size), scale=(0.8, 1.0), antialias=True), v2.RandomHorizontalFlip()])
+
+
+@AUGMENTATIONS.register("randaugment")
+def randaugment(size: int, train: bool) -> Transform:
+    """CPRFL paper recipe as ltbench reads it: resize, torchvision RandAugment, Cutout (p 0.5, black)."""
+    if not train:
+        return no_augmentation(size, train)
+    return _pipeline([_resize(size), v2.RandAugment(), Cutout(size // 2)])
 
 
 class Cutout(torch.nn.Module):

@@ -1,12 +1,15 @@
-"""Backbone features of a frozen backbone, computed once and cached on disk.
+"""Backbone features of a backbone that does not train, computed once and cached on disk.
 
-When a method's backbone is frozen and its input is not augmented, every epoch
+When only a method's head trains and its input is not augmented, every epoch
 would recompute the same features; caching them makes CPU experiments fast, and
-methods that share a backbone (a Table 1 suite) share one cache.
+methods that share a backbone (a Table 1 suite) share one cache. The key holds a
+digest of the backbone's weights, so a fine-tuned backbone never hits the cache
+of its ImageNet initialisation.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Callable
 
 import torch
@@ -14,7 +17,7 @@ from torch import nn
 
 from ltbench.data.base import Split
 from ltbench.data.loading import SplitDataset, make_loader
-from ltbench.data.transforms import build_transform
+from ltbench.data.transforms import Transform
 from ltbench.engine.device import autocast
 from ltbench.progress import progress_bar
 from ltbench.paths import cache_root
@@ -24,18 +27,31 @@ from ltbench.locks import file_lock
 
 @torch.no_grad()
 def extract_features(
-    backbone: nn.Module, split: Split, size: int, device: torch.device, batch_size: int, amp: bool, desc: str
+    backbone: nn.Module, split: Split, transform: Transform, device: torch.device, batch_size: int, amp: bool,
+    desc: str,
 ) -> torch.Tensor:
-    """``N x D x h x w`` float16 features of a split's resized (un-augmented) images, on the CPU."""
+    """float16 features of a split's un-augmented images (``transform``), on the CPU; leaves the backbone's mode."""
+    was_training = backbone.training
     backbone.eval()
-    loader = make_loader(SplitDataset(split, build_transform(size, "none", train=False)), batch_size)
+    loader = make_loader(SplitDataset(split, transform), batch_size)
     chunks = []
     with progress_bar(desc, len(loader)) as advance:
         for images, _ in loader:
             with autocast(amp, device):
                 chunks.append(backbone(to_float_images(images, device)).half().cpu())
             advance()
+    backbone.train(was_training)
     return torch.cat(chunks)
+
+
+def weights_digest(module: nn.Module) -> str:
+    """sha256 of every tensor of ``module``'s state (names, dtypes, shapes and bytes)."""
+    hasher = hashlib.sha256()
+    for name, tensor in sorted(module.state_dict().items()):
+        tensor = tensor.detach().cpu().contiguous()
+        hasher.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}".encode())
+        hasher.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return hasher.hexdigest()[:16]
 
 
 def cached_features(key_parts: dict[str, Any], compute: Callable[[], torch.Tensor]) -> torch.Tensor:

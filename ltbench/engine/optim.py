@@ -1,68 +1,123 @@
-"""Optimizers and per-iteration learning-rate schedules from the ``train`` config section."""
+"""Registered optimizers and per-iteration learning-rate schedules.
+
+An optimizer factory takes torch parameter groups (a method's, or the default
+decay / no-decay split) and the base ``lr``; a schedule factory takes the
+optimizer, the steps per epoch and the stage's epochs. Plugins add their own
+with ``@OPTIMIZERS.register`` / ``@SCHEDULES.register``; their keyword
+parameters become the ``train.optimizer`` / ``train.schedule`` config keys.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
 
-from ltbench.errors import check_choice
+from ltbench.config import ENGINE_KEYS
+from ltbench.registry import OPTIMIZERS, SCHEDULES
 
-OPTIMIZERS = ("adamw", "adam", "sgd")
-SCHEDULES = ("cosine", "onecycle", "step", "constant")
+# keys of train.optimizer that the engine reads itself; the rest are the factory's
+ENGINE_OPTIMIZER_KEYS = ("name", *ENGINE_KEYS[("train", "optimizer")])
 
-
-def parameter_groups(model: nn.Module, weight_decay: float, decay_norm_and_bias: bool) -> list[dict[str, Any]]:
-    """Trainable parameters; biases and norm weights (1-d tensors) get no decay unless asked."""
-    decay, no_decay = [], []
-    for param in model.parameters():
-        if param.requires_grad:
-            (decay if decay_norm_and_bias or param.ndim > 1 else no_decay).append(param)
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+Groups = list[dict[str, Any]]
 
 
-def build_optimizer(model: nn.Module, cfg: dict[str, Any]) -> torch.optim.Optimizer:
-    name = cfg["name"]
-    check_choice("train.optimizer.name", name, OPTIMIZERS)
-    groups = parameter_groups(model, cfg["weight_decay"], cfg["decay_norm_and_bias"])
-    if name == "sgd":
-        return torch.optim.SGD(groups, lr=cfg["lr"], momentum=cfg["momentum"])
-    cls = torch.optim.AdamW if name == "adamw" else torch.optim.Adam  # "adam" adds L2 decay to the gradient
-    return cls(groups, lr=cfg["lr"])
+def decay_groups(named: list[tuple[str, nn.Parameter]], cfg: dict[str, Any]) -> Groups:
+    """Biases and norm weights (1-d tensors) get no weight decay unless ``decay_norm_and_bias``."""
+    decay = [p for _, p in named if cfg["decay_norm_and_bias"] or p.ndim > 1]
+    no_decay = [p for _, p in named if not (cfg["decay_norm_and_bias"] or p.ndim > 1)]
+    return [{"params": decay, "weight_decay": cfg["weight_decay"]}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def lr_factor(cfg: dict[str, Any], step: int, steps_per_epoch: int, total_steps: int) -> float:
-    """Multiplier of the base lr at optimizer step ``step`` (0-based), warm-up included."""
-    name = cfg["name"]  # checked once by build_scheduler, not on every step
-    progress = step / max(total_steps, 1)
-    if name == "cosine":
-        factor = 0.5 * (1 + math.cos(math.pi * progress))
-    elif name == "step":
-        epoch = step // max(steps_per_epoch, 1)
-        factor = cfg["gamma"] ** sum(epoch >= m for m in cfg["milestones"])
-    elif name == "constant":
-        factor = 1.0
-    else:  # onecycle: torch's OneCycleLR with its defaults: div 25, final div 1e4, cosine
-        warm = cfg["pct_start"] * total_steps
-        if step < warm:
-            factor = _cos_between(1 / 25, 1.0, step / warm)
-        else:
-            factor = _cos_between(1.0, 1 / 25e4, (step - warm) / max(total_steps - warm, 1))
-    warmup = cfg["warmup_iters"]
-    if warmup and step < warmup:  # linear warm-up from lr * warmup_ratio (mmcv style)
-        factor *= cfg["warmup_ratio"] + (1 - cfg["warmup_ratio"]) * step / warmup
-    return factor
+@OPTIMIZERS.register("sgd")
+def sgd(groups: Groups, lr: float, momentum: float = 0.9, nesterov: bool = False) -> torch.optim.Optimizer:
+    """SGD with momentum; weight decay is per parameter group."""
+    return torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=nesterov)
+
+
+@OPTIMIZERS.register("adamw")
+def adamw(groups: Groups, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+          fused: bool = False) -> torch.optim.Optimizer:
+    """AdamW (decoupled weight decay); ``fused`` uses the single-kernel CUDA implementation."""
+    return torch.optim.AdamW(groups, lr=lr, betas=tuple(betas), eps=eps, fused=fused or None)
+
+
+@OPTIMIZERS.register("adam")
+def adam(groups: Groups, lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8) -> torch.optim.Optimizer:
+    """Adam; its weight decay is L2 added to the gradient (the CPRFL paper's wording)."""
+    return torch.optim.Adam(groups, lr=lr, betas=tuple(betas), eps=eps)
+
+
+Scheduler = torch.optim.lr_scheduler.LRScheduler
+
+
+def _with_warmup(optimizer: torch.optim.Optimizer, factor: Callable[[int], float], warmup_iters: int,
+                 warmup_ratio: float) -> Scheduler:
+    """``factor(step)`` times mmcv's linear warm-up from ``lr * warmup_ratio`` over ``warmup_iters`` steps."""
+
+    def multiplier(step: int) -> float:
+        value = factor(step)
+        if warmup_iters and step < warmup_iters:
+            value *= warmup_ratio + (1 - warmup_ratio) * step / warmup_iters
+        return value
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, multiplier)
+
+
+@SCHEDULES.register("cosine")
+def cosine(optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int, warmup_iters: int = 0,
+           warmup_ratio: float = 0.3333) -> Scheduler:
+    """Cosine decay to zero over the stage, per iteration."""
+    total = max(steps_per_epoch * epochs, 1)
+    return _with_warmup(optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / total)),
+                        warmup_iters, warmup_ratio)
+
+
+@SCHEDULES.register("constant")
+def constant(optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int, warmup_iters: int = 0,
+             warmup_ratio: float = 0.3333) -> Scheduler:
+    """A constant learning rate (after any warm-up)."""
+    return _with_warmup(optimizer, lambda step: 1.0, warmup_iters, warmup_ratio)
+
+
+@SCHEDULES.register("step")
+def step(optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int, milestones: list[int] | None = None,
+         gamma: float = 0.1, warmup_iters: int = 0, warmup_ratio: float = 0.3333) -> Scheduler:
+    """Multiply the lr by gamma at each milestone epoch (the DB recipe)."""
+    marks = milestones or []
+    return _with_warmup(optimizer, lambda it: gamma ** sum(it // max(steps_per_epoch, 1) >= m for m in marks),
+                        warmup_iters, warmup_ratio)
+
+
+@SCHEDULES.register("onecycle")
+def onecycle(optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int, pct_start: float = 0.2,
+             warmup_iters: int = 0, warmup_ratio: float = 0.3333) -> Scheduler:
+    """One cycle: cosine up from lr/25 over pct_start of the stage, then down to lr/25e4 (no momentum cycling)."""
+    total = steps_per_epoch * epochs
+    warm = pct_start * total
+
+    def factor(it: int) -> float:
+        if it < warm:
+            return _cos_between(1 / 25, 1.0, it / warm)
+        return _cos_between(1.0, 1 / 25e4, (it - warm) / max(total - warm, 1))
+
+    return _with_warmup(optimizer, factor, warmup_iters, warmup_ratio)
 
 
 def _cos_between(start: float, end: float, fraction: float) -> float:
     return end + (start - end) * 0.5 * (1 + math.cos(math.pi * min(fraction, 1.0)))
 
 
-def build_scheduler(
-    optimizer: torch.optim.Optimizer, cfg: dict[str, Any], steps_per_epoch: int, epochs: int
-) -> torch.optim.lr_scheduler.LambdaLR:
-    check_choice("train.schedule.name", cfg["name"], SCHEDULES)
-    total = steps_per_epoch * epochs
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(cfg, step, steps_per_epoch, total))
+def build_optimizer(groups: Groups, cfg: dict[str, Any]) -> torch.optim.Optimizer:
+    """The resolved ``train.optimizer`` section's optimizer over ``groups``."""
+    params = {k: v for k, v in cfg.items() if k not in ENGINE_OPTIMIZER_KEYS}
+    return OPTIMIZERS.build(cfg["name"], groups, cfg["lr"], **params)
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, cfg: dict[str, Any], steps_per_epoch: int,
+                    epochs: int) -> Scheduler:
+    """The resolved ``train.schedule`` section's schedule, stepped once per iteration."""
+    params = {k: v for k, v in cfg.items() if k != "name"}
+    return SCHEDULES.build(cfg["name"], optimizer, steps_per_epoch, epochs, **params)

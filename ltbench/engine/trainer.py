@@ -1,8 +1,8 @@
-"""The training loop: seeds, AMP, schedules, EMA, per-epoch checkpoints and resume.
+"""The training loop: the method's stages, AMP, schedules, EMA, per-epoch checkpoints and resume.
 
-Model selection is honest: the reported model is the one after the last
-epoch (its EMA when ``train.ema`` is set). The test set is evaluated after each
-epoch only to draw learning curves (``eval.every_epoch``); it never picks a model.
+Model selection is honest: the reported model is the one after the last epoch
+of the last stage (its EMA when ``train.ema`` is set). The test set is evaluated
+every ``eval.interval`` epochs only to draw learning curves; it never picks a model.
 """
 
 from __future__ import annotations
@@ -12,40 +12,27 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader
 
+from ltbench.config import deep_merge
 from ltbench.data.base import LTDataset
-from ltbench.data.loading import SplitDataset, make_loader
 from ltbench.data.samplers import ClassAwareSampler
-from ltbench.data.transforms import AUGMENTATIONS, build_transform
-from ltbench.engine.checkpoint import load_checkpoint, save_checkpoint
+from ltbench.engine.checkpoint import Position, read_checkpoint, restore_training, save_checkpoint
 from ltbench.engine.device import amp_enabled, autocast, pick_device
 from ltbench.engine.ema import make_ema
-from ltbench.engine.features import cached_features, extract_features, to_float_images
-from ltbench.engine.optim import OPTIMIZERS, SCHEDULES, build_optimizer, build_scheduler
-from ltbench.progress import console, progress_bar
-from ltbench.errors import LtbenchError, check_choice
+from ltbench.engine.inputs import Inputs
+from ltbench.engine.optim import ENGINE_OPTIMIZER_KEYS, build_optimizer, build_scheduler, decay_groups
+from ltbench.errors import LtbenchError
 from ltbench.evaluation import evaluate
-from ltbench.methods.base import MethodParts
+from ltbench.methods.base import EpochInfo, MethodParts, Stage, StepInputs
+from ltbench.progress import console, progress_bar
+from ltbench.registry import OPTIMIZERS, SCHEDULES, Registry, resolve_params
 from ltbench.runs import CHECKPOINT_FILE, append_history, read_history
-
-
-SAMPLERS = ("random", "class_aware")
-
-
-def check_settings(config: dict[str, Any]) -> None:
-    """Refuse a misspelt engine choice as soon as the config is composed, before any data is read or written."""
-    train = config["train"]
-    check_choice("train.optimizer.name", train["optimizer"]["name"], OPTIMIZERS)
-    check_choice("train.schedule.name", train["schedule"]["name"], SCHEDULES)
-    check_choice("train.sampler", train["sampler"], SAMPLERS)
-    check_choice("input.augment", config["input"]["augment"], AUGMENTATIONS)
-    pick_device(train["device"])
 
 
 def seed_everything(seed: int) -> None:
@@ -64,10 +51,26 @@ class TrainResult:
     feature_cache: bool
     selection: str  # "final" or "final-ema"
     train_seconds: float
+    model: nn.Module  # the reported model (the EMA's when there is one)
+
+
+@dataclass
+class StageRun:
+    """One stage being trained: its settings, loader, optimizer, schedule and EMA."""
+
+    index: int
+    stage: Stage
+    epochs: int
+    first_epoch: int  # global epoch number of its first epoch
+    cached: bool
+    loader: DataLoader
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    ema: nn.Module | None
 
 
 class Trainer:
-    """Trains ``parts.model`` with ``parts.loss`` on ``dataset`` as ``config`` says."""
+    """Trains ``parts.model`` through ``parts.stages`` on ``dataset`` as ``config`` says."""
 
     def __init__(self, config: dict[str, Any], dataset: LTDataset, parts: MethodParts, run_dir: Path) -> None:
         self.config, self.dataset, self.parts, self.run_dir = config, dataset, parts, run_dir
@@ -76,135 +79,153 @@ class Trainer:
         self.amp = amp_enabled(self.train_cfg["amp"], self.device)
         self.model = parts.model.to(self.device)
         self.loss_fn = parts.loss.to(self.device)
-        self.use_features = self._feature_cache_wanted()
+        self.inputs = Inputs(config, dataset, parts, self.device, self.amp)
+        self.stages = parts.stages
+        self.epochs = [stage.epochs or self.train_cfg["epochs"] for stage in self.stages]
+        self.wants_grad = {name: p.requires_grad for name, p in self.model.named_parameters()}
+        trained = {n for n, wants in self.wants_grad.items() if wants and any(s.trains(n) for s in self.stages)}
+        self.frozen = set(self.wants_grad) - trained  # not saved in checkpoints: rebuilt with the model
+        for stage in self.stages:
+            self.inputs.cached_for_training(stage)  # refuse an impossible feature_cache=true before training
 
-    def _feature_cache_wanted(self) -> bool:
-        setting = self.train_cfg["feature_cache"]
-        frozen = not any(p.requires_grad for p in self.model.backbone.parameters())
-        augmented = self.config["input"]["augment"] != "none"
-        if setting == "auto":
-            return frozen and not augmented
-        if setting and not frozen:
-            raise LtbenchError("train.feature_cache=true needs a frozen backbone; set model.freeze=all.")
-        if setting and augmented:
-            raise LtbenchError("train.feature_cache=true caches un-augmented features; set input.augment=none.")
-        return bool(setting)
+    # ------------------------------------------------------------- stages
+    def _start_stage(self, index: int, resume: tuple[Position, dict[str, Any]] | None) -> StageRun:
+        stage = self.stages[index]
+        if resume is None and stage.on_start is not None:
+            stage.on_start(self.model)
+        for name, param in self.model.named_parameters():
+            param.requires_grad_(self.wants_grad[name] and stage.trains(name))
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
+        if not named:
+            raise LtbenchError(f"Stage {stage.name!r} trains no parameter; check the method's Stage.train.")
+        opt_cfg = _stage_section(self.train_cfg["optimizer"], stage.optimizer, OPTIMIZERS, 2, ENGINE_OPTIMIZER_KEYS)
+        groups = (self.parts.param_groups or decay_groups)(named, opt_cfg)
+        optimizer = build_optimizer(groups, opt_cfg)
+        cached = self.inputs.cached_for_training(stage)
+        loader = self.inputs.train_loader(stage, self.model.backbone, cached)
+        epochs = self.epochs[index]
+        schedule_cfg = _stage_section(self.train_cfg["schedule"], stage.schedule, SCHEDULES, 3)
+        scheduler = build_scheduler(optimizer, schedule_cfg, len(loader), epochs)
+        ema = make_ema(self.model, self.train_cfg["ema"]) if self.train_cfg["ema"] else None
+        if resume is not None:
+            restore_training(self.run_dir / CHECKPOINT_FILE, resume[1], self.frozen, optimizer, scheduler, ema)
+            if isinstance(loader.sampler, ClassAwareSampler):
+                loader.sampler.fast_forward(resume[0].epoch)
+        return StageRun(index, stage, epochs, sum(self.epochs[:index]) + 1, cached, loader, optimizer, scheduler, ema)
 
-    # ----------------------------------------------------------------- data
-    def _inputs(self) -> tuple[DataLoader, DataLoader]:
-        """Train and test loaders of images, or of cached backbone features."""
-        cfg, size = self.train_cfg, self.config["input"]["size"]
-        batch, eval_batch = cfg["batch_size"], self.config["eval"]["batch_size"]
-        if self.use_features:
-            train_x = self._features("train", size)
-            test_x = self._features("test", size)
-            train_set = TensorDataset(train_x, torch.from_numpy(self.dataset.train.targets).float())
-            test_set = TensorDataset(test_x, torch.from_numpy(self.dataset.test.targets).float())
-        else:
-            augment = self.config["input"]["augment"]
-            train_set = SplitDataset(self.dataset.train, build_transform(size, augment, train=True))
-            test_set = SplitDataset(self.dataset.test, build_transform(size, augment, train=False))
-        check_choice("train.sampler", cfg["sampler"], SAMPLERS)
-        sampler: ClassAwareSampler | None = None
-        if cfg["sampler"] == "class_aware":
-            sampler = ClassAwareSampler(self.dataset.train.targets, seed=self.config["seed"])
-        workers = 0 if self.use_features else cfg["num_workers"]
-        train_loader = make_loader(train_set, batch, shuffle=True, sampler=sampler, seed=self.config["seed"],
-                                   num_workers=workers, drop_last=len(train_set) > batch)
-        test_loader = make_loader(test_set, eval_batch, num_workers=workers)
-        return train_loader, test_loader
-
-    def _logits(self, model: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
-        """Logits of a loaded batch: images through the whole model, cached features through its head."""
-        if self.use_features:
-            return model.head(inputs.to(self.device, non_blocking=True).float())
-        return model(to_float_images(inputs, self.device))
-
-    def _features(self, split_name: str, size: int) -> torch.Tensor:
-        backbone = self.model.backbone
-        source = getattr(backbone, "source", "")
-        key = {"dataset": self.config["dataset"], "split": split_name, "size": size,
-               "backbone": self.config["model"], "source": source, "amp": self.amp,
-               # a randomly initialised backbone differs per seed; pretrained features are shared across seeds
-               "init_seed": self.config["seed"] if source == "random init" else None}
-        split = getattr(self.dataset, split_name)
-        return cached_features(key, lambda: extract_features(
-            backbone, split, size, self.device, self.config["eval"]["batch_size"], self.amp,
-            f"features {split_name}"))
+    def _set_modes(self, run: StageRun) -> None:
+        """Train mode, except modules none of whose parameters train in this stage (their BatchNorm stays put)."""
+        self.model.train()
+        if run.stage.train is None:
+            return
+        for name, module in self.model.named_modules():
+            names = [f"{name}.{p}" if name else p for p, _ in module.named_parameters()]
+            if names and not any(run.stage.trains(n) for n in names):
+                module.eval()
 
     # ------------------------------------------------------------- training
     def fit(self) -> TrainResult:
-        cfg = self.train_cfg
         seed_everything(self.config["seed"])
-        train_loader, test_loader = self._inputs()
-        epochs = cfg["epochs"]
-        optimizer = build_optimizer(self.model, cfg["optimizer"])
-        scheduler = build_scheduler(optimizer, cfg["schedule"], len(train_loader), epochs)
-        ema = make_ema(self.model, cfg["ema"]) if cfg["ema"] else None
-        start_epoch = 1
         checkpoint = self.run_dir / CHECKPOINT_FILE
-        if checkpoint.is_file():
-            start_epoch = load_checkpoint(checkpoint, self.model, optimizer, scheduler, ema) + 1
-            console.print(f"[bold]resuming[/] {self.run_dir.name} after epoch {start_epoch - 1}")
-            if isinstance(train_loader.sampler, ClassAwareSampler) and start_epoch <= epochs:
-                train_loader.sampler.fast_forward(start_epoch - 1)
-        earlier = sum(r.get("seconds", 0.0) for r in read_history(self.run_dir) if r["epoch"] < start_epoch)
+        resume = read_checkpoint(checkpoint, self.model, self.frozen) if checkpoint.is_file() else None
+        start = 0
+        if resume is not None:
+            position = resume[0]
+            console.print(f"[bold]resuming[/] {self.run_dir.name} after stage {position.stage + 1} "
+                          f"epoch {position.epoch}")
+            start = position.stage
+            if position.epoch >= self.epochs[position.stage]:
+                start, resume = position.stage + 1, None
+        done_before = sum(self.epochs[:start]) + (resume[0].epoch if resume else 0)
+        earlier = sum(r.get("seconds", 0.0) for r in read_history(self.run_dir) if r["epoch"] <= done_before)
         started = time.perf_counter() - earlier
-        for epoch in range(start_epoch, epochs + 1):
-            epoch_start = time.perf_counter()
-            torch.manual_seed(self.config["seed"] * 1000 + epoch)  # each epoch's shuffle is reproducible
-            train_loader.generator.manual_seed(self.config["seed"] * 1000 + epoch)
-            loss = self._train_epoch(epoch, train_loader, optimizer, scheduler, ema)
-            row: dict[str, Any] = {"epoch": epoch, "train_loss": loss, "lr": scheduler.get_last_lr()[0]}
-            if self.config["eval"]["every_epoch"] and epoch < epochs:
-                row["test_map"] = self._evaluate(test_loader, ema)["total"]
-            row["seconds"] = time.perf_counter() - epoch_start
-            append_history(self.run_dir, row)
-            save_checkpoint(checkpoint, epoch, self.model, optimizer, scheduler, ema)
-            console.print(f"epoch {epoch}/{epochs}  loss {loss:.4f}" +
-                          (f"  test mAP {row['test_map']:.2f}" if "test_map" in row else ""))
-        scores = self._predict(test_loader, ema)  # the final model's evaluation is the reported one
+        run: StageRun | None = None
+        for index in range(start, len(self.stages)):
+            run = self._start_stage(index, resume)
+            first = resume[0].epoch + 1 if resume else 1
+            resume = None
+            for epoch in range(first, run.epochs + 1):
+                self._epoch(run, epoch, checkpoint)
+        if run is None and self.stages:  # resumed after the last epoch: rebuild the last stage's EMA state
+            run = self._start_stage(len(self.stages) - 1, read_checkpoint(checkpoint, self.model, self.frozen))
+        ema = run.ema if run else None
+        last_stage = self.stages[-1] if self.stages else None
+        scores = self.predict(ema.module if ema is not None else self.model, last_stage)
         metrics = evaluate(scores, self.dataset.test.targets, self.dataset.groups)
-        self._record_final_map(epochs, metrics["total"])
-        return TrainResult(scores, metrics, epochs, str(self.device), self.amp, self.use_features,
-                           "final-ema" if ema else "final", time.perf_counter() - started)
+        self._record_final_map(sum(self.epochs), metrics["total"])
+        return TrainResult(scores, metrics, sum(self.epochs), str(self.device), self.amp,
+                           bool(run and run.cached), "final-ema" if ema is not None else "final",
+                           time.perf_counter() - started, ema.module if ema is not None else self.model)
 
-    def _train_epoch(self, epoch: int, loader: DataLoader, optimizer: torch.optim.Optimizer,
-                     scheduler: Any, ema: nn.Module | None) -> float:
-        self.model.train()
+    def _epoch(self, run: StageRun, epoch: int, checkpoint: Path) -> None:
+        global_epoch = run.first_epoch + epoch - 1
+        info = EpochInfo(run.stage.name, run.index, epoch, run.epochs, global_epoch)
+        epoch_start = time.perf_counter()
+        torch.manual_seed(self.config["seed"] * 1000 + global_epoch)  # each epoch's shuffle is reproducible
+        run.loader.generator.manual_seed(self.config["seed"] * 1000 + global_epoch)
+        for hook in self.parts.on_epoch:
+            hook(info)
+        loss = self._train_epoch(run, info)
+        row: dict[str, Any] = {"epoch": global_epoch, "stage": run.stage.name, "train_loss": loss,
+                               "lr": run.scheduler.get_last_lr()[0]}
+        interval = self.config["eval"]["interval"]
+        if interval and global_epoch % interval == 0 and global_epoch < sum(self.epochs):
+            model = run.ema.module if run.ema is not None else self.model
+            scores = self.predict(model, run.stage)
+            row["test_map"] = evaluate(scores, self.dataset.test.targets, self.dataset.groups)["total"]
+        row["seconds"] = time.perf_counter() - epoch_start
+        append_history(self.run_dir, row)
+        save_checkpoint(checkpoint, Position(run.index, epoch), self.model, self.frozen, run.optimizer,
+                        run.scheduler, run.ema)
+        console.print(f"epoch {global_epoch}/{sum(self.epochs)} ({run.stage.name})  loss {loss:.4f}" +
+                      (f"  test mAP {row['test_map']:.2f}" if "test_map" in row else ""))
+
+    def _train_epoch(self, run: StageRun, info: EpochInfo) -> float:
+        self._set_modes(run)
         total, count = 0.0, 0
         clip = self.train_cfg["grad_clip"]
-        with progress_bar(f"epoch {epoch}", len(loader)) as advance:
-            for inputs, targets in loader:
-                targets = targets.to(self.device, non_blocking=True)
-                with autocast(self.amp, self.device):
-                    logits = self._logits(self.model, inputs)
-                loss = self.loss_fn(logits.float(), targets)
+        params = [p for group in run.optimizer.param_groups for p in group["params"]]
+        with progress_bar(f"epoch {info.global_epoch}", len(run.loader)) as advance:
+            for batch in run.loader:
+                loss = self._batch_loss(run, batch, info)
                 value = loss.item()  # the step's only host-device synchronisation
                 if not math.isfinite(value):
-                    raise LtbenchError(f"The loss became {value} in epoch {epoch}; lower train.optimizer.lr.")
-                optimizer.zero_grad(set_to_none=True)
+                    raise LtbenchError(f"The loss became {value} in epoch {info.global_epoch}; "
+                                       "lower train.optimizer.lr.")
+                run.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if clip:
-                    nn.utils.clip_grad_norm_(self.model.parameters(), clip)
-                optimizer.step()
-                scheduler.step()
-                if ema is not None:
-                    ema.update_parameters(self.model)
-                total += value * len(targets)
-                count += len(targets)
+                    nn.utils.clip_grad_norm_(params, clip)
+                run.optimizer.step()
+                run.scheduler.step()
+                if run.ema is not None:
+                    run.ema.update_parameters(self.model)
+                size = len(batch[1])
+                total += value * size
+                count += size
                 advance(f"loss {total / count:.4f}")
         return total / max(count, 1)
 
+    def _batch_loss(self, run: StageRun, batch: tuple[Any, ...], info: EpochInfo) -> torch.Tensor:
+        def features(inputs: torch.Tensor) -> torch.Tensor:
+            return self.inputs.to_features(self.model.backbone, inputs, run.cached)
+
+        with autocast(self.amp, self.device):  # the loss itself in float32, outside autocast
+            if self.parts.step is not None:
+                return self.parts.step(StepInputs(tuple(batch), features, self.model, self.loss_fn, info))
+            logits = self.model.head(features(batch[0]))
+        return self.loss_fn(logits.float(), batch[1].to(self.device, non_blocking=True))
+
     @torch.no_grad()
-    def _predict(self, loader: DataLoader, ema: nn.Module | None) -> np.ndarray:
-        """Sigmoid scores of the reported model (the EMA when there is one) on the test split."""
-        model = ema.module if ema is not None else self.model
+    def predict(self, model: nn.Module, last_stage: Stage | None) -> np.ndarray:
+        """Sigmoid test-set scores of ``model`` (cached features when its backbone did not train last)."""
+        cached = self.inputs.cached_for_evaluation(last_stage)
+        loader = self.inputs.test_loader(model.backbone, cached)
         model.eval()
         outputs = []
         for inputs, _ in loader:
             with autocast(self.amp, self.device):
-                logits = self._logits(model, inputs)
+                logits = model.head(self.inputs.to_features(model.backbone, inputs, cached))
             outputs.append(torch.sigmoid(logits.float()).cpu())
         return torch.cat(outputs).numpy()
 
@@ -214,5 +235,16 @@ class Trainer:
         if final and final[0].get("test_map") != test_map:
             append_history(self.run_dir, {**final[0], "test_map": test_map})
 
-    def _evaluate(self, loader: DataLoader, ema: nn.Module | None) -> dict[str, Any]:
-        return evaluate(self._predict(loader, ema), self.dataset.test.targets, self.dataset.groups)
+
+def _stage_section(section: dict[str, Any], overrides: dict[str, Any] | None, registry: Registry, skip: int,
+                   engine_keys: Sequence[str] = ("name",)) -> dict[str, Any]:
+    """A stage's optimizer or schedule: the config's section with the stage's overrides.
+
+    Naming another component keeps only the engine's keys of the section (as in config resolution).
+    """
+    if not overrides:
+        return section
+    renamed = overrides.get("name", section["name"]) != section["name"]
+    merged = deep_merge({k: section[k] for k in engine_keys} if renamed else section, overrides)
+    params = {k: v for k, v in merged.items() if k not in engine_keys}
+    return {**{k: merged[k] for k in engine_keys}, **resolve_params(registry, merged["name"], params, skip=skip)}

@@ -48,13 +48,12 @@ def print_plan(name: str, dataset: str, seeds: Sequence[int], overrides: Sequenc
 
     suite = load_suite(name)
     methods = {row.label: row.method for row in suite.rows}
-    datasets: dict[str, LTDataset] = {}
     table = Table(title=f"suite {name} on {dataset}, seeds {list(seeds)}", title_justify="left")
     for column in ("row", "method", "seed", "run id", "state"):
         table.add_column(column)
     states = []
     for task in suite_tasks(suite, dataset, seeds, overrides, rows):
-        result = plan_task(task, datasets)
+        result = plan_task(task)
         state = f"{result.status}: {result.message}" if result.message else result.status
         run_id = Path(result.run_dir).name if result.run_dir else "-"
         table.add_row(task.label, methods[task.label], str(task.seed), run_id, state)

@@ -14,11 +14,12 @@ from typing import Sequence
 
 from ltbench.data.base import LTDataset
 from ltbench.errors import LtbenchError
-from ltbench.experiment import Experiment, build_experiment, compose_config, format_map, run_experiment
-from ltbench.config import deep_merge
+from ltbench.experiment import Experiment, build_experiment, format_map, run_dir_of, run_experiment
+from ltbench.config import Config, deep_merge
 from ltbench.locks import RunInProgress, run_lock, run_lock_holder
 from ltbench.progress import console
-from ltbench.runs import HISTORY_FILE
+from ltbench.resolve import resolve_config
+from ltbench.runs import HISTORY_FILE, RunReadError, read_run
 from ltbench.suites import Manifest, Suite, failure_prefix, load_suite
 
 
@@ -49,13 +50,16 @@ def suite_tasks(suite: Suite, dataset: str, seeds: Sequence[int], overrides: Seq
 _WORKER_DATASETS: dict[str, LTDataset] = {}  # a worker process builds each dataset once, for all its tasks
 
 
-def build_task(task: SuiteTask, datasets: dict[str, LTDataset] | None = None) -> Experiment:
-    """The task's experiment: its row's config with the suite's overrides and the task's seed."""
+def task_config(task: SuiteTask) -> Config:
+    """The task's resolved config: its row's config with the suite's overrides and the task's seed."""
     row = load_suite(task.suite).select([task.label])[0]
-    config = compose_config(row.method, task.dataset, row.config_file(task.dataset),
-                            overrides=[*task.overrides, f"seed={task.seed}"],
-                            extra=deep_merge(row.overrides_for(task.dataset), {"label": row.label}))
-    return build_experiment(config, _WORKER_DATASETS if datasets is None else datasets)
+    return resolve_config(row.method, task.dataset, row.config_file(task.dataset),
+                          overrides=[*task.overrides, f"seed={task.seed}"],
+                          extra=deep_merge(row.overrides_for(task.dataset), {"label": row.label}))
+
+
+def build_task(task: SuiteTask, datasets: dict[str, LTDataset] | None = None) -> Experiment:
+    return build_experiment(task_config(task), _WORKER_DATASETS if datasets is None else datasets)
 
 
 def run_task(task: SuiteTask, wait: bool = False, datasets: dict[str, LTDataset] | None = None) -> TaskResult:
@@ -86,15 +90,18 @@ def run_task(task: SuiteTask, wait: bool = False, datasets: dict[str, LTDataset]
     return TaskResult(task, "reused" if finished else "trained", str(experiment.run_dir))
 
 
-def plan_task(task: SuiteTask, datasets: dict[str, LTDataset]) -> TaskResult:
-    """What running the task would do, without training or writing anything (``--dry-run``)."""
+def plan_task(task: SuiteTask) -> TaskResult:
+    """What running the task would do, from its resolved config alone: nothing is built, trained or written."""
     try:
-        experiment = build_task(task, datasets)
+        run_dir = run_dir_of(task_config(task))
     except LtbenchError as exc:
         return TaskResult(task, "cannot run", None, str(exc))
-    run_dir = experiment.run_dir
     holder = run_lock_holder(run_dir)
-    if experiment.finished:
+    try:
+        finished = read_run(run_dir).finished
+    except RunReadError:
+        finished = False
+    if finished:
         status = "done"
     elif holder:
         status = f"in progress ({holder})"

@@ -12,11 +12,10 @@ from ltbench.losses import asl, basic, distribution_balanced, focal  # noqa: F40
 from ltbench.registry import LOSSES, resolve_params
 
 
-def build_loss(config: Mapping[str, Any], stats: ClassStats) -> tuple[nn.Module, dict[str, Any]]:
-    """The loss named in ``config`` and its fully resolved config (name + every parameter)."""
+def build_loss(config: Mapping[str, Any], stats: ClassStats) -> nn.Module:
+    """The loss named in ``config``, with the training split's class statistics and ``config``'s parameters."""
     params = dict(config)
     name = params.pop("name", None)
     if not name:
         raise LtbenchError(f"The loss config needs a name (one of: {', '.join(LOSSES.list())}).")
-    params = resolve_params(LOSSES, name, params, skip=1)
-    return LOSSES.build(name, stats, **params), {"name": name, **params}
+    return LOSSES.build(name, stats, **resolve_params(LOSSES, name, params, skip=1))

@@ -1,20 +1,29 @@
-"""What a method is: given the resolved config and the dataset, a model and a loss.
+"""The method contract: what a method hands the engine, with a default for everything.
 
-The engine does the rest. A model maps images to logits and is split into
-``backbone`` (images -> B x D x h x w feature map) and ``head`` (feature map ->
-B x C logits) so that the engine can cache features of a frozen backbone.
+A method is a registered factory ``fn(ctx: MethodContext, **params) -> MethodParts``.
+The model maps images to logits and is split into ``backbone`` (images -> features)
+and ``head`` (features -> logits), so that the engine can cache the features of a
+backbone that does not train. Everything else the engine would otherwise decide
+(stages and what trains in each, samplers, optimizer overrides, parameter groups,
+transforms, per-epoch switches, the loss of a batch) the method may say here;
+the engine asks instead of inspecting the model.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
+import numpy as np
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 from ltbench.data.base import LTDataset
-from ltbench.registry import BACKBONES, TEXT_ENCODERS, resolve_params
+from ltbench.registry import BACKBONES, TEXT_ENCODERS
+
+Transform = Callable[[np.ndarray], torch.Tensor]
+NamedParams = list[tuple[str, nn.Parameter]]
 
 
 class SplitModel(nn.Module):
@@ -30,50 +39,102 @@ class SplitModel(nn.Module):
 
 
 @dataclass
+class Stage:
+    """One training stage. Stage k starts from stage k-1's weights within one run, and resumes on its own.
+
+    ``train`` lists name prefixes of the model's parameters that train (``("head",)``);
+    ``None`` trains every parameter that requires a gradient. When only the head
+    trains, the engine may cache the backbone's features. ``optimizer`` and
+    ``schedule`` are merged over the config's ``train.optimizer`` / ``train.schedule``;
+    ``sampler`` names a registered sampler (or ``{"name": ..., **params}``).
+    """
+
+    name: str = "train"
+    epochs: int | None = None  # None: train.epochs
+    train: tuple[str, ...] | None = None
+    optimizer: dict[str, Any] | None = None
+    schedule: dict[str, Any] | None = None
+    sampler: str | dict[str, Any] | None = None  # None: train.sampler
+    on_start: Callable[[nn.Module], None] | None = None  # e.g. a fresh classifier (cRT)
+
+    def trains(self, name: str) -> bool:
+        return self.train is None or any(name == p or name.startswith(p + ".") for p in self.train)
+
+    @property
+    def head_only(self) -> bool:
+        return self.train is not None and all(p == "head" or p.startswith("head.") for p in self.train)
+
+
+@dataclass(frozen=True)
+class EpochInfo:
+    """Where training stands, given to per-epoch hooks and custom steps."""
+
+    stage: str
+    stage_index: int
+    epoch: int  # 1-based within the stage
+    epochs: int  # of this stage
+    global_epoch: int
+
+
+@dataclass
+class StepInputs:
+    """What a custom ``MethodParts.step`` receives for one training batch."""
+
+    batch: tuple[Any, ...]  # as the (possibly wrapped) train loader yields it: inputs, targets, ...
+    features: Callable[[torch.Tensor], torch.Tensor]  # loader inputs -> backbone features on the device
+    model: SplitModel
+    loss: nn.Module
+    info: EpochInfo
+
+
+@dataclass
 class MethodParts:
-    """What a method hands the engine."""
+    """What a method hands the engine; only ``model`` and ``loss`` are required."""
 
     model: SplitModel
-    loss: nn.Module  # (logits B x C, targets B x C float) -> scalar
+    loss: nn.Module  # (logits B x C float, targets B x C float) -> scalar
+    stages: list[Stage] = field(default_factory=lambda: [Stage()])  # [] = evaluate only (zero-shot)
+    param_groups: Callable[[NamedParams, dict[str, Any]], list[dict[str, Any]]] | None = None
+    on_epoch: list[Callable[[EpochInfo], None]] = field(default_factory=list)  # at every epoch's start
+    step: Callable[[StepInputs], torch.Tensor] | None = None  # None: loss(head(features(x)), y)
+    train_transform: Transform | None = None  # None: the input.augment pipeline
+    test_transform: Transform | None = None  # None: resize to input.size
+    train_dataset: Callable[[Dataset, np.ndarray], Dataset] | None = None  # wrap the engine's (e.g. pairs)
 
 
 @dataclass
 class MethodContext:
-    """Everything a method may read to build itself; records the defaults it filled in."""
+    """What a method may read to build itself: the resolved config and the dataset."""
 
     config: dict[str, Any]
     dataset: LTDataset
-    resolved: dict[str, Any] = field(default_factory=dict)  # config sections completed with defaults
     provenance: dict[str, str] = field(default_factory=dict)  # where weights and embeddings came from
 
     def backbone(self) -> nn.Module:
         """The backbone named in ``model.backbone`` with the ``model`` section's options."""
-        model_cfg = dict(self.config["model"])
-        name = model_cfg.pop("backbone")
-        params = resolve_params(BACKBONES, name, model_cfg)
-        self.resolved["model"] = {"backbone": name, **params}
+        params = dict(self.config["model"])
+        name = params.pop("backbone")
         backbone = BACKBONES.build(name, **params)
         self.provenance["backbone"] = f"{name}: {backbone.source}"
         return backbone
+
+    def stage(self, **options: Any) -> Stage:
+        """A stage that trains only the head when ``model.freeze`` is ``all`` (so features may be cached)."""
+        frozen = self.config.get("model", {}).get("freeze") == "all"
+        return Stage(**({"train": ("head",)} if frozen else {}), **options)
 
     def text_embeddings(self) -> torch.Tensor:
         """``C x E`` embeddings of the class names by the ``text`` section's encoder, cached on disk."""
         from ltbench.text.cache import encode_cached
 
-        text_cfg = dict(self.config["text"])
-        name, template = text_cfg.pop("encoder"), text_cfg.pop("template")
-        params = resolve_params(TEXT_ENCODERS, name, text_cfg)
-        self.resolved["text"] = {"encoder": name, "template": template, **params}
+        params = dict(self.config["text"])
+        name, template = params.pop("encoder"), params.pop("template")
         encoder = TEXT_ENCODERS.build(name, **params)
         self.provenance["text_encoder"] = f"{name}: {encoder.source}"
         return encode_cached(encoder, self.dataset.class_names, template)
 
-    def loss(self, default: str) -> nn.Module:
-        """The loss in the ``loss`` section, or ``default`` when it names none."""
+    def loss(self) -> nn.Module:
+        """The loss of the resolved ``loss`` section (the method's default unless the config names another)."""
         from ltbench.losses import build_loss
 
-        loss_cfg = dict(self.config.get("loss") or {})
-        loss_cfg["name"] = loss_cfg.get("name") or default
-        module, resolved = build_loss(loss_cfg, self.dataset.stats)
-        self.resolved["loss"] = resolved
-        return module
+        return build_loss(self.config["loss"], self.dataset.stats)

@@ -6,7 +6,7 @@ in the tables come from the loss alone (as in the DB paper's comparisons).
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Literal
 
 from ltbench.methods.base import MethodContext, MethodParts, SplitModel
 from ltbench.models.heads import PooledHead
@@ -25,22 +25,27 @@ LOSS_METHODS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_baseline(ctx: MethodContext, loss: str, head: str, neck_dim: int, dropout: float) -> MethodParts:
-    """Backbone -> pooled head (linear or the DB neck) -> logits, trained with ``loss``."""
+HeadKind = Literal["linear", "db_neck"]
+
+
+def build_baseline(ctx: MethodContext, head: HeadKind = "linear", neck_dim: int = 256,
+                   dropout: float = 0.5) -> MethodParts:
+    """Backbone -> pooled head (linear or the DB neck) -> logits, trained with the config's loss in one stage."""
     backbone = ctx.backbone()
     model = SplitModel(backbone, PooledHead(backbone.out_channels, ctx.dataset.num_classes, head, neck_dim, dropout))
-    return MethodParts(model=model, loss=ctx.loss(default=loss))
+    return MethodParts(model=model, loss=ctx.loss(), stages=[ctx.stage()])
 
 
-def loss_method(loss: str, doc: str) -> Callable[..., MethodParts]:
-    """A method factory: the baseline model trained with the registered loss ``loss`` (plugins use it too)."""
+def loss_method(name: str, loss: str, doc: str) -> Callable[..., MethodParts]:
+    """Register ``name``: the baseline model trained with the registered loss ``loss`` (plugins use it too)."""
 
-    def method(ctx: MethodContext, head: str = "linear", neck_dim: int = 256, dropout: float = 0.5) -> MethodParts:
-        return build_baseline(ctx, loss, head, neck_dim, dropout)
+    def method(ctx: MethodContext, head: HeadKind = "linear", neck_dim: int = 256, dropout: float = 0.5) -> MethodParts:
+        return build_baseline(ctx, head, neck_dim, dropout)
 
     method.__doc__ = doc
-    return method
+    method.__qualname__ = f"loss_method.{name}"
+    return METHODS.register(name, loss=loss)(method)
 
 
 for _name, (_loss, _doc) in LOSS_METHODS.items():
-    METHODS.register(_name)(loss_method(_loss, _doc))
+    loss_method(_name, _loss, _doc)

