@@ -12,6 +12,7 @@ import numpy as np
 
 from ltbench.config import Config, config_hash, deep_merge, dump_yaml
 from ltbench.data.base import LTDataset
+from ltbench.engine.distributed import is_main_rank
 from ltbench.engine.trainer import Trainer, seed_everything
 from ltbench.fileio import digest, write_json, write_text
 from ltbench.methods.base import MethodContext, MethodParts
@@ -85,7 +86,9 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         console.print(f"[green]already finished[/] {run_dir}")
         return read_run(run_dir).metrics
     trainer = Trainer(experiment.config, experiment.dataset, experiment.parts, run_dir)
-    write_text(run_dir / CONFIG_FILE, dump_yaml(experiment.config))
+    writes = is_main_rank()  # under torchrun, rank 0 alone writes the run directory
+    if writes:
+        write_text(run_dir / CONFIG_FILE, dump_yaml(experiment.config))
     started = time.perf_counter()
     result = trainer.fit()
     dataset, config = experiment.dataset, experiment.config
@@ -115,6 +118,8 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         "versions": _versions(),
         "machine": _machine(),
     }
+    if not writes:
+        return metrics
     save_model(run_dir / MODEL_FILE, result.model, trainer.frozen)
     write_scores(run_dir / SCORES_FILE, result.scores, dataset.test.targets)
     write_json(run_dir / METRICS_FILE, metrics)

@@ -29,6 +29,7 @@ BUILTIN_MODULES = (
     "ltbench.data.voc",
     "ltbench.data.coco",
     "ltbench.data.custom",
+    "ltbench.data.samplers",
     "ltbench.methods.baseline",
     "ltbench.methods.cprfl",
 )

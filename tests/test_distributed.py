@@ -62,9 +62,9 @@ import ltbench.experiment
 from ltbench.engine import checkpoint
 from ltbench.cli import main
 save = checkpoint.save_checkpoint
-def save_then_die(path, epoch, *args, **kwargs):
-    save(path, epoch, *args, **kwargs)
-    if epoch == 2:
+def save_then_die(path, position, *args, **kwargs):
+    save(path, position, *args, **kwargs)
+    if position.epoch == 2:
         os.kill(os.getpid(), signal.SIGKILL)  # rank 0, right after writing epoch 2's checkpoint
 for module in list(sys.modules.values()):  # wherever save_checkpoint was imported by name
     if getattr(module, "save_checkpoint", None) is save:

@@ -96,12 +96,13 @@ def test_two_processes_recording_into_one_manifest_keep_every_row(tmp_path, monk
 
 def test_ltbench_run_refuses_a_run_another_process_is_training(tmp_path, capsys):
     from ltbench.cli import main
-    from ltbench.experiment import build_experiment, compose_config
+    from ltbench.experiment import run_dir_of
+    from ltbench.resolve import resolve_config
 
     argv = ["--train.epochs", "1", "--dataset.max_count", "100", "--dataset.num_test", "200",
             "--output.root", str(tmp_path)]
     overrides = [f"{argv[i][2:]}={argv[i + 1]}" for i in range(0, len(argv), 2)]
-    run_dir = build_experiment(compose_config("erm", "mnist_lt", overrides=overrides)).run_dir
+    run_dir = run_dir_of(resolve_config("erm", "mnist_lt", overrides=overrides))
     child = hold_lock(run_dir, 60)
     try:
         assert main(["run", "--method", "erm", "--dataset", "mnist_lt", *argv]) == 2

@@ -30,6 +30,7 @@ from torch.utils.data import DataLoader, Sampler
 from ltbench.errors import LtbenchError
 
 SYNC_BN = ("auto", "on", "off")
+Step = Callable[[Callable[[], torch.Tensor]], torch.Tensor]  # step(compute) -> compute()'s loss
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ def _trains_batchnorm(model: nn.Module) -> bool:
                for m in model.modules())
 
 
-def ddp_step(model: nn.Module, ctx: Distributed) -> Callable[[Callable[[], torch.Tensor]], torch.Tensor]:
+def ddp_step(model: nn.Module, ctx: Distributed) -> Step:
     """``step(compute)`` returns ``compute()``'s loss, whose backward averages gradients over the ranks.
 
     Wrap again whenever the set of trainable parameters changes (a new stage).
@@ -156,8 +157,21 @@ def ddp_step(model: nn.Module, ctx: Distributed) -> Callable[[Callable[[], torch
     return nn.parallel.DistributedDataParallel(_Closure(model), device_ids=None)
 
 
-def mean_over_ranks(total: float, count: int, ctx: Distributed | None) -> float:
-    """The global batch's mean of a per-sample quantity (the epoch's training loss), from each rank's sum."""
+def for_stage(loader: DataLoader, model: nn.Module) -> tuple[DataLoader, Step]:
+    """A training stage's loader and step: as they are in one process; this rank's share and DDP under torchrun."""
+    ctx = current()
+    if ctx is None:
+        return loader, _call
+    return shard_loader(loader, ctx), ddp_step(model, ctx)
+
+
+def _call(compute: Callable[[], torch.Tensor]) -> torch.Tensor:
+    return compute()
+
+
+def mean_over_ranks(total: float, count: int) -> float:
+    """The mean of a per-sample quantity (the epoch's training loss) over every rank's samples."""
+    ctx = current()
     if ctx is None:
         return total / max(count, 1)
     sums = torch.tensor([total, float(count)], dtype=torch.float64)

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader
 
 from ltbench.config import deep_merge
 from ltbench.data.base import LTDataset
-from ltbench.data.samplers import ClassAwareSampler
+from ltbench.engine import distributed
 from ltbench.engine.checkpoint import Position, read_checkpoint, restore_training, save_checkpoint
 from ltbench.engine.device import amp_enabled, autocast, pick_device
 from ltbench.engine.ema import make_ema
@@ -67,6 +67,7 @@ class StageRun:
     optimizer: torch.optim.Optimizer
     scheduler: Any
     ema: nn.Module | None
+    step: distributed.Step  # runs a batch's loss; under torchrun, inside DDP
 
 
 class Trainer:
@@ -102,16 +103,17 @@ class Trainer:
         groups = (self.parts.param_groups or decay_groups)(named, opt_cfg)
         optimizer = build_optimizer(groups, opt_cfg)
         cached = self.inputs.cached_for_training(stage)
-        loader = self.inputs.train_loader(stage, self.model.backbone, cached)
+        loader, step = distributed.for_stage(self.inputs.train_loader(stage, self.model.backbone, cached), self.model)
         epochs = self.epochs[index]
         schedule_cfg = _stage_section(self.train_cfg["schedule"], stage.schedule, SCHEDULES, 3)
         scheduler = build_scheduler(optimizer, schedule_cfg, len(loader), epochs)
         ema = make_ema(self.model, self.train_cfg["ema"]) if self.train_cfg["ema"] else None
         if resume is not None:
             restore_training(self.run_dir / CHECKPOINT_FILE, resume[1], self.frozen, optimizer, scheduler, ema)
-            if isinstance(loader.sampler, ClassAwareSampler):
+            if hasattr(loader.sampler, "fast_forward"):  # class-aware sampling remembers earlier epochs
                 loader.sampler.fast_forward(resume[0].epoch)
-        return StageRun(index, stage, epochs, sum(self.epochs[:index]) + 1, cached, loader, optimizer, scheduler, ema)
+        return StageRun(index, stage, epochs, sum(self.epochs[:index]) + 1, cached, loader, optimizer, scheduler, ema,
+                        step)
 
     def _set_modes(self, run: StageRun) -> None:
         """Train mode, except modules none of whose parameters train in this stage (their BatchNorm stays put)."""
@@ -152,7 +154,8 @@ class Trainer:
         last_stage = self.stages[-1] if self.stages else None
         scores = self.predict(ema.module if ema is not None else self.model, last_stage)
         metrics = evaluate(scores, self.dataset.test.targets, self.dataset.groups)
-        self._record_final_map(sum(self.epochs), metrics["total"])
+        if distributed.is_main_rank():
+            self._record_final_map(sum(self.epochs), metrics["total"])
         return TrainResult(scores, metrics, sum(self.epochs), str(self.device), self.amp,
                            bool(run and run.cached), "final-ema" if ema is not None else "final",
                            time.perf_counter() - started, ema.module if ema is not None else self.model)
@@ -174,9 +177,10 @@ class Trainer:
             scores = self.predict(model, run.stage)
             row["test_map"] = evaluate(scores, self.dataset.test.targets, self.dataset.groups)["total"]
         row["seconds"] = time.perf_counter() - epoch_start
-        append_history(self.run_dir, row)
-        save_checkpoint(checkpoint, Position(run.index, epoch), self.model, self.frozen, run.optimizer,
-                        run.scheduler, run.ema)
+        if distributed.is_main_rank():
+            append_history(self.run_dir, row)
+            save_checkpoint(checkpoint, Position(run.index, epoch), self.model, self.frozen, run.optimizer,
+                            run.scheduler, run.ema)
         console.print(f"epoch {global_epoch}/{sum(self.epochs)} ({run.stage.name})  loss {loss:.4f}" +
                       (f"  test mAP {row['test_map']:.2f}" if "test_map" in row else ""))
 
@@ -187,7 +191,7 @@ class Trainer:
         params = [p for group in run.optimizer.param_groups for p in group["params"]]
         with progress_bar(f"epoch {info.global_epoch}", len(run.loader)) as advance:
             for batch in run.loader:
-                loss = self._batch_loss(run, batch, info)
+                loss = run.step(lambda: self._batch_loss(run, batch, info))  # noqa: B023 - called at once
                 value = loss.item()  # the step's only host-device synchronisation
                 if not math.isfinite(value):
                     raise LtbenchError(f"The loss became {value} in epoch {info.global_epoch}; "
@@ -204,7 +208,7 @@ class Trainer:
                 total += value * size
                 count += size
                 advance(f"loss {total / count:.4f}")
-        return total / max(count, 1)
+        return distributed.mean_over_ranks(total, count)
 
     def _batch_loss(self, run: StageRun, batch: tuple[Any, ...], info: EpochInfo) -> torch.Tensor:
         def features(inputs: torch.Tensor) -> torch.Tensor:
