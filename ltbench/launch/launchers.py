@@ -8,12 +8,25 @@ from typing import Callable, Sequence
 from ltbench.data.base import LTDataset
 from ltbench.errors import LtbenchError
 from ltbench.launch.options import LAUNCHERS, LaunchOptions
-from ltbench.launch.tasks import SuiteTask, TaskResult, plan_task, run_task, suite_tasks
+from ltbench.launch.tasks import SuiteTask, TaskResult, plan_task, reuse_finished, run_task, suite_tasks
 from ltbench.suites import load_suite
 
 
 def launch(tasks: Sequence[SuiteTask], options: LaunchOptions, log_root: Path) -> list[TaskResult]:
-    """Run ``tasks`` with the chosen launcher; results in task order (``submitted`` ones for SLURM without wait)."""
+    """Run ``tasks`` with the chosen launcher; results in task order (``submitted`` ones for SLURM without wait).
+
+    Runs that have finished are recorded here, from their config hash alone, so
+    no worker, job or GPU is spent on them.
+    """
+    if options.launcher not in LAUNCHERS:
+        raise LtbenchError(f"Unknown launcher {options.launcher!r}; use one of {', '.join(LAUNCHERS)}.")
+    reused = [reuse_finished(task) for task in tasks]
+    todo = [task for task, result in zip(tasks, reused) if result is None]
+    ran = iter(_run(todo, options, log_root) if todo else [])
+    return [result or next(ran) for result in reused]
+
+
+def _run(tasks: list[SuiteTask], options: LaunchOptions, log_root: Path) -> list[TaskResult]:
     if options.launcher == "local":
         datasets: dict[str, LTDataset] = {}
         results = [run_task(task, datasets=datasets) for task in tasks]
@@ -23,11 +36,9 @@ def launch(tasks: Sequence[SuiteTask], options: LaunchOptions, log_root: Path) -
 
         results = run_pool(tasks, options.jobs, wait=False)
         return _wait_for_busy(results, lambda busy: run_pool(busy, options.jobs, wait=True))
-    if options.launcher == "slurm":
-        from ltbench.launch.slurm import submit_array
+    from ltbench.launch.slurm import submit_array
 
-        return submit_array(tasks, options.slurm, log_root)
-    raise LtbenchError(f"Unknown launcher {options.launcher!r}; use one of {', '.join(LAUNCHERS)}.")
+    return submit_array(tasks, options.slurm, log_root)
 
 
 def _wait_for_busy(results: list[TaskResult],

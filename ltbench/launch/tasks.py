@@ -10,6 +10,7 @@ worker records its own result in the suite manifest (merged under a lock).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 from ltbench.data.base import LTDataset
@@ -90,6 +91,28 @@ def run_task(task: SuiteTask, wait: bool = False, datasets: dict[str, LTDataset]
     return TaskResult(task, "reused" if finished else "trained", str(experiment.run_dir))
 
 
+def reuse_finished(task: SuiteTask) -> TaskResult | None:
+    """A task whose run has finished (here or anywhere on this results disk), recorded without building
+    anything; None when it has to run (or fails to resolve, which ``run_task`` then records)."""
+    try:
+        run_dir = run_dir_of(task_config(task))
+    except LtbenchError:
+        return None
+    if not _finished(run_dir):
+        return None
+    suite = load_suite(task.suite)
+    Manifest(suite, task.dataset).record(suite.select([task.label])[0], task.seed, run_dir)
+    console.print(f"[green]already finished[/] {task.label} seed {task.seed}: {run_dir}")
+    return TaskResult(task, "reused", str(run_dir))
+
+
+def _finished(run_dir: Path) -> bool:
+    try:
+        return read_run(run_dir).finished
+    except RunReadError:
+        return False
+
+
 def plan_task(task: SuiteTask) -> TaskResult:
     """What running the task would do, from its resolved config alone: nothing is built, trained or written."""
     try:
@@ -97,11 +120,7 @@ def plan_task(task: SuiteTask) -> TaskResult:
     except LtbenchError as exc:
         return TaskResult(task, "cannot run", None, str(exc))
     holder = run_lock_holder(run_dir)
-    try:
-        finished = read_run(run_dir).finished
-    except RunReadError:
-        finished = False
-    if finished:
+    if _finished(run_dir):
         status = "done"
     elif holder:
         status = f"in progress ({holder})"
