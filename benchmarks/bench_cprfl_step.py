@@ -1,5 +1,8 @@
-"""Training throughput and peak memory of CPRFL's step in the VOC-LT configuration.
+"""Training throughput and peak memory of CPRFL's step in the VOC-LT configuration, per attention shape.
 
+``--heads official legacy`` times the authors' head (8 heads of width 512, q/k/v
+without bias, 49.3M parameters with 1024-d text) and the earlier ltbench shape
+(``nn.MultiheadAttention``'s 8 x 256 with bias and probability dropout, 32.5M).
 The real code path (``configs/voc_lt/cprfl.yaml`` -> ``build_experiment`` ->
 ``Trainer``: ResNet-101 at 448 px, d = 2048, ASL, AdamW + one-cycle, EMA,
 RandAugment + Cutout, AMP and channels_last on CUDA) on a synthetic in-memory
@@ -8,10 +11,14 @@ user's. ImageNet weights are not needed for timing (``model.pretrained=false``).
 Each batch size runs in its own process so that peak memory is its own. The
 first epoch warms up; the second is timed.
 
-    python benchmarks/bench_cprfl_step.py                 # CPU: batch 1, 2, 4
-    python benchmarks/bench_cprfl_step.py --batch-sizes 8 16 32 64   # e.g. on a GPU
+    python benchmarks/bench_cprfl_step.py                 # CPU: both heads at batch 1, 2, 4
+    python benchmarks/bench_cprfl_step.py --heads official --batch-sizes 8 16 32 64   # e.g. on a GPU
+    python benchmarks/bench_cprfl_step.py --head-only    # the two heads alone, timed in turns
 
-Writes ``results/benchmarks/cprfl_step_<device>.json``.
+Writes ``results/benchmarks/cprfl_step_<device>.json`` (``cprfl_head_<device>.json``
+with ``--head-only``). ``--head-only`` times forward + backward of each head on
+random 2048 x 14 x 14 features, alternating the heads so that a machine shared
+with other work slows both alike; the load average is recorded with every result.
 """
 
 from __future__ import annotations
@@ -27,43 +34,30 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from ltbench.fileio import write_json
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "results" / "benchmarks"
 TIMED_STEPS = 3
+HEADS = {  # method overrides of each attention shape
+    "official": [],
+    "legacy": ["method.dim_head=256", "method.qkv_bias=true", "method.attn_dropout=0.1"],
+}
 
 
-def measure(batch_size: int) -> dict:
+def measure(head: str, batch_size: int) -> dict:
     """Run two short epochs of the real trainer; time the second."""
     import torch
 
-    from ltbench.data.arrays import ArrayImages
-    from ltbench.data.base import LTDataset, Split
-    from ltbench.data.split_files import CANONICAL
-    from ltbench.data.voc import CLASS_NAMES
     from ltbench.engine.trainer import Trainer
     from ltbench.experiment import build_experiment
     from ltbench.resolve import resolve_config
-    from ltbench.registry import DATASETS
-
-    @DATASETS.register("synthetic_voc_lt")
-    def synthetic_voc_lt(num_train: int = 8, size: int = 448) -> LTDataset:
-        """Random images with VOC-LT's classes and label frequencies (benchmarks only)."""
-        rng = np.random.default_rng(0)
-        freq = np.asarray(CANONICAL["voc_lt"].class_freq) / CANONICAL["voc_lt"].num_train
-        targets = (rng.random((num_train, len(freq))) < freq).astype(np.uint8)
-        images = ArrayImages(rng.integers(0, 256, (num_train, size, size, 3), dtype=np.uint8))
-        ids = [str(i) for i in range(num_train)]
-        return LTDataset("synthetic_voc_lt", list(CLASS_NAMES), Split(images, targets, ids),
-                         Split(images, targets, ids))
+    from make_synthetic_voc import register_in_memory_voc_lt
 
     steps = 1 + TIMED_STEPS
-    config = resolve_config("cprfl", "voc_lt", overrides=[
+    config = resolve_config("cprfl", "voc_lt", overrides=[*HEADS[head],
         "model.pretrained=false", "train.epochs=2", f"train.batch_size={batch_size}", "eval.interval=0",
         "train.num_workers=0", f"eval.batch_size={batch_size}", f"output.root={tempfile.mkdtemp()}"])
-    config["dataset"] = {"name": "synthetic_voc_lt", "num_train": batch_size * steps}
+    config["dataset"] = {"name": register_in_memory_voc_lt(), "num_train": batch_size * steps}
     experiment = build_experiment(config)
     epoch_seconds: list[float] = []
     original = Trainer._train_epoch
@@ -85,7 +79,9 @@ def measure(batch_size: int) -> dict:
     trainer.fit()
     images = batch_size * steps
     result = {
-        "batch_size": batch_size, "device": str(trainer.device), "amp": trainer.amp,
+        "head": head, "batch_size": batch_size, "device": str(trainer.device), "amp": trainer.amp,
+        "head_params": sum(p.numel() for p in experiment.parts.model.head.parameters()),
+        "model_params": sum(p.numel() for p in experiment.parts.model.parameters()),
         "images_per_second": round(images / epoch_seconds[-1], 3),
         "seconds_per_step": round(epoch_seconds[-1] / steps, 3),
         "peak_cpu_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -96,31 +92,71 @@ def measure(batch_size: int) -> dict:
     return result
 
 
+HEAD_ROUNDS = 5
+
+
+def measure_heads(batch_size: int, rounds: int = HEAD_ROUNDS) -> list[dict]:
+    """Median forward + backward seconds of each head alone at the VOC-LT shape, timed in alternation."""
+    import torch
+
+    from ltbench.models.cprfl import CPRFLHead
+
+    shapes = {"official": {}, "legacy": {"dim_head": 256, "qkv_bias": True, "attn_dropout": 0.1}}
+    torch.manual_seed(0)
+    heads = {name: CPRFLHead(2048, torch.randn(20, 50), 20, **shape).train() for name, shape in shapes.items()}
+    features = torch.randn(batch_size, 2048, 14, 14)
+    seconds: dict[str, list[float]] = {name: [] for name in heads}
+    for _ in range(rounds + 1):  # the first round warms up
+        for name, head in heads.items():
+            start = time.perf_counter()
+            head(features).sum().backward()
+            seconds[name].append(time.perf_counter() - start)
+            head.zero_grad(set_to_none=True)
+    return [{"head": name, "batch_size": batch_size, "params": sum(p.numel() for p in head.parameters()),
+             "median_step_seconds": round(float(np.median(seconds[name][1:])), 4),
+             "images_per_second": round(batch_size / float(np.median(seconds[name][1:])), 3)}
+            for name, head in heads.items()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child process: one batch size
+    parser.add_argument("--heads", nargs="+", choices=list(HEADS), default=list(HEADS))
+    parser.add_argument("--head-only", action="store_true", help="time the two heads alone, in turns")
+    parser.add_argument("--one", nargs=2, help=argparse.SUPPRESS)  # child process: one head and batch size
     args = parser.parse_args()
+    if args.head_only:
+        rows = [row for batch_size in args.batch_sizes for row in measure_heads(batch_size)]
+        for row in rows:
+            print(json.dumps(row))
+        _write("cprfl_head", "CPRFLHead(2048, 50-d text, 20 classes), features 2048 x 14 x 14", HEAD_ROUNDS, rows)
+        return
     if args.one is not None:
-        print(json.dumps(measure(args.one)))
+        print(json.dumps(measure(args.one[0], int(args.one[1]))))
         return
     rows = []
-    for batch_size in args.batch_sizes:
-        child = subprocess.run([sys.executable, __file__, "--one", str(batch_size)], capture_output=True, text=True,
-                               env={**os.environ, "LTBENCH_CACHE": tempfile.mkdtemp()})
-        if child.returncode != 0:
-            rows.append({"batch_size": batch_size, "error": child.stderr.strip().splitlines()[-1]})
-        else:
-            rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
-        print(json.dumps(rows[-1]))
+    for head in args.heads:
+        for batch_size in args.batch_sizes:
+            child = subprocess.run([sys.executable, __file__, "--one", head, str(batch_size)], capture_output=True,
+                                   text=True, env={**os.environ, "LTBENCH_CACHE": tempfile.mkdtemp()})
+            if child.returncode != 0:
+                rows.append({"head": head, "batch_size": batch_size, "error": child.stderr.strip().splitlines()[-1]})
+            else:
+                rows.append(json.loads(child.stdout.strip().splitlines()[-1]))
+            print(json.dumps(rows[-1]))
+    _write("cprfl_step", "configs/voc_lt/cprfl.yaml (ResNet-101, 448 px, d=2048, 20 classes, GloVe 50-d text)",
+           TIMED_STEPS, rows)
+
+
+def _write(stem: str, config: str, timed_steps: int, rows: list[dict]) -> None:
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    result = {"config": "configs/voc_lt/cprfl.yaml (ResNet-101, 448 px, d=2048, 20 classes)",
-              "timed_steps": TIMED_STEPS, "torch": torch.__version__, "threads": torch.get_num_threads(),
-              "cpu_count": os.cpu_count(), "machine": platform.machine(), "results": rows}
+    result = {"config": config, "timed_steps": timed_steps, "torch": torch.__version__,
+              "threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "machine": platform.machine(),
+              "load_average_1_5_15_min": [round(x, 2) for x in os.getloadavg()], "results": rows}
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    write_json(OUT_DIR / f"cprfl_step_{device}.json", result)
+    write_json(OUT_DIR / f"{stem}_{device}.json", result)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import Any, Callable, Sequence
 
 from ltbench.errors import LtbenchError
+from ltbench.fs_errors import describe, is_fs_fault
+from ltbench.paths import explicit_configs, results_root
 
 Command = Callable[[argparse.Namespace, list[str]], int]
 
@@ -173,7 +176,8 @@ def _collect(args: argparse.Namespace):  # noqa: ANN202 - returns a reports.Coll
     for problem in collection.problems:
         print(f"warning: {problem}", file=sys.stderr)
     if not collection.rows:
-        raise LtbenchError(f"No finished runs found under {args.runs or 'results/runs'} for these filters.")
+        where = "the suite's manifests" if args.suite else args.runs or results_root() / "runs"
+        raise LtbenchError(f"No finished runs found under {where} for these filters.")
     return collection
 
 
@@ -185,10 +189,10 @@ def cmd_table(args: argparse.Namespace, extra: list[str]) -> int:
     collection = _collect(args)
     reference_name = args.reference or (args.suite if args.suite in ("table1", "table2", "table3") else "table1")
     reference = None if reference_name == "none" else load_reference(reference_name)
-    table = build_table(collection, reference)
+    table = build_table(collection, reference, oracle=args.oracle)
     Console().print(render_rich(table))
     stem = args.suite or "runs"
-    for path in write_tables(table, args.out, stem):
+    for path in write_tables(table, args.out or results_root() / "tables", stem):
         print(f"wrote {path}")
     return 0
 
@@ -199,11 +203,18 @@ def cmd_plot(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.reports import plot_ap_vs_frequency, plot_curves, plot_group_bars
 
     collection = _collect(args)
-    stem = Path(args.out) / (args.suite or "runs")
+    stem = Path(args.out or results_root() / "plots") / (args.suite or "runs")
     for plot, suffix in ((plot_ap_vs_frequency, "ap_vs_frequency"), (plot_group_bars, "group_map"),
                          (plot_curves, "curves")):
         for path in plot(collection, f"{stem}_{suffix}"):
             print(f"wrote {path}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace, extra: list[str]) -> int:
+    from ltbench.reports.compare import compare_runs, read_finished, render_comparison
+
+    print(render_comparison(compare_runs(read_finished(args.run_a), read_finished(args.run_b))), end="")
     return 0
 
 
@@ -229,8 +240,14 @@ def _add_report_filters(parser: argparse.ArgumentParser, out: str) -> None:
     parser.add_argument("--suite", help="only the runs of this suite, in its row order")
     parser.add_argument("--dataset", help="only this dataset")
     parser.add_argument("--method", help="only this method")
-    parser.add_argument("--runs", help="runs root (default results/runs)")
-    parser.add_argument("--out", default=out, help=f"output folder (default {out})")
+    parser.add_argument("--runs", help="runs root (default $LTBENCH_RESULTS/runs, else results/runs)")
+    parser.add_argument("--out", help=f"output folder (default $LTBENCH_RESULTS/{out}, else results/{out})")
+
+
+def _add_configs_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--configs", action="append", metavar="DIR",
+                        help="config folder searched before $LTBENCH_CONFIGS, ./configs and the shipped configs "
+                             "(repeatable)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -243,8 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
                          epilog="Other options are config overrides, e.g. --train.epochs 5 --loss.name asl.")
     run.add_argument("--method", help="registered method (see `ltbench list methods`)")
     run.add_argument("--dataset", help="registered dataset (see `ltbench list datasets`)")
-    run.add_argument("--config", help="YAML config file or preset name of configs/<dataset>/ "
-                     "(default: configs/<dataset>/<method>.yaml)")
+    run.add_argument("--config", help="YAML config file or preset name of <dataset>/ in the config folders "
+                     "(default: <dataset>/<method>.yaml)")
+    _add_configs_option(run)
     run.add_argument("--seed", type=int, help="random seed (default from the config)")
     run.add_argument("--print-config", action="store_true", help="print the resolved config and run id, then exit")
     run.add_argument("--nproc", type=int, default=1,
@@ -255,11 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("eval", help="re-evaluate a finished run's saved model on its test split")
     evaluate.add_argument("run_dir", help="a run directory holding model.safetensors")
+    _add_configs_option(evaluate)
     evaluate.set_defaults(func=cmd_eval)
 
     suite = sub.add_parser("suite", help="run a paper table's experiments over seeds, skipping finished ones",
                            epilog="Other options are config overrides applied to every run.")
-    suite.add_argument("name", help="suite in configs/suites/ (table1, table2, table3, prompts)")
+    suite.add_argument("name", help="suite in suites/ of the config folders (table1, table2, table3, prompts)")
+    _add_configs_option(suite)
     suite.add_argument("--dataset", required=True)
     suite.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
     suite.add_argument("--first-seed", type=int, default=1, help="seeds are first-seed, first-seed+1, ...")
@@ -268,13 +288,20 @@ def build_parser() -> argparse.ArgumentParser:
     suite.set_defaults(func=cmd_suite)
 
     table = sub.add_parser("table", help="tables (console, Markdown, CSV, LaTeX) from run directories")
-    _add_report_filters(table, "results/tables")
+    _add_report_filters(table, "tables")
     table.add_argument("--reference", help="published numbers to show beside ours: table1, table2, table3 or none")
+    table.add_argument("--oracle", action="store_true",
+                       help="add the best per-epoch test mAP as a separate column (test-selected, not a valid result)")
     table.set_defaults(func=cmd_table)
 
     plot = sub.add_parser("plot", help="per-class AP vs frequency, group mAP bars and learning curves")
-    _add_report_filters(plot, "results/plots")
+    _add_report_filters(plot, "plots")
     plot.set_defaults(func=cmd_plot)
+
+    compare = sub.add_parser("compare", help="config diff and metric diff (mAP, per-class AP) of two runs")
+    compare.add_argument("run_a", metavar="RUN_A", help="run directory (the 'old' side)")
+    compare.add_argument("run_b", metavar="RUN_B", help="run directory (the 'new' side)")
+    compare.set_defaults(func=cmd_compare)
 
     prep = sub.add_parser("prepare", help="check a local VOC-LT / COCO-LT copy and build its image cache",
                           epilog="Other dataset options as --dataset.KEY VALUE.")
@@ -291,21 +318,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a batch scheduler's time limit), unwound like Ctrl-C so temp files are removed."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit codes: 0 done, 1 a suite with nothing run, 2 a user error, 130 Ctrl-C, 143 SIGTERM."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command not in ("run", "suite", "prepare"):
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        return args.func(args, extra)
+        with explicit_configs(getattr(args, "configs", None)):
+            return args.func(args, extra)
     except LtbenchError as exc:
         if os.environ.get("RANK", "0") == "0":  # under torchrun every rank stops with the same error: say it once
             print(f"ltbench: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("ltbench: interrupted; run the same command again to resume from the last checkpoint.",
-              file=sys.stderr)
-        return 130
+    except OSError as exc:  # a disk fault outside ltbench.fs_errors.guard still ends in one sentence
+        if not is_fs_fault(exc) or exc.filename is None:
+            raise
+        print(f"ltbench: error: {describe(exc, exc.filename, 'use')}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        print(f"ltbench: {'terminated' if isinstance(exc, Terminated) else 'interrupted'}; run the same command "
+              "again to resume from the last checkpoint.", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

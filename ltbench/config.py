@@ -8,12 +8,13 @@ from __future__ import annotations
 import copy
 import difflib
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import yaml
 
 from ltbench.errors import LtbenchError
 from ltbench.fileio import digest
+from ltbench.paths import resolve_base
 
 Config = dict[str, Any]
 
@@ -38,7 +39,7 @@ COMPONENT_KEYS: dict[tuple[str, ...], str] = {
 }
 # keys of a component section that the engine reads itself: kept when another component is named
 ENGINE_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("train", "optimizer"): ("lr", "weight_decay", "decay_norm_and_bias"), ("text",): ("template",),
+    ("train", "optimizer"): ("lr", "weight_decay", "decay_norm_and_bias"), ("text",): ("template", "trainable"),
 }
 
 
@@ -88,7 +89,7 @@ def load_yaml(path: str | Path) -> Config:
     if not isinstance(data, dict):
         raise LtbenchError(f"Config file {path} must hold a mapping at the top level.")
     bases = data.pop("_base_", [])
-    layers = [load_yaml(path.parent / base) for base in ([bases] if isinstance(bases, str) else bases)]
+    layers = [load_yaml(resolve_base(path, base)) for base in ([bases] if isinstance(bases, str) else bases)]
     return merge_layers([*layers, data])
 
 

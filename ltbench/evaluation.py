@@ -8,7 +8,7 @@ that evaluation needs no per-class Python loop over sklearn calls.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -42,7 +42,9 @@ def evaluate(
 ) -> dict[str, object]:
     """mAP x100 over all classes and each group, plus per-class AP x100.
 
-    Classes without a positive test image have AP NaN and are left out of the means.
+    Classes without a positive test image have AP NaN and are left out of the
+    means; their indices are returned as ``no_test_positives`` so that a run
+    says which classes its mAP does not cover.
     """
     ap = average_precision(scores, targets) * 100.0
     result: dict[str, object] = {"total": _nanmean(ap)}
@@ -50,7 +52,13 @@ def evaluate(
         idx = np.asarray(groups.get(name, []), dtype=int)
         result[name] = _nanmean(ap[idx]) if idx.size else float("nan")
     result["per_class_ap"] = [None if np.isnan(v) else float(v) for v in ap]
+    result["no_test_positives"] = [int(c) for c in np.flatnonzero(np.isnan(ap))]
     return result
+
+
+def classes_without_test_positives(targets: np.ndarray, class_names: Sequence[str]) -> list[str]:
+    """Names of the classes no test image is positive for: their AP is undefined, every mAP leaves them out."""
+    return [class_names[c] for c in np.flatnonzero(~(np.asarray(targets) > 0).any(axis=0))]
 
 
 def _nanmean(values: np.ndarray) -> float:

@@ -14,18 +14,20 @@ from ltbench.config import Config, config_hash, deep_merge, dump_yaml
 from ltbench.data.base import LTDataset
 from ltbench.engine.distributed import is_main_rank
 from ltbench.engine.trainer import Trainer, seed_everything
+from ltbench.evaluation import classes_without_test_positives
 from ltbench.fileio import digest, write_json, write_text
+from ltbench.fs_errors import check_writable
 from ltbench.methods.base import MethodContext, MethodParts
-from ltbench.paths import results_root
+from ltbench.paths import cache_root, results_root
 from ltbench.plugins import load_plugins
 from ltbench.progress import console
 from ltbench.registry import DATASETS, METHODS
 from ltbench.runs import (
-    CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, MODEL_FILE, SCORES_FILE, RunReadError, read_run, write_scores,
+    CHECKPOINT_FILE, CONFIG_FILE, HASH_IGNORES, METRICS_FILE, MODEL_FILE, SCORES_FILE, RunReadError, config_id,
+    read_run, write_scores,
 )
 from ltbench.saved_model import save_model
-
-HASH_IGNORES = ("output", "label", "train.keep_checkpoint")  # where and how a run is kept do not change its result
+from ltbench.tempfiles import sweep_stale_temp_files
 
 
 @dataclass
@@ -65,9 +67,14 @@ def build_dataset(config: Config, datasets: dict[str, LTDataset] | None = None) 
 
 
 def build_experiment(config: Config, datasets: dict[str, LTDataset] | None = None) -> Experiment:
-    """Build the dataset and the method's parts from a config that ``resolve_config`` returned."""
+    """Build the dataset and the method's parts from a config that ``resolve_config`` returned.
+
+    An unusable results root or cache folder is refused first, before any data is read.
+    """
     load_plugins()
     config = deep_merge(config, {})
+    check_writable(run_dir_of(config).parent.parent, "results root")
+    check_writable(cache_root(), "cache")
     dataset = build_dataset(config, datasets)
     params = dict(config["method"])
     method_name = params.pop("name")
@@ -88,6 +95,7 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
     trainer = Trainer(experiment.config, experiment.dataset, experiment.parts, run_dir)
     writes = is_main_rank()  # under torchrun, rank 0 alone writes the run directory
     if writes:
+        sweep_stale_temp_files(run_dir)  # what a killed writer left behind
         write_text(run_dir / CONFIG_FILE, dump_yaml(experiment.config))
     started = time.perf_counter()
     result = trainer.fit()
@@ -99,8 +107,10 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         "label": config["label"],
         "seed": config["seed"],
         "config_hash": run_dir.name.rsplit("_", 1)[-1],
+        "config_id": config_id(config),  # seed-free: runs sharing it are seeds of one experiment
         "map": {k: result.metrics[k] for k in ("total", "head", "medium", "tail")},
         "per_class_ap": result.metrics["per_class_ap"],
+        "classes_without_test_positives": classes_without_test_positives(dataset.test.targets, dataset.class_names),
         "class_names": dataset.class_names,
         "class_freq": dataset.class_freq,
         "groups": {k: v for k, v in dataset.groups.items()},

@@ -3,25 +3,30 @@
 Plugins register themselves with the registries on import. They come from
 installed packages' entry points (groups ``ltbench.methods``, ``ltbench.datasets``,
 ``ltbench.backbones``, ``ltbench.text_encoders``, ``ltbench.losses``; each entry
-point names a module) and from ``*.py`` files in a plugin folder: ``$LTBENCH_PLUGINS``
-(paths separated by ``os.pathsep``), else ``./methods``, else the repository's
-``methods/``. Plugin files are imported under ``ltbench_plugins.<stem>`` so that
-no top-level ``methods`` package is ever created.
+point names a module) and from ``*.py`` files in the plugin folders: those in
+``$LTBENCH_PLUGINS`` (paths separated by ``os.pathsep``) plus ``./methods`` (else,
+in a checkout, the repository's ``methods/``). The folders add up, so pointing
+``$LTBENCH_PLUGINS`` at one more folder does not silently drop the project's own
+methods. Plugin files are imported under ``ltbench_plugins.<stem>`` so that no
+top-level ``methods`` package is ever created; two files with one stem are refused.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
 from ltbench.errors import LtbenchError
-from ltbench.paths import REPO_ROOT
+from ltbench.paths import IN_CHECKOUT, REPO_ROOT, env_paths, unique_folders
 
 BUILTIN_MODULES = (
+    "ltbench.engine.optim",
+    "ltbench.data.samplers",
+    "ltbench.data.transforms",
+    "ltbench.data.randaugment",
     "ltbench.losses",
     "ltbench.models.backbones",
     "ltbench.text",
@@ -41,12 +46,10 @@ _loaded = False
 
 
 def plugin_dirs() -> list[Path]:
-    """Folders whose ``*.py`` files are imported as plugins."""
-    env = os.environ.get("LTBENCH_PLUGINS")
-    if env:
-        return [Path(p).expanduser() for p in env.split(os.pathsep) if p]
+    """Folders whose ``*.py`` files are imported as plugins: ``$LTBENCH_PLUGINS``, then the methods folder."""
     local = Path("methods")
-    return [local] if local.is_dir() else [REPO_ROOT / "methods"]
+    methods = local if local.is_dir() or not IN_CHECKOUT else REPO_ROOT / "methods"
+    return unique_folders([*env_paths("LTBENCH_PLUGINS"), methods])
 
 
 def load_plugins() -> None:
@@ -74,6 +77,9 @@ def import_plugin_file(file: Path) -> None:
     """Import one plugin file as ``ltbench_plugins.<stem>``; a failure names the file."""
     name = f"{PLUGIN_PACKAGE}.{file.stem}"
     if name in sys.modules:
+        earlier = Path(sys.modules[name].__file__ or "")
+        if earlier.resolve() != file.resolve():
+            raise LtbenchError(f"Plugin files {earlier} and {file} share the name {file.stem!r}; rename one.")
         return
     spec = importlib.util.spec_from_file_location(name, file)
     if spec is None or spec.loader is None:

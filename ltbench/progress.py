@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Callable, Iterator
 
 from rich.console import Console
@@ -25,3 +26,8 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[..., None]]:
             progress.update(task, advance=1, info=info)
 
         yield advance
+
+
+def warn(message: str) -> None:
+    """One ``warning:`` line on stderr, printed plainly (paths may hold characters rich reads as markup)."""
+    print(f"warning: {message}", file=sys.stderr)

@@ -22,7 +22,7 @@ from ltbench.config import (
 )
 from ltbench.config_types import check_engine_values, check_type
 from ltbench.errors import LtbenchError
-from ltbench.paths import configs_root
+from ltbench.paths import config_search_path, find_config
 from ltbench.plugins import load_plugins
 from ltbench.registry import (
     AUGMENTATIONS, BACKBONES, DATASETS, LOSSES, METHODS, OPTIMIZERS, SAMPLERS, SCHEDULES, TEXT_ENCODERS, REQUIRED,
@@ -34,16 +34,17 @@ DEFAULT_USES = ("model", "loss")
 
 
 def config_file(name_or_path: str | Path, dataset: str | None) -> Path:
-    """``--config``: a YAML path, or a preset name looked up in ``configs/<dataset>/`` then ``configs/``."""
+    """``--config``: a YAML path, or a preset name looked up as ``<dataset>/<name>.yaml`` then ``<name>.yaml``."""
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml") or path.is_file():
         return path
-    candidates = ([configs_root() / dataset / f"{path}.yaml"] if dataset else []) + [configs_root() / f"{path}.yaml"]
+    candidates = ([f"{dataset}/{path}.yaml"] if dataset else []) + [f"{path}.yaml"]
     for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    raise LtbenchError(f"No config {str(name_or_path)!r}: looked for {' and '.join(map(str, candidates))}; "
-                       "pass a YAML file or a preset name of configs/<dataset>/.")
+        found = find_config(candidate)
+        if found is not None:
+            return found
+    raise LtbenchError(f"No config {str(name_or_path)!r}: no {' or '.join(candidates)} in the config folders "
+                       f"({', '.join(map(str, config_search_path()))}); pass a YAML file or a preset name.")
 
 
 def resolve_config(
@@ -80,10 +81,10 @@ def resolve_config(
 
 
 def _preset(dataset: str, method: str) -> Config:
-    folder = configs_root() / dataset
-    for candidate in (folder / f"{method}.yaml", folder / "base.yaml"):
-        if candidate.is_file():
-            return load_yaml(candidate)
+    for candidate in (f"{dataset}/{method}.yaml", f"{dataset}/base.yaml"):
+        found = find_config(candidate)
+        if found is not None:
+            return load_yaml(found)
     return {}
 
 

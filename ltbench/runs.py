@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from ltbench.fileio import atomic_write, json_default, write_text
+from ltbench.config import config_hash
+from ltbench.fileio import atomic_write, load_yaml_text, to_json, write_text
 
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
@@ -32,6 +33,36 @@ HISTORY_FILE = "history.jsonl"
 SCORES_FILE = "scores.npz"
 CHECKPOINT_FILE = "checkpoint.pt"
 MODEL_FILE = "model.safetensors"
+
+# keys of a resolved config that differ between seeds of one experiment, or only say where it is written / shown
+# keys that do not change a run's result: where and how it is kept, and how it is labelled
+HASH_IGNORES = ("output", "label", "train.keep_checkpoint")
+CONFIG_ID_IGNORES = ("seed", *HASH_IGNORES)
+
+
+def config_id(config: dict[str, Any]) -> str:
+    """Seed-free id of a resolved config: runs sharing it are seeds of one experiment, which tables may average."""
+    return config_hash(config, CONFIG_ID_IGNORES)
+
+
+def flat_config(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"train": {"epochs": 3}}`` -> ``{"train.epochs": 3}``, so two configs can be compared key by key."""
+    flat: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict) and value:
+            flat.update(flat_config(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def format_value(value: Any) -> str:
+    """A config value as YAML would show it inline: ``null``, ``true``, ``[5, 7]``, ``sgd``."""
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return str(value)
 
 
 def write_scores(path: Path, scores: np.ndarray, targets: np.ndarray) -> None:
@@ -44,7 +75,7 @@ def write_scores(path: Path, scores: np.ndarray, targets: np.ndarray) -> None:
 def append_history(run_dir: Path, row: dict[str, Any]) -> None:
     """Rewrite history.jsonl with ``row`` replacing any earlier row of the same epoch."""
     rows = [r for r in read_history(run_dir) if r.get("epoch") != row.get("epoch")] + [row]
-    write_text(run_dir / HISTORY_FILE, "".join(json.dumps(r, default=json_default) + "\n" for r in rows))
+    write_text(run_dir / HISTORY_FILE, "".join(to_json(r) + "\n" for r in rows))
 
 
 def read_history(run_dir: Path) -> list[dict[str, Any]]:
@@ -76,13 +107,16 @@ def read_run(run_dir: str | Path) -> RunRecord:
     """Read a run directory; raise ``RunReadError`` saying what is wrong with it."""
     run_dir = Path(run_dir)
     try:
-        config = yaml.safe_load((run_dir / CONFIG_FILE).read_text())
+        config = load_yaml_text((run_dir / CONFIG_FILE).read_text())
         metrics = json.loads((run_dir / METRICS_FILE).read_text())
         history = read_history(run_dir)
     except FileNotFoundError as exc:
         raise RunReadError(f"{run_dir}: missing {Path(exc.filename).name}") from None
     except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise RunReadError(f"{run_dir}: unreadable ({type(exc).__name__}: {exc})") from None
+        reason = " ".join(str(exc).split())  # YAML errors span lines; a problem is reported on one
+        raise RunReadError(f"{run_dir}: unreadable ({type(exc).__name__}: {reason})") from None
     if not isinstance(config, dict) or not isinstance(metrics, dict):
         raise RunReadError(f"{run_dir}: config or metrics is not a mapping")
+    if isinstance(metrics.get("map"), dict):  # strict JSON stores an undefined mean (an empty group) as null
+        metrics["map"] = {k: float("nan") if v is None else v for k, v in metrics["map"].items()}
     return RunRecord(run_dir, config, metrics, history)

@@ -1,11 +1,11 @@
 """Suites: named lists of experiments (the paper's tables) run over seeds, resumably.
 
-A suite file ``configs/suites/<name>.yaml`` lists rows, each a method, a row
-label and config overrides (optionally per dataset). ``run_suite`` runs every
+A suite file ``suites/<name>.yaml`` in a config folder (``paths.config_search_path``)
+lists rows, each a method, a row label and config overrides (optionally per dataset). ``run_suite`` runs every
 (row, seed) that has not finished, resumes any that was killed midway from its
 checkpoint, and keeps a manifest ``results/suites/<suite>_<dataset>.json`` that
 maps row labels to run directories (``ltbench table --suite`` reads it). A row
-may name another config of ``configs/<dataset>/`` to train with (``config:``),
+may name another config ``<dataset>/<name>.yaml`` to train with (``config:``),
 e.g. Table 3's baseline row trains on CPRFL's recipe.
 """
 
@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from ltbench.config import Config, deep_merge, load_yaml
 from ltbench.errors import LtbenchError
-from ltbench.paths import configs_root, results_root
+from ltbench.paths import config_search_path, find_config, results_root
+from ltbench.plugins import load_plugins
+from ltbench.registry import DATASETS
 from ltbench.fileio import write_json
 from ltbench.locks import manifest_lock
 
@@ -41,9 +43,11 @@ class SuiteRow:
     def config_file(self, dataset: str) -> Path | None:
         if self.config is None:
             return None
-        path = configs_root() / dataset / f"{self.config}.yaml"
-        if not path.is_file():
-            raise LtbenchError(f"Suite row {self.label!r} trains with {path}, which does not exist.")
+        relative = f"{dataset}/{self.config}.yaml"
+        path = find_config(relative)
+        if path is None:
+            raise LtbenchError(f"Suite row {self.label!r} trains with {relative}, which no config folder holds "
+                               f"({', '.join(map(str, config_search_path()))}).")
         return path
 
 
@@ -64,14 +68,15 @@ class Suite:
 
 
 def suite_names() -> list[str]:
-    folder = configs_root() / "suites"
-    return sorted(p.stem for p in folder.glob("*.yaml"))
+    """Suites in every config folder of the search path."""
+    return sorted({p.stem for folder in config_search_path() for p in (folder / "suites").glob("*.yaml")})
 
 
 def load_suite(name: str) -> Suite:
-    path = configs_root() / "suites" / f"{name}.yaml"
-    if not path.is_file():
-        raise LtbenchError(f"Unknown suite {name!r}: no {path} (suites: {', '.join(suite_names()) or 'none'}).")
+    path = find_config(f"suites/{name}.yaml")
+    if path is None:
+        raise LtbenchError(f"Unknown suite {name!r}: no suites/{name}.yaml in the config folders "
+                           f"(suites: {', '.join(suite_names()) or 'none'}).")
     data = load_yaml(path)
     rows = []
     for index, row in enumerate(data.get("rows") or []):
@@ -163,7 +168,10 @@ def run_suite(name: str, dataset: str, seeds: Sequence[int], overrides: Sequence
     from ltbench.launch.options import LaunchOptions
     from ltbench.launch.tasks import suite_tasks
 
-    tasks = suite_tasks(load_suite(name), dataset, seeds, overrides, rows)
+    suite = load_suite(name)
+    tasks = suite_tasks(suite, dataset, seeds, overrides, rows)
+    load_plugins()
+    DATASETS.entry(dataset)  # an unknown dataset is refused before a manifest is written for it
     outcome = SuiteOutcome(manifest_path(name, dataset), [], [], [])
     for result in launch(tasks, launcher or LaunchOptions(), results_root()):
         if result.status == "failed":

@@ -12,6 +12,18 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_SPLITS = REPO_ROOT.parent / "shared" / "splits"
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+# Run the @pytest.mark.cuda tests on the CPU (AMP through CPU autocast) to check their logic without a GPU.
+CUDA_TESTS_ON_CPU = os.environ.get("LTBENCH_CUDA_TESTS_ON_CPU") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip ``@pytest.mark.cuda`` tests where no CUDA device is available (unless dry-running them on the CPU)."""
+    if torch.cuda.is_available() or CUDA_TESTS_ON_CPU:
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (torch.cuda.is_available() is false)")
+    for item in items:
+        if item.get_closest_marker("cuda"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -143,3 +143,15 @@ def test_a_failed_download_is_one_sentence(monkeypatch):
     message = str(info.value)
     assert "timm/resnet50.tv_in1k/model.safetensors" in message and "model.weights=" in message
     assert "\n" not in message
+
+
+def test_normalize_false_feeds_the_images_as_they_are():
+    """The CPRFL authors' preset skips the mean/std step: the body then sees x, not (x - mean) / std."""
+    torch.manual_seed(0)
+    plain = BACKBONES.build("resnet50", pretrained=False, normalize=False).eval()
+    normalising = BACKBONES.build("resnet50", pretrained=False).eval()
+    normalising.load_state_dict(plain.state_dict())
+    images = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(plain(images), plain.body.forward_features(images))
+        torch.testing.assert_close(normalising(images), plain((images - normalising.mean) / normalising.std))

@@ -6,14 +6,14 @@ checked without data: names are registered and every option is a real parameter.
 
 import pytest
 
+from ltbench.paths import PACKAGED_CONFIGS
 from ltbench.resolve import resolve_config
-from ltbench.paths import configs_root
 from ltbench.plugins import load_plugins
 from ltbench.registry import BACKBONES, DATASETS, LOSSES, METHODS, resolve_params
 from ltbench.suites import load_suite, suite_names
 
 load_plugins()
-DATASET_CONFIGS = sorted(p for p in configs_root().glob("*/*.yaml") if p.parent.name != "suites")
+DATASET_CONFIGS = sorted(p for p in PACKAGED_CONFIGS.glob("*/*.yaml") if p.parent.name != "suites")
 
 
 def check_parameters(config: dict, default_loss: str = "asl") -> None:

@@ -1,4 +1,7 @@
-"""CPRFL head: shapes, Prompt Initialisation, the two gradient paths into the prompts, the VSI residual switch."""
+"""CPRFL head: shapes, Prompt Initialisation, the two gradient paths into the prompts, the VSI residual switch.
+
+The authors' attention and dual-path switches are checked against a reference in test_cprfl_official.py.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import torch
 from ltbench.errors import LtbenchError
 from ltbench.models.cprfl import CPRFLHead, VSILayer
 
-SMALL = dict(dim=32, heads=4, ffn_dim=64)  # the paper's layout at a size that runs in milliseconds
+SMALL = dict(dim=32, heads=4, dim_head=16, ffn_dim=64)  # the authors' layout at a size that runs in milliseconds
 
 
 def _head(num_classes: int = 6, embed_dim: int = 10, **kwargs) -> CPRFLHead:
@@ -60,22 +63,22 @@ def _prompt_grads(random_prompts: bool, **detach: bool) -> list[torch.Tensor | N
 @pytest.mark.parametrize("random_prompts", [False, True])
 def test_prompts_get_gradient_along_both_paths_and_each_switch_cuts_one(random_prompts):
     total = _prompt_grads(random_prompts)
-    classifier_only = _prompt_grads(random_prompts, detach_vsi_path=True)
-    vsi_only = _prompt_grads(random_prompts, detach_classifier_path=True)
+    classifier_only = _prompt_grads(random_prompts, no_prompt_input_grad=True)
+    vsi_only = _prompt_grads(random_prompts, no_cls_grad=True)
     for t, c, v in zip(total, classifier_only, vsi_only):
         assert c.abs().sum() > 0 and v.abs().sum() > 0
         assert not torch.allclose(c, v)
         torch.testing.assert_close(t, c + v)
-    neither = _prompt_grads(random_prompts, detach_vsi_path=True, detach_classifier_path=True)
+    neither = _prompt_grads(random_prompts, no_prompt_input_grad=True, no_cls_grad=True)
     assert all(g is None for g in neither)
 
 
 def test_vsi_residual_switch():
     x = torch.randn(2, 5, 32)
     for residual in (True, False):
-        layer = VSILayer(32, 4, 64, 0.0, residual).eval()
-        torch.nn.init.zeros_(layer.attn.out_proj.weight)
-        torch.nn.init.zeros_(layer.attn.out_proj.bias)
+        layer = VSILayer(32, 4, 16, 64, 0.0, residual).eval()
+        torch.nn.init.zeros_(layer.attn.to_out.weight)
+        torch.nn.init.zeros_(layer.attn.to_out.bias)
         torch.nn.init.zeros_(layer.ffn[3].weight)
         torch.nn.init.zeros_(layer.ffn[3].bias)
         # with both branches silenced, the standard layer is the identity and the authors' variant is zero

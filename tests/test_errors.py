@@ -16,7 +16,7 @@ from ltbench.errors import LtbenchError
 from ltbench.experiment import build_experiment, run_experiment
 from ltbench.resolve import resolve_config
 from ltbench.models.backbones import BACKBONES
-from ltbench.paths import configs_root
+from ltbench.paths import PACKAGED_CONFIGS
 from ltbench.registry import Registry
 from ltbench.suites import load_suite, suite_names
 
@@ -41,7 +41,7 @@ def test_a_mistyped_config_key_is_refused_with_the_close_match():
 
 @pytest.mark.parametrize("dataset", ["mnist_lt", "voc_lt", "coco_lt"])
 def test_every_shipped_config_and_suite_row_has_only_known_keys(dataset):
-    for path in sorted((configs_root() / dataset).glob("*.yaml")):  # each as --config, recipes included
+    for path in sorted((PACKAGED_CONFIGS / dataset).glob("*.yaml")):  # each as --config, recipes included
         resolve_config(dataset=dataset, config=path)
     for suite in suite_names():
         for row in load_suite(suite).rows:

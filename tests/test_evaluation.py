@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score
 
-from ltbench.evaluation import average_precision, chance_map, evaluate
+from ltbench.evaluation import average_precision, chance_map, classes_without_test_positives, evaluate
 
 
 def test_ap_matches_sklearn_with_ties():
@@ -39,6 +39,8 @@ def test_group_means_and_missing_positive_class():
     assert result["head"] == pytest.approx(np.mean(ap[:2]))
     assert result["medium"] == pytest.approx(ap[2])
     assert np.isnan(result["tail"]) and result["per_class_ap"][3] is None
+    assert result["no_test_positives"] == [3]
+    assert classes_without_test_positives(targets, ["a", "b", "c", "d"]) == ["d"]
 
 
 def test_chance_map_is_mean_prevalence():

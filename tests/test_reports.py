@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from pathlib import Path
 
 import matplotlib.image
 import numpy as np
-import pytest
 import yaml
+import pytest
 from rich.console import Console
 
+from ltbench.cli import main
 from ltbench.errors import LtbenchError
 from ltbench.reports import (
     build_table,
@@ -29,12 +31,11 @@ from ltbench.reports import (
     render_rich,
     write_tables,
 )
+from ltbench.reports.oracle import ORACLE_LABEL
 from ltbench.reports.reference import METRICS, REFERENCE_DIR
-from ltbench.fileio import write_json, write_text
-from ltbench.runs import append_history, write_scores
-
-CLASS_FREQ = [150, 60, 30, 12, 3]
-GROUPS = {"head": [0], "medium": [1, 2], "tail": [3, 4]}
+from ltbench.fileio import write_json
+from ltbench.runs import append_history, config_id, read_run
+from run_dirs import make_run
 
 # (dataset, method, encoder, seed) -> total/head/medium/tail mAP
 RUNS = {
@@ -47,57 +48,6 @@ RUNS = {
     ("coco_lt", "erm", "glove", 1): (40.0, 48.0, 45.0, 25.0),
     ("coco_lt", "erm", "glove", 2): (42.0, 49.0, 47.0, 27.0),
 }
-
-
-def make_run(
-    root: Path,
-    name: str,
-    dataset: str,
-    method: str,
-    seed: int,
-    maps: tuple[float, ...],
-    *,
-    encoder: str = "glove",
-    label: str | None = None,
-    status: str = "finished",
-    config_hash: str | None = None,
-) -> Path:
-    """A run directory in the format training writes, with known numbers."""
-    run = root / name
-    config = {
-        "seed": seed,
-        "label": label,
-        "dataset": {"name": dataset},
-        "method": {"name": method},
-        "loss": {"name": None},
-        "text": {"encoder": encoder},
-    }
-    write_text(run / "config.yaml", yaml.safe_dump(config))
-    rng = np.random.default_rng(seed)
-    write_json(
-        run / "metrics.json",
-        {
-            "status": status,
-            "method": method,
-            "dataset": dataset,
-            "label": label,
-            "seed": seed,
-            "config_hash": config_hash or f"{dataset}-{method}-{encoder}-{seed}",
-            "map": dict(zip(METRICS, maps)),
-            "per_class_ap": rng.uniform(20, 90, len(CLASS_FREQ)).tolist(),
-            "class_names": [f"c{i}" for i in range(len(CLASS_FREQ))],
-            "class_freq": CLASS_FREQ,
-            "groups": GROUPS,
-            "selection": "final",
-            "epochs": 3,
-            "wall_time_s": 1.0,
-            "device": "cpu",
-        },
-    )
-    for epoch in (1, 2, 3):
-        append_history(run, {"epoch": epoch, "train_loss": 1.0 / epoch, "test_map": maps[0] - 3 + epoch, "lr": 1e-3})
-    write_scores(run / "scores.npz", rng.uniform(size=(6, 5)), rng.integers(0, 2, size=(6, 5)))
-    return run
 
 
 @pytest.fixture
@@ -182,11 +132,14 @@ def test_bad_run_dirs_are_reported_and_skipped(root: Path) -> None:
     metrics = json.loads((no_tail / "metrics.json").read_text())
     del metrics["map"]["tail"]
     write_json(no_tail / "metrics.json", metrics)
+    bad_yaml = make_run(root, "bad/bad_yaml", "voc_lt", "erm", 11, (1.0, 1.0, 1.0, 1.0))
+    (bad_yaml / "config.yaml").write_text("train: {epochs: [1, 2\n")  # the C loader's error is caught too
 
     collection = collect_runs(root)
-    assert len(collection.problems) == 4
+    assert len(collection.problems) == 5
     assert all("\n" not in p for p in collection.problems)
-    reasons = ((truncated, "unreadable"), (no_config, "config.yaml"), (running, "running"), (no_tail, "map.tail"))
+    reasons = ((truncated, "unreadable"), (no_config, "config.yaml"), (running, "running"), (no_tail, "map.tail"),
+               (bad_yaml, "unreadable (ParserError"))
     for run, why in reasons:
         assert any(str(run) in p and why in p for p in collection.problems), why
     assert [r.metrics["seed"] for r in collection.runs("voc_lt", "ERM")] == [1, 2, 3]
@@ -304,3 +257,106 @@ def test_ap_plot_accepts_a_class_without_test_positives(root: Path, tmp_path: Pa
     write_json(metrics_file, metrics)
     paths = plot_ap_vs_frequency(collect_runs(root), tmp_path / "ap")
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_config_id_ignores_only_seed_output_and_label() -> None:
+    base = {"seed": 1, "label": "x", "output": {"root": "a"}, "train": {"epochs": 3}}
+    same = {"seed": 2, "label": None, "output": {"root": "b"}, "train": {"epochs": 3}}
+    by_hand = hashlib.sha256(json.dumps({"train": {"epochs": 3}}, sort_keys=True).encode()).hexdigest()[:10]
+    assert config_id(base) == config_id(same) == by_hand
+    assert config_id({**base, "train": {"epochs": 4}}) != by_hand
+
+
+def test_runs_of_one_label_with_different_configs_are_separate_rows(tmp_path: Path) -> None:
+    # three seed-1 ERM runs with different configs, plus seeds 2 and 3 of the first config
+    configs = {"e3": (3, 0.001), "e5_lr01": (5, 0.01), "e5": (5, 0.001)}
+    totals = {"e3": 70.0, "e5_lr01": 60.0, "e5": 66.0}
+    for name, (epochs, lr) in configs.items():
+        train = {"train": {"epochs": epochs, "optimizer": {"lr": lr}}}
+        make_run(tmp_path, f"{name}_s1", "voc_lt", "erm", 1, (totals[name], 1, 2, 3), config=train)
+    for seed, total in ((2, 72.0), (3, 71.0)):
+        make_run(tmp_path, f"e3_s{seed}", "voc_lt", "erm", seed, (total, 1, 2, 3),
+                 config={"train": {"epochs": 3, "optimizer": {"lr": 0.001}}})
+    collection = collect_runs(tmp_path)
+    assert collection.labels == ["ERM [train.epochs=3, train.optimizer.lr=0.001]",
+                                 "ERM [train.epochs=5, train.optimizer.lr=0.001]",
+                                 "ERM [train.epochs=5, train.optimizer.lr=0.01]"]
+    assert collection.problems == ["voc_lt / ERM: runs of 3 different configs; shown as separate rows"]
+    table = build_table(collection)
+    cells = [table.cells[("voc_lt", label)] for label in collection.labels]
+    assert [c.n for c in cells] == [3, 1, 1]  # never one row "ERM, n=5" or "n=3" over different configs
+    assert [c.stats["total"].mean for c in cells] == [pytest.approx(71.0), 66.0, 60.0]
+    assert cells[0].stats["total"].std == pytest.approx(1.0)  # sample std of 70, 72, 71
+
+
+def test_a_split_row_with_many_differing_keys_names_three_and_its_config(tmp_path: Path) -> None:
+    first = {"train": {"epochs": 3, "batch_size": 8, "ema": None, "sampler": "random"}}
+    second = {"train": {"epochs": 4, "batch_size": 16, "ema": 0.9, "sampler": "class_aware"}}
+    for name, train in (("a", first), ("b", second)):
+        make_run(tmp_path, name, "voc_lt", "erm", 1, (50, 1, 2, 3), config=train)
+    first_id, second_id = (config_id(read_run(tmp_path / name).config) for name in ("a", "b"))
+    assert sorted(collect_runs(tmp_path).labels) == [
+        f"ERM [train.batch_size=16, train.ema=0.9, train.epochs=4, +1 more, config {second_id}]",
+        f"ERM [train.batch_size=8, train.ema=null, train.epochs=3, +1 more, config {first_id}]",
+    ]
+
+
+def test_table_command_shows_the_split_rows(tmp_path: Path) -> None:
+    for epochs, total in ((3, 61.5), (5, 64.25)):
+        make_run(tmp_path / "runs", f"e{epochs}", "voc_lt", "erm", 1, (total, 1, 2, 3),
+                 config={"train": {"epochs": epochs}})
+    assert main(["table", "--runs", str(tmp_path / "runs"), "--reference", "none", "--out", str(tmp_path)]) == 0
+    markdown = (tmp_path / "runs.md").read_text()
+    assert md_line(markdown, "ERM [train.epochs=3]")[0] == "61.50"
+    assert md_line(markdown, "ERM [train.epochs=5]")[0] == "**64.25**"  # the better of the two rows
+
+
+def test_cli_table_and_plot_read_and_write_under_the_results_root(root: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from ltbench.cli import main
+
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("LTBENCH_RESULTS", str(root.parent))
+    assert main(["table", "--reference", "none"]) == 0 and main(["plot"]) == 0
+    assert (root.parent / "tables" / "runs.md").is_file() and (root.parent / "plots" / "runs_curves.png").is_file()
+    assert list(elsewhere.iterdir()) == []  # nothing under ./results of the working directory
+
+
+def test_an_undefined_group_map_is_null_on_disk_and_nan_when_read(tmp_path: Path) -> None:
+    from ltbench.runs import read_run
+
+    run = make_run(tmp_path, "r", "mnist_lt", "erm", 1, (30.0, float("nan"), 35.0, 28.0))
+    assert json.loads((run / "metrics.json").read_text())["map"]["head"] is None  # strict JSON: no bare NaN
+    assert np.isnan(read_run(run).metrics["map"]["head"])
+
+
+def test_run_configs_read_back_as_pyyaml_reads_them(tmp_path: Path) -> None:
+    from ltbench.config import dump_yaml
+    from ltbench.resolve import resolve_config
+    from ltbench.fileio import load_yaml_text
+
+    text = dump_yaml({**resolve_config("cprfl", "voc_lt"), "odd": [1.0e-4, None, "a: b", -0.0, 1e400, "2024-01-01"]})
+    assert load_yaml_text(text) == yaml.safe_load(text)
+
+
+def test_oracle_column_only_on_request_and_apart_from_the_result(root: Path) -> None:
+    append_history(root / "voc_lt" / "asl_s1", {"epoch": 2, "test_map": 80.0})  # seed 1 peaked before its end
+    plain = build_table(collect_runs(root))
+    assert ORACLE_LABEL not in render_markdown(plain) and "test_selected_mean" not in render_csv(plain)
+    table = build_table(collect_runs(root), oracle=True)
+    cell = table.cells[("voc_lt", "ASL")]
+    assert cell.stats["total"].mean == pytest.approx(76.25)  # the reported number is the final model's
+    assert (cell.oracle.mean, cell.oracle.std) == pytest.approx((78.75, np.std([80.0, 77.5], ddof=1)))
+    markdown = render_markdown(table)
+    header = markdown.splitlines()[0]
+    assert f"VOC-LT {ORACLE_LABEL}" in header and f"COCO-LT {ORACLE_LABEL}" in header
+    assert md_line(markdown, "ASL")[5] == f"78.75 ± {np.std([80.0, 77.5], ddof=1):.2f}"
+    rows = {(r["label"], r["dataset"]): r for r in csv.DictReader(io.StringIO(render_csv(table)))}
+    assert float(rows[("ASL", "voc_lt")]["test_selected_mean"]) == pytest.approx(78.75)
+    assert float(rows[("ASL", "voc_lt")]["total_mean"]) == pytest.approx(76.25)
+    assert r"\multicolumn{6}{c}{VOC-LT}" in render_latex(table)  # total, head, medium, tail, n, test-selected
+    console = Console(record=True, width=250)
+    console.print(render_rich(table))
+    assert "not a valid result" in console.export_text()

@@ -1,6 +1,7 @@
 """Suites skip finished runs and complete interrupted ones."""
 
 import json
+import shutil
 from dataclasses import replace
 
 import pytest
@@ -9,6 +10,7 @@ import yaml
 import ltbench.suites as suites
 from ltbench.engine.trainer import Trainer
 from ltbench.errors import LtbenchError
+from ltbench.paths import PACKAGED_CONFIGS
 from ltbench.registry import DATASETS
 from ltbench.suites import run_suite
 
@@ -24,7 +26,8 @@ rows:
 def tiny_suite(tmp_path, monkeypatch):
     (tmp_path / "configs" / "suites").mkdir(parents=True)
     (tmp_path / "configs" / "suites" / "tiny.yaml").write_text(SUITE)
-    monkeypatch.setattr(suites, "configs_root", lambda: tmp_path / "configs")
+    shutil.copytree(PACKAGED_CONFIGS / "mnist_lt", tmp_path / "configs" / "mnist_lt")  # the CPU-sized recipe
+    monkeypatch.setenv("LTBENCH_CONFIGS", str(tmp_path / "configs"))
     monkeypatch.setenv("LTBENCH_RESULTS", str(tmp_path / "results"))
     return ["train.epochs=2"]
 
@@ -113,7 +116,7 @@ def test_unknown_row_and_malformed_rows_are_one_sentence_errors(tiny_suite, tmp_
 
 
 def test_a_row_can_train_with_another_config_and_the_dataset_is_built_once(tiny_suite, tmp_path, monkeypatch):
-    (tmp_path / "configs" / "mnist_lt").mkdir()
+    (tmp_path / "configs" / "mnist_lt").mkdir(exist_ok=True)
     (tmp_path / "configs" / "mnist_lt" / "recipe.yaml").write_text("train: {batch_size: 16}\n")
     (tmp_path / "configs" / "suites" / "tiny.yaml").write_text(
         SUITE + "  - {label: Focal on recipe, method: focal, config: recipe}\n")
@@ -127,4 +130,4 @@ def test_a_row_can_train_with_another_config_and_the_dataset_is_built_once(tiny_
     assert [c["train"]["batch_size"] for c in configs] == [32, 32, 16]
     (tmp_path / "configs" / "mnist_lt" / "recipe.yaml").unlink()
     missing = run_suite("tiny", "mnist_lt", [1], tiny_suite)
-    assert "recipe.yaml, which does not exist" in missing.failed[0]
+    assert "mnist_lt/recipe.yaml, which no config folder holds" in missing.failed[0]

@@ -144,3 +144,25 @@ def test_cache_hit_does_not_build_the_encoder(tiny_clip, tmp_path, monkeypatch):
     assert cache_key(again, ["cat", "car"], TEMPLATE) != key
     os.utime(weights, ns=(0, 0))  # new weights at the same path must not reuse the old embeddings
     assert cache_key(again, names, TEMPLATE) != key
+
+
+def test_trainable_tower_starts_at_the_frozen_embeddings_and_trains_with_the_head(tiny_clip):
+    """text.trainable: the head owns the tower, re-runs it on every forward, and the loss reaches its weights."""
+    from ltbench.models.cprfl import CPRFLHead
+
+    _, weights = tiny_clip
+    encoder = OpenClipTextEncoder("clip-tiny", TINY, weights=str(weights))
+    names = ["cat", "dog", "potted plant"]
+    tower = encoder.trainable_tower(names, TEMPLATE)
+    assert (tower.num_classes, tower.dim) == (3, 16)
+    torch.testing.assert_close(tower().detach(), encoder.encode(names, TEMPLATE))
+    head = CPRFLHead(8, tower, 3, dim=16, heads=2, dim_head=8, ffn_dim=16)
+    tower_params = {n for n, _ in head.named_parameters() if n.startswith("text_tower.")}
+    assert tower_params and "text_tower.model.token_embedding.weight" in head.state_dict()
+    optimizer = torch.optim.SGD(head.parameters(), lr=0.5)
+    before = tower().detach().clone()
+    head(torch.randn(2, 8, 2, 2)).square().mean().backward()
+    assert head.text_tower.model.text_projection.grad.abs().sum() > 0
+    optimizer.step()
+    assert not torch.allclose(tower().detach(), before)  # the prompts' embeddings moved: re-encoded, not cached
+    torch.testing.assert_close(encoder.encode(names, TEMPLATE), before)  # the frozen path is untouched

@@ -131,8 +131,9 @@ def test_mixed_precision_path_trains_where_no_gpu_is_present(tmp_path, monkeypat
     import ltbench.engine.trainer as trainer_module
 
     monkeypatch.setattr(trainer_module, "amp_enabled", lambda setting, device: True)
+    # CPU bfloat16 is slow: a small head on a smaller draw of mnist_lt
     small = ["train.epochs=6", "train.ema=0.9", "method.dim=64", "method.ffn_dim=128", "method.heads=4",
-             "dataset.max_count=100", "dataset.num_test=200"]  # CPU bfloat16 is slow: a smaller draw of mnist_lt
+             "method.dim_head=32", "dataset.max_count=100", "dataset.num_test=200"]
     experiment = build_experiment(small_config(tmp_path, "cprfl", *small))
     metrics = run_experiment(experiment)
     assert metrics["amp"] is True and metrics["feature_cache"] is True and metrics["selection"] == "final-ema"

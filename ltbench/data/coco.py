@@ -63,7 +63,7 @@ def _read_split(base: Path, subset: str, ids: list[int] | None, split: str, cach
     """One split from ``instances_<subset>.json``; ``ids=None`` takes every image, in ascending id order."""
     annotation_file = base / "annotations" / f"instances_{subset}.json"
     require_files([annotation_file], "COCO annotation", ROOT_HINT)
-    instances = json.loads(annotation_file.read_bytes())
+    instances = read_instances(annotation_file)
     file_names = {image["id"]: image["file_name"] for image in instances["images"]}
     if ids is None:
         ids = sorted(file_names)
@@ -75,6 +75,33 @@ def _read_split(base: Path, subset: str, ids: list[int] | None, split: str, cach
     images = [base / subset / file_names[image_id] for image_id in ids]
     require_files(images, f"COCO {subset} image", ROOT_HINT)
     return Split(open_images(images, "coco_lt", split, cache_size), targets, [str(i) for i in ids])
+
+
+def read_instances(path: Path) -> dict[str, Any]:
+    """An ``instances_*.json`` checked down to the fields the reader uses; a damaged file is one sentence."""
+    problem = "it must be the COCO 2017 annotation file; download it again"
+    try:
+        instances = json.loads(path.read_bytes())
+    except ValueError as error:  # JSON or UTF-8 decoding: a truncated download ends mid-value
+        raise LtbenchError(f"The COCO annotation file {path} is not valid JSON ({error}); {problem}.") from None
+    if not _has_instance_fields(instances):
+        raise LtbenchError(f"The COCO annotation file {path} lacks the fields of an instances file (images with "
+                           f"id and file_name, categories, annotations with image_id, category_id, bbox and area); "
+                           f"{problem}.")
+    return instances
+
+
+def _has_instance_fields(instances: Any) -> bool:
+    try:
+        categories = {category["id"] for category in instances["categories"]}
+        images_ok = all(isinstance(image["id"], int) and isinstance(image["file_name"], str)
+                        for image in instances["images"])
+        return images_ok and all(
+            isinstance(a["image_id"], int) and a["category_id"] in categories and len(a["bbox"]) == 4
+            and all(isinstance(v, (int, float)) for v in (*a["bbox"], a["area"]))
+            for a in instances["annotations"])
+    except (KeyError, TypeError):
+        return False
 
 
 def coco_targets(instances: dict[str, Any], ids: Sequence[int], source: Path) -> np.ndarray:

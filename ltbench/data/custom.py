@@ -25,6 +25,8 @@ import numpy as np
 from ltbench.data.base import LTDataset, Split
 from ltbench.data.image_cache import images_meta, open_images
 from ltbench.errors import LtbenchError
+from ltbench.evaluation import classes_without_test_positives
+from ltbench.progress import warn
 from ltbench.registry import DATASETS
 
 LIST_SUFFIXES = (".csv", ".jsonl")
@@ -50,6 +52,7 @@ def custom(root: str | None = None, cache_size: int | None = None) -> LTDataset:
     cache_key = f"custom-{folder.name}-{hashlib.sha256(os.path.abspath(folder).encode()).hexdigest()[:8]}"
     train = _read_split(folder, "train", class_names, cache_key, cache_size)
     test = _read_split(folder, "test", class_names, cache_key, cache_size)
+    check_splits(folder, train, test, class_names)
     return LTDataset(
         name="custom", class_names=class_names, train=train, test=test,
         meta={"root": str(folder), "images": images_meta(train, test), "cache_size": cache_size,
@@ -60,7 +63,11 @@ def custom(root: str | None = None, cache_size: int | None = None) -> LTDataset:
 def read_classes(path: Path) -> list[str]:
     """Class names in index order; blank lines are skipped, duplicates refused."""
     names: list[str] = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    for number, line in enumerate(text.splitlines(), start=1):
         name = line.strip()
         if name in names:
             raise LtbenchError(f"{path} line {number}: class {name!r} is listed twice.")
@@ -77,8 +84,13 @@ def _read_split(folder: Path, split: str, class_names: list[str], cache_key: str
     images: list[Path] = []
     ids: list[str] = []
     rows: list[np.ndarray] = []
+    first_line: dict[str, int] = {}
     for number, image, labels in _rows(list_file):
         where = f"{list_file} line {number}"
+        same = first_line.setdefault(_image_key(folder, image), number)
+        if same != number:
+            raise LtbenchError(f"{where}: image {image!r} is listed twice (also line {same}); give each image "
+                               "one line with all its labels.")
         unknown = [label for label in labels if label not in index]
         if unknown:
             raise LtbenchError(f"{where}: unknown label {unknown[0]!r} (not in classes.txt).")
@@ -94,6 +106,31 @@ def _read_split(folder: Path, split: str, class_names: list[str], cache_key: str
     return Split(open_images(images, cache_key, split, cache_size), np.stack(rows), ids)
 
 
+def check_splits(folder: Path, train: Split, test: Split, class_names: list[str]) -> None:
+    """Refuse an image in both splits (its test score would be memorised); warn of classes a split lacks.
+
+    A class without training images stays (tail group, clamped counts in the
+    losses); one without test positives has no AP and is left out of the mAP.
+    """
+    test_images = {_image_key(folder, image): image for image in test.ids}
+    shared = [image for image in train.ids if _image_key(folder, image) in test_images]
+    if shared:
+        raise LtbenchError(f"{len(shared)} images are in both train and test (e.g. {shared[0]!r}); a test image "
+                           f"must not be trained on, so remove it from one of the lists in {folder}.")
+    untrained = [name for name, count in zip(class_names, train.targets.sum(axis=0)) if count == 0]
+    if untrained:
+        warn(f"{len(untrained)} classes of {folder} have no training image: {', '.join(untrained)}.")
+    untested = classes_without_test_positives(test.targets, class_names)
+    if untested:
+        warn(f"{len(untested)} classes of {folder} have no positive test image, so no AP, and are left out of "
+             f"every mAP: {', '.join(untested)}.")
+
+
+def _image_key(folder: Path, image: str) -> str:
+    """One spelling per image file, so that ``img/a.jpg`` and ``./img/a.jpg`` are seen as the same."""
+    return os.path.normpath(folder / image)
+
+
 def _list_file(folder: Path, split: str) -> Path:
     found = [folder / f"{split}{suffix}" for suffix in LIST_SUFFIXES if (folder / f"{split}{suffix}").is_file()]
     if len(found) != 1:
@@ -104,11 +141,18 @@ def _list_file(folder: Path, split: str) -> Path:
 
 
 def _rows(path: Path) -> Iterator[Row]:
-    return _csv_rows(path) if path.suffix == ".csv" else _jsonl_rows(path)
+    try:
+        yield from _csv_rows(path) if path.suffix == ".csv" else _jsonl_rows(path)
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+
+
+def _not_utf8(path: Path) -> LtbenchError:
+    return LtbenchError(f"{path} is not UTF-8 text; save it as UTF-8 ({FORMAT_HINT}).")
 
 
 def _csv_rows(path: Path) -> Iterator[Row]:
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:  # spreadsheets write a byte-order mark
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or not {"image", "labels"} <= set(reader.fieldnames):
             raise LtbenchError(f"{path} line 1: the header must be 'image,labels' ({FORMAT_HINT}).")
@@ -118,7 +162,7 @@ def _csv_rows(path: Path) -> Iterator[Row]:
 
 
 def _jsonl_rows(path: Path) -> Iterator[Row]:
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8-sig") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

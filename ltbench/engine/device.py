@@ -23,11 +23,16 @@ def pick_device(requested: str = "auto") -> torch.device:
 
 
 def amp_enabled(setting: bool | str, device: torch.device) -> bool:
-    """``auto`` = on for CUDA only (bfloat16 autocast needs no loss scaling)."""
+    """``auto`` = on for CUDA only; autocast runs on CUDA only whatever the setting."""
     return device.type == "cuda" if setting == "auto" else bool(setting) and device.type == "cuda"
 
 
-def autocast(enabled: bool, device: torch.device) -> ContextManager:
+def amp_dtype(setting: bool | str) -> torch.dtype:
+    """bfloat16 (needs no loss scaling) unless ``fp16`` asks for float16 with a GradScaler (the CPRFL code)."""
+    return torch.float16 if setting == "fp16" else torch.bfloat16
+
+
+def autocast(enabled: bool, device: torch.device, dtype: torch.dtype = torch.bfloat16) -> ContextManager:
     if not enabled:
         return contextlib.nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return torch.autocast(device_type=device.type, dtype=dtype)

@@ -10,11 +10,13 @@ of its ImageNet initialisation.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
+from ltbench.cache_check import CorruptCache, check_zip, load_cached
 from ltbench.data.base import Split
 from ltbench.data.loading import SplitDataset, make_loader
 from ltbench.data.transforms import Transform
@@ -27,8 +29,8 @@ from ltbench.locks import file_lock
 
 @torch.no_grad()
 def extract_features(
-    backbone: nn.Module, split: Split, transform: Transform, device: torch.device, batch_size: int, amp: bool,
-    desc: str,
+    backbone: nn.Module, split: Split, transform: Transform, device: torch.device, batch_size: int,
+    amp: torch.dtype | None, desc: str,
 ) -> torch.Tensor:
     """float16 features of a split's un-augmented images (``transform``), on the CPU; leaves the backbone's mode."""
     was_training = backbone.training
@@ -37,7 +39,7 @@ def extract_features(
     chunks = []
     with progress_bar(desc, len(loader)) as advance:
         for images, _ in loader:
-            with autocast(amp, device):
+            with autocast(amp is not None, device, amp or torch.bfloat16):
                 chunks.append(backbone(to_float_images(images, device)).half().cpu())
             advance()
     backbone.train(was_training)
@@ -61,13 +63,25 @@ def cached_features(key_parts: dict[str, Any], compute: Callable[[], torch.Tenso
     that miss the same entry compute it once: the others wait, then load it.
     """
     path = cache_root() / "features" / f"{digest(key_parts)}.pt"
-    if not path.is_file():
-        with file_lock(path.with_name(f".{path.name}.lock")):
-            if not path.is_file():
-                features = compute()
-                atomic_write(path, lambda handle: torch.save(features, handle))
-                return features
-    return torch.load(path, map_location="cpu", weights_only=True)
+    cached = load_cached(path, load_features, "features")
+    if cached is not None:
+        return cached
+    with file_lock(path.with_name(f".{path.name}.lock")):
+        cached = load_cached(path, load_features, "features")  # computed by another worker meanwhile
+        if cached is not None:
+            return cached
+        features = compute()
+        atomic_write(path, lambda handle: torch.save(features, handle))
+        return features
+
+
+def load_features(path: Path) -> torch.Tensor:
+    """A features file checked first: a complete zip whose CRCs match, holding a tensor."""
+    check_zip(path)
+    features = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(features, torch.Tensor):
+        raise CorruptCache(f"it holds a {type(features).__name__}, not a tensor")
+    return features
 
 
 def to_float_images(images: torch.Tensor, device: torch.device) -> torch.Tensor:

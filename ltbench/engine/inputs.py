@@ -17,7 +17,8 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from ltbench.data.base import LTDataset, Split
 from ltbench.data.loading import SplitDataset, make_loader
-from ltbench.data.transforms import Transform, build_transform
+from ltbench.data.transforms import build_transform
+from ltbench.engine.device import amp_dtype
 from ltbench.engine.features import cached_features, extract_features, to_float_images, weights_digest
 from ltbench.errors import LtbenchError
 from ltbench.fileio import digest
@@ -31,6 +32,7 @@ class Inputs:
     def __init__(self, config: dict[str, Any], dataset: LTDataset, parts: MethodParts, device: torch.device,
                  amp: bool) -> None:
         self.config, self.dataset, self.parts, self.device, self.amp = config, dataset, parts, device, amp
+        self.dtype = amp_dtype(config["train"]["amp"]) if amp else None
         size, augment = config["input"]["size"], config["input"]["augment"]
         self.train_transform = parts.train_transform or build_transform(size, augment, train=True)
         self.test_transform = parts.test_transform or build_transform(size, "none", train=False)
@@ -54,11 +56,11 @@ class Inputs:
         """Backbone features of a split, from the cache keyed by the backbone's weights and the preprocessing."""
         split: Split = getattr(self.dataset, split_name)
         probe = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
-        key = {"dataset": self.config["dataset"], "split": split_name, "amp": self.amp,
+        key = {"dataset": self.config["dataset"], "split": split_name, "amp": str(self.dtype),
                "weights": weights_digest(backbone), "preprocessing": digest(self.test_transform(probe).tolist()),
                "backbone_class": type(backbone).__qualname__}
         return cached_features(key, lambda: extract_features(
-            backbone, split, self.test_transform, self.device, self.config["eval"]["batch_size"], self.amp,
+            backbone, split, self.test_transform, self.device, self.config["eval"]["batch_size"], self.dtype,
             f"features {split_name}"))
 
     def train_loader(self, stage: Stage, backbone: nn.Module, cached: bool) -> DataLoader:
@@ -77,8 +79,9 @@ class Inputs:
         name = sampler_cfg.pop("name")
         sampler = SAMPLERS.build(name, targets, seed, **resolve_params(SAMPLERS, name, sampler_cfg, skip=2))
         batch = cfg["batch_size"]
+        drop_last = len(train_set) > batch if cfg["drop_last"] == "auto" else cfg["drop_last"]
         return make_loader(train_set, batch, shuffle=True, sampler=sampler, seed=seed,
-                           num_workers=0 if cached else cfg["num_workers"], drop_last=len(train_set) > batch)
+                           num_workers=0 if cached else cfg["num_workers"], drop_last=drop_last)
 
     def test_loader(self, backbone: nn.Module, cached: bool) -> DataLoader:
         targets = torch.from_numpy(self.dataset.test.targets).float()

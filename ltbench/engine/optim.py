@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ltbench.config import ENGINE_KEYS
+from ltbench.engine.onecycle import one_cycle
 from ltbench.registry import OPTIMIZERS, SCHEDULES
 
 # keys of train.optimizer that the engine reads itself; the rest are the factory's
@@ -91,23 +92,7 @@ def step(optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int, mi
                         warmup_iters, warmup_ratio)
 
 
-@SCHEDULES.register("onecycle")
-def onecycle(optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int, pct_start: float = 0.2,
-             warmup_iters: int = 0, warmup_ratio: float = 0.3333) -> Scheduler:
-    """One cycle: cosine up from lr/25 over pct_start of the stage, then down to lr/25e4 (no momentum cycling)."""
-    total = steps_per_epoch * epochs
-    warm = pct_start * total
-
-    def factor(it: int) -> float:
-        if it < warm:
-            return _cos_between(1 / 25, 1.0, it / warm)
-        return _cos_between(1.0, 1 / 25e4, (it - warm) / max(total - warm, 1))
-
-    return _with_warmup(optimizer, factor, warmup_iters, warmup_ratio)
-
-
-def _cos_between(start: float, end: float, fraction: float) -> float:
-    return end + (start - end) * 0.5 * (1 + math.cos(math.pi * min(fraction, 1.0)))
+SCHEDULES.register("onecycle")(one_cycle)
 
 
 def build_optimizer(groups: Groups, cfg: dict[str, Any]) -> torch.optim.Optimizer:

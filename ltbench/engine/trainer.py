@@ -12,26 +12,25 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
 
-from ltbench.config import deep_merge
 from ltbench.data.base import LTDataset
 from ltbench.engine import distributed
 from ltbench.engine.checkpoint import Position, read_checkpoint, restore_training, save_checkpoint
-from ltbench.engine.device import amp_enabled, autocast, pick_device
+from ltbench.engine.device import amp_dtype, amp_enabled, autocast, pick_device
 from ltbench.engine.ema import make_ema
 from ltbench.engine.inputs import Inputs
 from ltbench.engine.optim import ENGINE_OPTIMIZER_KEYS, build_optimizer, build_scheduler, decay_groups
+from ltbench.engine.stage_run import StageRun, set_train_modes, stage_section
 from ltbench.errors import LtbenchError
 from ltbench.evaluation import evaluate
 from ltbench.methods.base import EpochInfo, MethodParts, Stage, StepInputs
 from ltbench.progress import console, progress_bar
-from ltbench.registry import OPTIMIZERS, SCHEDULES, Registry, resolve_params
+from ltbench.registry import OPTIMIZERS, SCHEDULES
 from ltbench.runs import CHECKPOINT_FILE, append_history, read_history
 
 
@@ -54,22 +53,6 @@ class TrainResult:
     model: nn.Module  # the reported model (the EMA's when there is one)
 
 
-@dataclass
-class StageRun:
-    """One stage being trained: its settings, loader, optimizer, schedule and EMA."""
-
-    index: int
-    stage: Stage
-    epochs: int
-    first_epoch: int  # global epoch number of its first epoch
-    cached: bool
-    loader: DataLoader
-    optimizer: torch.optim.Optimizer
-    scheduler: Any
-    ema: nn.Module | None
-    step: distributed.Step  # runs a batch's loss; under torchrun, inside DDP
-
-
 class Trainer:
     """Trains ``parts.model`` through ``parts.stages`` on ``dataset`` as ``config`` says."""
 
@@ -78,6 +61,7 @@ class Trainer:
         self.train_cfg = config["train"]
         self.device = pick_device(self.train_cfg["device"])
         self.amp = amp_enabled(self.train_cfg["amp"], self.device)
+        self.dtype = amp_dtype(self.train_cfg["amp"])
         self.model = parts.model.to(self.device)
         self.loss_fn = parts.loss.to(self.device)
         self.inputs = Inputs(config, dataset, parts, self.device, self.amp)
@@ -99,31 +83,24 @@ class Trainer:
         named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
         if not named:
             raise LtbenchError(f"Stage {stage.name!r} trains no parameter; check the method's Stage.train.")
-        opt_cfg = _stage_section(self.train_cfg["optimizer"], stage.optimizer, OPTIMIZERS, 2, ENGINE_OPTIMIZER_KEYS)
+        opt_cfg = stage_section(self.train_cfg["optimizer"], stage.optimizer, OPTIMIZERS, 2, ENGINE_OPTIMIZER_KEYS)
         groups = (self.parts.param_groups or decay_groups)(named, opt_cfg)
         optimizer = build_optimizer(groups, opt_cfg)
         cached = self.inputs.cached_for_training(stage)
         loader, step = distributed.for_stage(self.inputs.train_loader(stage, self.model.backbone, cached), self.model)
         epochs = self.epochs[index]
-        schedule_cfg = _stage_section(self.train_cfg["schedule"], stage.schedule, SCHEDULES, 3)
+        schedule_cfg = stage_section(self.train_cfg["schedule"], stage.schedule, SCHEDULES, 3)
         scheduler = build_scheduler(optimizer, schedule_cfg, len(loader), epochs)
         ema = make_ema(self.model, self.train_cfg["ema"]) if self.train_cfg["ema"] else None
+        if ema is not None and resume is None and self.train_cfg["ema_from_init"]:
+            ema.update_parameters(self.model)  # the average starts from the stage's initial weights
+        scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp and self.dtype == torch.float16)
         if resume is not None:
             restore_training(self.run_dir / CHECKPOINT_FILE, resume[1], self.frozen, optimizer, scheduler, ema)
             if hasattr(loader.sampler, "fast_forward"):  # class-aware sampling remembers earlier epochs
                 loader.sampler.fast_forward(resume[0].epoch)
         return StageRun(index, stage, epochs, sum(self.epochs[:index]) + 1, cached, loader, optimizer, scheduler, ema,
-                        step)
-
-    def _set_modes(self, run: StageRun) -> None:
-        """Train mode, except modules none of whose parameters train in this stage (their BatchNorm stays put)."""
-        self.model.train()
-        if run.stage.train is None:
-            return
-        for name, module in self.model.named_modules():
-            names = [f"{name}.{p}" if name else p for p, _ in module.named_parameters()]
-            if names and not any(run.stage.trains(n) for n in names):
-                module.eval()
+                        scaler, step)
 
     # ------------------------------------------------------------- training
     def fit(self) -> TrainResult:
@@ -185,7 +162,7 @@ class Trainer:
                       (f"  test mAP {row['test_map']:.2f}" if "test_map" in row else ""))
 
     def _train_epoch(self, run: StageRun, info: EpochInfo) -> float:
-        self._set_modes(run)
+        set_train_modes(self.model, run.stage)
         total, count = 0.0, 0
         clip = self.train_cfg["grad_clip"]
         params = [p for group in run.optimizer.param_groups for p in group["params"]]
@@ -197,10 +174,12 @@ class Trainer:
                     raise LtbenchError(f"The loss became {value} in epoch {info.global_epoch}; "
                                        "lower train.optimizer.lr.")
                 run.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                run.scaler.scale(loss).backward()
                 if clip:
+                    run.scaler.unscale_(run.optimizer)
                     nn.utils.clip_grad_norm_(params, clip)
-                run.optimizer.step()
+                run.scaler.step(run.optimizer)
+                run.scaler.update()
                 run.scheduler.step()
                 if run.ema is not None:
                     run.ema.update_parameters(self.model)
@@ -214,7 +193,7 @@ class Trainer:
         def features(inputs: torch.Tensor) -> torch.Tensor:
             return self.inputs.to_features(self.model.backbone, inputs, run.cached)
 
-        with autocast(self.amp, self.device):  # the loss itself in float32, outside autocast
+        with autocast(self.amp, self.device, self.dtype):  # the loss itself in float32, outside autocast
             if self.parts.step is not None:
                 return self.parts.step(StepInputs(tuple(batch), features, self.model, self.loss_fn, info))
             logits = self.model.head(features(batch[0]))
@@ -228,7 +207,7 @@ class Trainer:
         model.eval()
         outputs = []
         for inputs, _ in loader:
-            with autocast(self.amp, self.device):
+            with autocast(self.amp, self.device, self.dtype):
                 logits = model.head(self.inputs.to_features(model.backbone, inputs, cached))
             outputs.append(torch.sigmoid(logits.float()).cpu())
         return torch.cat(outputs).numpy()
@@ -238,17 +217,3 @@ class Trainer:
         final = [r for r in read_history(self.run_dir) if r["epoch"] == epoch]
         if final and final[0].get("test_map") != test_map:
             append_history(self.run_dir, {**final[0], "test_map": test_map})
-
-
-def _stage_section(section: dict[str, Any], overrides: dict[str, Any] | None, registry: Registry, skip: int,
-                   engine_keys: Sequence[str] = ("name",)) -> dict[str, Any]:
-    """A stage's optimizer or schedule: the config's section with the stage's overrides.
-
-    Naming another component keeps only the engine's keys of the section (as in config resolution).
-    """
-    if not overrides:
-        return section
-    renamed = overrides.get("name", section["name"]) != section["name"]
-    merged = deep_merge({k: section[k] for k in engine_keys} if renamed else section, overrides)
-    params = {k: v for k, v in merged.items() if k not in engine_keys}
-    return {**{k: merged[k] for k in engine_keys}, **resolve_params(registry, merged["name"], params, skip=skip)}

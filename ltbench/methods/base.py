@@ -20,6 +20,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ltbench.data.base import LTDataset
+from ltbench.errors import LtbenchError
 from ltbench.registry import BACKBONES, TEXT_ENCODERS
 
 Transform = Callable[[np.ndarray], torch.Tensor]
@@ -123,14 +124,23 @@ class MethodContext:
         frozen = self.config.get("model", {}).get("freeze") == "all"
         return Stage(**({"train": ("head",)} if frozen else {}), **options)
 
-    def text_embeddings(self) -> torch.Tensor:
-        """``C x E`` embeddings of the class names by the ``text`` section's encoder, cached on disk."""
+    def text_embeddings(self) -> torch.Tensor | nn.Module:
+        """``C x E`` embeddings of the class names by the ``text`` section's encoder, cached on disk.
+
+        With ``text.trainable`` it is instead the encoder's text tower, a module whose
+        ``forward()`` re-encodes the prompts, for a head that trains it (CPRFL's code).
+        """
         from ltbench.text.cache import encode_cached
 
         params = dict(self.config["text"])
-        name, template = params.pop("encoder"), params.pop("template")
+        name, template, trainable = params.pop("encoder"), params.pop("template"), params.pop("trainable")
         encoder = TEXT_ENCODERS.build(name, **params)
         self.provenance["text_encoder"] = f"{name}: {encoder.source}"
+        if trainable:
+            if not hasattr(encoder, "trainable_tower"):
+                raise LtbenchError(f"text.trainable=true needs a text encoder with a tower to train "
+                                   f"(clip-rn50, clip-vit-b16), not {name!r}.")
+            return encoder.trainable_tower(self.dataset.class_names, template)
         return encode_cached(encoder, self.dataset.class_names, template)
 
     def loss(self) -> nn.Module:

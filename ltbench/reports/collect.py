@@ -1,5 +1,12 @@
 """Gather finished run directories into table rows: (dataset, label) -> one run per seed.
 
+A row only ever averages seeds of ONE experiment: runs are grouped by their
+seed-free config id (``runs.config_id``). When one label holds runs of several
+configs on a dataset (e.g. ERM run for 3 and for 5 epochs), each config becomes
+its own row, labelled with the keys that tell them apart, "ERM [train.epochs=3]",
+rather than being refused: the table still shows everything that was run, and
+nothing that is not seeds of one config is ever averaged.
+
 Reading is forgiving on purpose: a missing, corrupt or unfinished run directory
 becomes a one-line problem and is skipped, so one crashed run never hides the
 finished ones. Runs come either from scanning a runs root or from suite
@@ -16,11 +23,15 @@ from typing import Iterable, NamedTuple
 from ltbench.errors import LtbenchError
 from ltbench.paths import results_root
 from ltbench.reports.reference import METRICS, dataset_rank, default_label, label_rank
-from ltbench.runs import CONFIG_FILE, METRICS_FILE, RunReadError, RunRecord, read_run
+from ltbench.runs import (
+    CONFIG_FILE, CONFIG_ID_IGNORES, METRICS_FILE, RunReadError, RunRecord, config_id, flat_config, format_value,
+    read_run,
+)
 
 REQUIRED_METRICS = ("dataset", "method", "seed", "config_hash", "map", "per_class_ap", "class_freq")
 
 RowKey = tuple[str, str]  # (dataset, label)
+SHOWN_KEYS = 3  # differing config keys named in a split row's label; more are counted
 
 
 @dataclass
@@ -64,7 +75,7 @@ def collect_runs(
     else:
         candidates = [_Candidate(p) for p in _run_dirs(Path(root) if root else results_root() / "runs")]
     problems: list[str] = []
-    grouped: dict[RowKey, list[RunRecord]] = {}
+    grouped: dict[RowKey, dict[str, list[RunRecord]]] = {}  # (dataset, label) -> config id -> runs
     for candidate in candidates:
         record = _read_finished(candidate.path, problems)
         if record is None:
@@ -80,11 +91,17 @@ def collect_runs(
         actual = {"dataset": metrics["dataset"], "method": metrics["method"], "label": run_label}
         if any(value is not None and actual[key] != value for key, value in wanted.items()):
             continue
-        grouped.setdefault((metrics["dataset"], run_label), []).append(record)
-    rows = {key: _one_per_seed(key, runs, problems) for key, runs in grouped.items()}
+        grouped.setdefault((metrics["dataset"], run_label), {}).setdefault(config_id(record.config), []).append(record)
+    rows = {}
+    for (dataset_name, row_label), by_config in grouped.items():
+        if len(by_config) > 1:
+            problems.append(f"{dataset_name} / {row_label}: runs of {len(by_config)} different configs; "
+                            f"shown as separate rows")
+        for shown, runs in split_labels(row_label, by_config).items():
+            rows[(dataset_name, shown)] = _one_per_seed(runs, problems)
     labels = list(dict.fromkeys(row_label for _, row_label in rows))
     if not manifest_paths:  # a manifest's row order is kept as written
-        labels.sort(key=label_rank)
+        labels.sort(key=lambda shown: (label_rank(shown.split(" [", 1)[0]), shown))
     datasets = sorted({ds for ds, _ in rows}, key=dataset_rank)
     return Collection(rows, labels, datasets, problems)
 
@@ -139,16 +156,42 @@ def _read_finished(path: Path, problems: list[str]) -> RunRecord | None:
     return record
 
 
-def _one_per_seed(key: RowKey, runs: list[RunRecord], problems: list[str]) -> list[RunRecord]:
-    """Drop repeats of the same seed and config (keeping the first path), sorted by seed."""
-    kept: dict[tuple[int, str], RunRecord] = {}
+def split_labels(label: str, by_config: dict[str, list[RunRecord]]) -> dict[str, list[RunRecord]]:
+    """One row label per config: ``label`` alone, or ``label [key=value, ...]`` naming the keys that differ."""
+    if len(by_config) == 1:
+        return {label: next(iter(by_config.values()))}
+    flats = {ident: flat_config({k: v for k, v in runs[0].config.items() if k not in CONFIG_ID_IGNORES})
+             for ident, runs in by_config.items()}
+    keys = {key for flat in flats.values() for key in flat}
+    differing = [key for key in keys if len({format_value(flat.get(key, "–")) for flat in flats.values()}) > 1]
+    differing.sort(key=lambda key: (_telling_rank(key, flats.values()), key))
+    shown = {}
+    for ident, flat in flats.items():
+        parts = [f"{key}={format_value(flat.get(key, '–'))}" for key in differing[:SHOWN_KEYS]]
+        if len(differing) > SHOWN_KEYS:
+            parts.append(f"+{len(differing) - SHOWN_KEYS} more, config {ident}")
+        shown[f"{label} [{', '.join(parts)}]"] = by_config[ident]
+    return shown
+
+
+def _telling_rank(key: str, flats: Iterable[dict[str, object]]) -> int:
+    """Keys that tell configs apart best come first: component names, then keys all configs set, then the rest.
+
+    A different ``method.name`` or ``loss.name`` explains the parameters that
+    only one of the configs has, so those are named last.
+    """
+    if key.endswith(".name"):
+        return 0
+    return 1 if all(key in flat for flat in flats) else 2
+
+
+def _one_per_seed(runs: list[RunRecord], problems: list[str]) -> list[RunRecord]:
+    """Runs of one config: drop repeats of a seed (keeping the first path), sorted by seed."""
+    kept: dict[int, RunRecord] = {}
     for run in runs:
-        ident = (run.metrics["seed"], run.metrics["config_hash"])
-        if ident in kept:
-            problems.append(f"{run.path}: same seed and config as {kept[ident].path}; skipped")
+        seed = run.metrics["seed"]
+        if seed in kept:
+            problems.append(f"{run.path}: same seed and config as {kept[seed].path}; skipped")
         else:
-            kept[ident] = run
-    seeds = [seed for seed, _ in kept]
-    for seed in sorted({s for s in seeds if seeds.count(s) > 1}):
-        problems.append(f"{key[0]} / {key[1]}: seed {seed} appears with different configs; all are kept")
+            kept[seed] = run
     return sorted(kept.values(), key=lambda r: r.metrics["seed"])

@@ -1,6 +1,6 @@
 """Published numbers (CSV with its source) and the row labels that match our runs to them.
 
-The CSVs in ``results/reference/`` are the data; this module only reads them.
+The CSVs in ``ltbench/reference/`` (linked from ``results/reference/``) are the data; this module only reads them.
 ``ROW_LABELS`` is the one place that says which registered method is which
 published row, so a run without an explicit ``label`` still lands on its row.
 """
@@ -14,9 +14,9 @@ from typing import Any
 
 from ltbench.data.groups import GROUP_NAMES
 from ltbench.errors import LtbenchError
-from ltbench.paths import REPO_ROOT
+from ltbench.paths import PACKAGE_DIR
 
-REFERENCE_DIR = REPO_ROOT / "results" / "reference"
+REFERENCE_DIR = PACKAGE_DIR / "reference"  # shipped in the wheel; the repo's results/reference links here
 METRICS = ("total", *GROUP_NAMES)  # the four mAP columns of every table
 REFERENCE_DATASETS = ("voc_lt", "coco_lt")  # column order of the paper's tables
 
@@ -79,7 +79,7 @@ class Reference:
 
 
 def load_reference(table: str | Path = "table1") -> Reference:
-    """Read a reference CSV: a name in ``results/reference/`` (``"table1"``) or a path."""
+    """Read a reference CSV: a name in ``REFERENCE_DIR`` (``"table1"``) or a path."""
     path = Path(table)
     if not path.suffix:
         path = REFERENCE_DIR / f"{table}.csv"

@@ -18,6 +18,7 @@ import rich.table
 from rich.text import Text
 
 from ltbench.reports.collect import Collection
+from ltbench.reports.oracle import ORACLE_LABEL, best_test_epoch
 from ltbench.reports.reference import METRICS, PublishedRow, Reference
 from ltbench.fileio import write_text
 from ltbench.runs import RunRecord
@@ -26,6 +27,8 @@ DATASET_TITLES = {"voc_lt": "VOC-LT", "coco_lt": "COCO-LT", "mnist_lt": "MNIST-L
 DECIMALS = 2  # shown precision; "best" is decided at this precision, so shown ties are all bold
 MISSING = "–"
 NOTE = "mAP (%), mean ± sample std over n seeds (one seed: the value); best per column in bold."
+ORACLE_NOTE = (f"'{ORACLE_LABEL}': total mAP of the epoch with the best test mAP, as the CPRFL authors select; "
+               "choosing on the test set makes it optimistic, so it is shown apart and never used as the result.")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class Cell:
     n: int
     stats: dict[str, Stat]
     published: PublishedRow | None = None
+    oracle: Stat | None = None  # test-selected total mAP (``--oracle`` only); None where no run has one
 
     def diff(self, metric: str) -> float | None:
         """Ours − published, in mAP points."""
@@ -58,6 +62,7 @@ class Table:
     cells: dict[tuple[str, str], Cell]  # (dataset, label)
     best: frozenset[tuple[str, str, str]]  # (dataset, label, metric) holding its column's best mean
     reference: str | None = None  # name of the published table shown beside ours
+    oracle: bool = False  # show the test-selected column (reports/oracle.py)
 
     def sources(self) -> list[str]:
         """Distinct sources of the published rows shown, for a footnote."""
@@ -67,18 +72,31 @@ class Table:
 
 def summarize(runs: Sequence[RunRecord]) -> dict[str, Stat]:
     """Mean and sample std of each mAP metric over ``runs`` (one per seed)."""
-    stats = {}
-    for metric in METRICS:
-        values = np.array([run.metrics["map"][metric] for run in runs], dtype=float)
-        stats[metric] = Stat(float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else None)
-    return stats
+    return {metric: summarize_values([run.metrics["map"][metric] for run in runs]) for metric in METRICS}
 
 
-def build_table(collection: Collection, reference: Reference | None = None) -> Table:
-    """The table of ``collection``; published rows of ``reference`` matched by (label, dataset)."""
+def oracle_stat(runs: Sequence[RunRecord]) -> Stat | None:
+    """Mean and sample std over ``runs`` of the best per-epoch test mAP; None if a run has no test curve."""
+    best = [best_test_epoch(run.history) for run in runs]
+    if any(b is None for b in best):
+        return None
+    return summarize_values([b.test_map for b in best])
+
+
+def summarize_values(values: Sequence[float]) -> Stat:
+    array = np.asarray(values, dtype=float)
+    return Stat(float(array.mean()), float(array.std(ddof=1)) if len(array) > 1 else None)
+
+
+def build_table(collection: Collection, reference: Reference | None = None, oracle: bool = False) -> Table:
+    """The table of ``collection``; published rows of ``reference`` matched by (label, dataset).
+
+    ``oracle`` adds the test-selected column, labelled as not a valid result.
+    """
     cells = {
         (dataset, label): Cell(
-            len(runs), summarize(runs), reference.lookup(label, dataset) if reference else None
+            len(runs), summarize(runs), reference.lookup(label, dataset) if reference else None,
+            oracle_stat(runs) if oracle else None,
         )
         for (dataset, label), runs in collection.rows.items()
     }
@@ -95,6 +113,7 @@ def build_table(collection: Collection, reference: Reference | None = None) -> T
         cells,
         frozenset(best),
         reference.table if reference else None,
+        oracle,
     )
 
 
@@ -117,6 +136,12 @@ def _num(value: float) -> str:
     return f"{value:.{DECIMALS}f}"
 
 
+def _stat_value(stat: Stat | None) -> _Value:
+    if stat is None:
+        return _Value(MISSING)
+    return _Value(_num(stat.mean), None if stat.std is None else _num(stat.std))
+
+
 def _lines(table: Table) -> list[_Line]:
     """The displayed rows: ours per label, then its published and difference rows where matched."""
     lines = []
@@ -126,19 +151,20 @@ def _lines(table: Table) -> list[_Line]:
         diff: list[_Value] = []
         for dataset in table.datasets:
             cell = table.cells.get((dataset, label))
+            extra = [_Value("")] * (2 if table.oracle else 1)  # under n (and the test-selected column)
             if cell is None:
-                ours += [_Value(MISSING)] * (len(METRICS) + 1)
+                ours += [_Value(MISSING)] * (len(METRICS) + len(extra))
             else:
                 ours += [
                     _Value(_num(s.mean), None if s.std is None else _num(s.std), (dataset, label, m) in table.best)
                     for m, s in cell.stats.items()
-                ] + [_Value(str(cell.n))]
+                ] + [_Value(str(cell.n))] + ([_stat_value(cell.oracle)] if table.oracle else [])
             if cell is None or cell.published is None:
-                published += [_Value(MISSING)] * len(METRICS) + [_Value("")]
-                diff += [_Value(MISSING)] * len(METRICS) + [_Value("")]
+                published += [_Value(MISSING)] * len(METRICS) + extra
+                diff += [_Value(MISSING)] * len(METRICS) + extra
             else:
-                published += [_Value(_num(cell.published.values[m])) for m in METRICS] + [_Value("")]
-                diff += [_Value(f"{cell.diff(m):+.{DECIMALS}f}") for m in METRICS] + [_Value("")]
+                published += [_Value(_num(cell.published.values[m])) for m in METRICS] + extra
+                diff += [_Value(f"{cell.diff(m):+.{DECIMALS}f}") for m in METRICS] + extra
         lines.append(_Line("ours", label, ours))
         if any(cell.published for (_, lb), cell in table.cells.items() if lb == label):
             lines += [_Line("published", label, published), _Line("diff", label, diff)]
@@ -146,8 +172,9 @@ def _lines(table: Table) -> list[_Line]:
 
 
 def _columns(table: Table) -> list[tuple[str, str]]:
-    """(dataset title, metric or "n") for every value column."""
-    return [(DATASET_TITLES.get(ds, ds), col) for ds in table.datasets for col in (*METRICS, "n")]
+    """(dataset title, metric or "n", then the test-selected column if shown) for every value column."""
+    extra = (ORACLE_LABEL,) if table.oracle else ()
+    return [(DATASET_TITLES.get(ds, ds), col) for ds in table.datasets for col in (*METRICS, "n", *extra)]
 
 
 def render_markdown(table: Table) -> str:
@@ -158,7 +185,7 @@ def render_markdown(table: Table) -> str:
         cells = [v.text + (f" ± {v.std}" if v.std else "") for v in line.values]
         cells = [f"**{c}**" if v.bold else c for c, v in zip(cells, line.values)]
         out.append("| " + " | ".join([names.get(line.kind, line.label), *cells]) + " |")
-    out += ["", NOTE]
+    out += ["", NOTE] + ([ORACLE_NOTE] if table.oracle else [])
     if table.sources():
         out.append(f"Published: {'; '.join(table.sources())}.")
     return "\n".join(out) + "\n"
@@ -173,7 +200,7 @@ def _latex_escape(text: str) -> str:
 def render_latex(table: Table) -> str:
     """A booktabs ``tabular`` (needs ``\\usepackage{booktabs}``), best per column in ``\\textbf``."""
     names = {"published": r"\quad published", "diff": r"\quad ours $-$ published"}
-    width = len(METRICS) + 1
+    width = len(METRICS) + 1 + table.oracle
     groups = " & ".join(
         rf"\multicolumn{{{width}}}{{c}}{{{_latex_escape(DATASET_TITLES.get(ds, ds))}}}" for ds in table.datasets
     )
@@ -197,7 +224,8 @@ def render_latex(table: Table) -> str:
 def render_rich(table: Table) -> rich.table.Table:
     """A rich table for the console (print it with ``rich.console.Console().print``)."""
     names = {"published": "  published", "diff": "  ours − published"}
-    caption = NOTE + (f"\nPublished: {'; '.join(table.sources())}." if table.sources() else "")
+    caption = NOTE + (f"\n{ORACLE_NOTE}" if table.oracle else "")
+    caption += f"\nPublished: {'; '.join(table.sources())}." if table.sources() else ""
     view = rich.table.Table(caption=caption)
     view.add_column("Method")
     for title, col in _columns(table):
@@ -217,6 +245,7 @@ def render_csv(table: Table) -> str:
         ["label", "dataset", "n"]
         + [f"{m}_{part}" for m in METRICS for part in ("mean", "std", "published", "diff")]
         + ["published_source"]
+        + (["test_selected_mean", "test_selected_std"] if table.oracle else [])
     )
 
     def number(value: float | None) -> str:
@@ -232,7 +261,9 @@ def render_csv(table: Table) -> str:
                 published = cell.published.values[m] if cell.published else None
                 values += [number(cell.stats[m].mean), number(cell.stats[m].std), number(published)]
                 values.append(number(cell.diff(m)))
-            writer.writerow([label, dataset, cell.n, *values, cell.published.source if cell.published else ""])
+            oracle = [number(cell.oracle and cell.oracle.mean), number(cell.oracle and cell.oracle.std)]
+            writer.writerow([label, dataset, cell.n, *values, cell.published.source if cell.published else "",
+                             *(oracle if table.oracle else [])])
     return buffer.getvalue()
 
 

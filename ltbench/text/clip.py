@@ -7,6 +7,7 @@ copy already in the Hugging Face cache or open_clip's URL cache
 
 The embeddings are CLIP's raw text features (``encode_text`` without L2
 normalisation), as the CPRFL authors feed them to Prompt Initialisation.
+``trainable_tower`` hands out the text tower itself, for heads that train it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ltbench.errors import LtbenchError
 from ltbench.hub_cache import cached_weights
 from ltbench.paths import existing_file
 from ltbench.registry import TEXT_ENCODERS
+from ltbench.text.tower import TrainableTextTower
 
 PRETRAINED_TAG = "openai"  # OpenAI's weights, trained with QuickGELU
 
@@ -99,7 +101,12 @@ class OpenClipTextEncoder:
 
     @cached_property
     def _model(self) -> tuple[nn.Module, Callable[[list[str]], torch.Tensor]]:
-        """The loaded model (image tower dropped) and its tokenizer, built on first ``encode``."""
+        """The loaded model and its tokenizer, built on first ``encode``."""
+        model, tokenizer = self._load()
+        return model.eval(), tokenizer
+
+    def _load(self) -> tuple[nn.Module, Callable[[list[str]], torch.Tensor]]:
+        """A fresh copy of the model (image tower dropped) and its tokenizer."""
         open_clip = _open_clip()
         file = self.weights_file
         torchscript = _is_torchscript(file)
@@ -115,15 +122,24 @@ class OpenClipTextEncoder:
                 f"text.weights=/path/to/{self.model_name}.pt holding OpenAI or open_clip weights of that model."
             ) from error
         model.visual = nn.Identity()  # only the text tower is used; free the image tower's memory
-        return model.eval(), open_clip.get_tokenizer(self.model_name)
+        return model, open_clip.get_tokenizer(self.model_name)
+
+    def trainable_tower(self, class_names: list[str], template: str) -> TrainableTextTower:
+        """The text tower over ``template.format(name)`` of each class, to be trained with the model."""
+        model, tokenizer = self._load()
+        return TrainableTextTower(model, tokenizer([_prompt(template, n) for n in class_names]), self.dim)
 
     @torch.no_grad()
     def encode(self, class_names: list[str], template: str) -> torch.Tensor:
-        if "{}" not in template:
-            raise LtbenchError(f"Text template {template!r} needs a {{}} where the class name goes.")
         model, tokenizer = self._model
-        tokens = tokenizer([template.format(name) for name in class_names])
+        tokens = tokenizer([_prompt(template, name) for name in class_names])
         return model.encode_text(tokens).float()
+
+
+def _prompt(template: str, class_name: str) -> str:
+    if "{}" not in template:
+        raise LtbenchError(f"Text template {template!r} needs a {{}} where the class name goes.")
+    return template.format(class_name)
 
 
 def _clip(name: str, model_name: str) -> Callable[..., OpenClipTextEncoder]:
