@@ -7,6 +7,7 @@ Options that are not listed below are dotted config overrides, e.g.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from typing import Any, Callable, Sequence
@@ -39,9 +40,14 @@ def split_overrides(extra: Sequence[str]) -> list[str]:
 
 def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.config import dump_yaml
+    from ltbench.engine.distributed import init_distributed, main_rank_lock
     from ltbench.experiment import build_experiment, format_map, run_dir_of, run_experiment
+    from ltbench.locks import run_lock
     from ltbench.resolve import resolve_config
 
+    if args.nproc > 1:
+        return torchrun(args, extra)
+    ranks = init_distributed(args.sync_bn)  # under torchrun: join its process group
     overrides = split_overrides(extra)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
@@ -51,9 +57,31 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         print(f"# run id: {run_dir_of(config).name}")
         return 0
     experiment = build_experiment(config)
-    metrics = run_experiment(experiment)
-    print(f"{experiment.config['label'] or metrics['method']} on {metrics['dataset']} (seed {metrics['seed']}): {format_map(metrics)}")
-    print(f"run directory: {experiment.run_dir}")
+    with main_rank_lock(lambda: run_lock(experiment.run_dir), ranks):  # never trained twice at once
+        metrics = run_experiment(experiment)
+    if ranks is None or ranks.is_main:
+        print(f"{experiment.config['label'] or metrics['method']} on {metrics['dataset']} (seed {metrics['seed']}): {format_map(metrics)}")
+        print(f"run directory: {experiment.run_dir}")
+    return 0
+
+
+def torchrun(args: argparse.Namespace, extra: list[str]) -> int:
+    """``ltbench run --nproc N ...`` = ``torchrun --standalone --nproc-per-node N -m ltbench run ...``, in-process."""
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import get_args_parser, run
+
+    argv = ["run", "--sync-bn", args.sync_bn, *extra]
+    for option in ("method", "dataset", "config", "seed"):
+        if getattr(args, option) is not None:
+            argv += [f"--{option}", str(getattr(args, option))]
+    try:
+        run(get_args_parser().parse_args(["--standalone", f"--nproc-per-node={args.nproc}", "-m", "ltbench", *argv]))
+    except ChildFailedError as exc:
+        rank, failure = exc.get_first_failure()
+        if failure.exitcode == 2:  # an ltbench error, which rank 0 has printed
+            return 2
+        raise LtbenchError(f"Training process {rank} ended with exit code {failure.exitcode} "
+                           f"({failure.signal_name() or 'no signal'}); run the same command again to resume.") from None
     return 0
 
 
@@ -117,10 +145,18 @@ PARAM_SKIP = {"methods": 1, "losses": 1, "optimizers": 2, "schedules": 3, "sampl
 
 
 def cmd_suite(args: argparse.Namespace, extra: list[str]) -> int:
+    from ltbench.launch.launchers import print_plan
+    from ltbench.launch.options import launch_options
     from ltbench.suites import run_suite
 
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    outcome = run_suite(args.name, args.dataset, seeds, split_overrides(extra), args.rows)
+    if args.dry_run:
+        return print_plan(args.name, args.dataset, seeds, split_overrides(extra), args.rows)
+    outcome = run_suite(args.name, args.dataset, seeds, split_overrides(extra), args.rows, launch_options(args))
+    if outcome.submitted:
+        print(f"suite {args.name} on {args.dataset}, seeds {seeds}: {len(outcome.submitted)} SLURM jobs submitted "
+              f"({', '.join(outcome.submitted)}); they record their runs in {outcome.manifest}")
+        return 0
     print(f"suite {args.name} on {args.dataset}, seeds {seeds}: {len(outcome.trained)} trained, "
           f"{len(outcome.reused)} already finished, {len(outcome.failed)} skipped; manifest {outcome.manifest}")
     for line in outcome.failed:
@@ -215,6 +251,8 @@ def _add_configs_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ltbench.launch.options import add_launch_arguments
+
     parser = argparse.ArgumentParser(prog="ltbench", description="Long-tailed multi-label classification benchmark.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -227,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_configs_option(run)
     run.add_argument("--seed", type=int, help="random seed (default from the config)")
     run.add_argument("--print-config", action="store_true", help="print the resolved config and run id, then exit")
+    run.add_argument("--nproc", type=int, default=1,
+                     help="train on N processes with DDP (torchrun; one per GPU, or gloo on CPU)")
+    run.add_argument("--sync-bn", default="auto", choices=("auto", "on", "off"),
+                     help="under torchrun: SyncBatchNorm (auto: on CUDA when BatchNorm layers train)")
     run.set_defaults(func=cmd_run)
 
     evaluate = sub.add_parser("eval", help="re-evaluate a finished run's saved model on its test split")
@@ -242,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
     suite.add_argument("--first-seed", type=int, default=1, help="seeds are first-seed, first-seed+1, ...")
     suite.add_argument("--rows", nargs="+", help="only these row labels")
+    add_launch_arguments(suite)
     suite.set_defaults(func=cmd_suite)
 
     table = sub.add_parser("table", help="tables (console, Markdown, CSV, LaTeX) from run directories")
@@ -294,7 +337,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with explicit_configs(getattr(args, "configs", None)):
             return args.func(args, extra)
     except LtbenchError as exc:
-        print(f"ltbench: error: {exc}", file=sys.stderr)
+        if os.environ.get("RANK", "0") == "0":  # under torchrun every rank stops with the same error: say it once
+            print(f"ltbench: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a disk fault outside ltbench.fs_errors.guard still ends in one sentence
         if not is_fs_fault(exc) or exc.filename is None:

@@ -12,6 +12,7 @@ import numpy as np
 
 from ltbench.config import Config, config_hash, deep_merge, dump_yaml
 from ltbench.data.base import LTDataset
+from ltbench.engine.distributed import is_main_rank
 from ltbench.engine.trainer import Trainer, seed_everything
 from ltbench.evaluation import classes_without_test_positives
 from ltbench.fileio import digest, write_json, write_text
@@ -93,8 +94,10 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         console.print(f"[green]already finished[/] {run_dir}")
         return read_run(run_dir).metrics
     trainer = Trainer(experiment.config, experiment.dataset, experiment.parts, run_dir)
-    sweep_stale_temp_files(run_dir)  # what a killed writer left behind
-    write_text(run_dir / CONFIG_FILE, dump_yaml(experiment.config))
+    writes = is_main_rank()  # under torchrun, rank 0 alone writes the run directory
+    if writes:
+        sweep_stale_temp_files(run_dir)  # what a killed writer left behind
+        write_text(run_dir / CONFIG_FILE, dump_yaml(experiment.config))
     started = time.perf_counter()
     result = trainer.fit()
     dataset, config = experiment.dataset, experiment.config
@@ -126,6 +129,8 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         "versions": _versions(),
         "machine": _machine(),
     }
+    if not writes:
+        return metrics
     selected = best_test_epoch(read_history(run_dir))
     if selected is not None:  # what choosing the epoch on the test set would report: never the result
         metrics["test_selected"] = selected.as_json()

@@ -35,6 +35,7 @@ BUILTIN_MODULES = (
     "ltbench.data.voc",
     "ltbench.data.coco",
     "ltbench.data.custom",
+    "ltbench.data.samplers",
     "ltbench.methods.baseline",
     "ltbench.methods.bbn",
     "ltbench.methods.cprfl",

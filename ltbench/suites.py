@@ -15,18 +15,18 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ltbench.config import Config, deep_merge, load_yaml
-from ltbench.data.base import LTDataset
 from ltbench.errors import LtbenchError
-from ltbench.experiment import build_experiment, format_map, run_experiment
 from ltbench.paths import config_search_path, find_config, results_root
 from ltbench.plugins import load_plugins
 from ltbench.registry import DATASETS
-from ltbench.resolve import resolve_config
-from ltbench.progress import console
 from ltbench.fileio import write_json
+from ltbench.locks import manifest_lock
+
+if TYPE_CHECKING:
+    from ltbench.launch.options import LaunchOptions
 
 
 @dataclass
@@ -99,6 +99,7 @@ class SuiteOutcome:
     trained: list[Path]
     reused: list[Path]
     failed: list[str]  # one line per (row, seed) that could not run, e.g. missing weights
+    submitted: list[str] = field(default_factory=list)  # SLURM job ids, when the call does not wait for them
 
 
 class Manifest:
@@ -106,38 +107,43 @@ class Manifest:
 
     A call with a subset of rows or seeds adds to what earlier calls recorded; a
     row's new run of a seed replaces its earlier one (the row's config changed),
-    and a failure is forgotten once its (row, seed) has run.
+    and a failure is forgotten once its (row, seed) has run. Every record reads,
+    merges and writes the file under a lock, so suite processes sharing one
+    manifest (a pool, a SLURM array, two terminals) keep each other's rows.
     """
 
     def __init__(self, suite: Suite, dataset: str) -> None:
+        self.suite, self.dataset = suite, dataset
         self.path = manifest_path(suite.name, dataset)
-        old = self._read()
-        old_dirs = {row.get("label"): row.get("run_dirs", []) for row in old.get("rows", [])}
-        self.data: dict[str, Any] = {
-            "suite": suite.name, "dataset": dataset, "seeds": sorted(old.get("seeds", [])),
-            "rows": [{"label": row.label, "run_dirs": list(old_dirs.get(row.label, []))} for row in suite.rows],
-            "failed": list(old.get("failed", [])),
-        }
 
     def _read(self) -> dict[str, Any]:
+        """The file's rows laid out in the suite's row order (rows no longer in the suite are dropped)."""
         try:
-            data = json.loads(self.path.read_text())
+            old = json.loads(self.path.read_text())
         except (OSError, json.JSONDecodeError):
-            return {}
-        return data if isinstance(data, dict) else {}
+            old = {}
+        old = old if isinstance(old, dict) else {}
+        old_dirs = {row.get("label"): row.get("run_dirs", []) for row in old.get("rows", [])}
+        return {
+            "suite": self.suite.name, "dataset": self.dataset, "seeds": sorted(old.get("seeds", [])),
+            "rows": [{"label": row.label, "run_dirs": list(old_dirs.get(row.label, []))} for row in self.suite.rows],
+            "failed": list(old.get("failed", [])),
+        }
 
     def record(self, row: SuiteRow, seed: int, run_dir: Path | None, failure: str | None = None) -> None:
         """Note one (row, seed): its run directory, or why it failed; then save."""
         prefix = failure_prefix(row, seed)
-        self.data["failed"] = [f for f in self.data["failed"] if not f.startswith(prefix)]
-        if failure:
-            self.data["failed"].append(prefix + failure)
-        if run_dir is not None:  # replaces the row's run of this seed from an earlier config
-            entry = next(r for r in self.data["rows"] if r["label"] == row.label)
-            kept = [d for d in entry["run_dirs"] if run_seed(d) != seed] + [str(run_dir)]
-            entry["run_dirs"] = sorted(kept, key=lambda d: run_seed(d) or 0)  # seed order, whatever the call order
-        self.data["seeds"] = sorted(set(self.data["seeds"]) | {seed})
-        write_json(self.path, self.data)  # progress survives an interruption
+        with manifest_lock(self.path):
+            data = self._read()
+            data["failed"] = sorted(f for f in data["failed"] if not f.startswith(prefix))
+            if failure:
+                data["failed"] = sorted([*data["failed"], prefix + failure])
+            if run_dir is not None:  # replaces the row's run of this seed from an earlier config
+                entry = next(r for r in data["rows"] if r["label"] == row.label)
+                kept = [d for d in entry["run_dirs"] if run_seed(d) != seed] + [str(run_dir)]
+                entry["run_dirs"] = sorted(kept, key=lambda d: run_seed(d) or 0)  # seed order, whatever the call order
+            data["seeds"] = sorted(set(data["seeds"]) | {seed})
+            write_json(self.path, data)  # progress survives an interruption
 
 
 def run_seed(run_dir: str) -> int | None:
@@ -151,35 +157,27 @@ def failure_prefix(row: SuiteRow, seed: int) -> str:
 
 
 def run_suite(name: str, dataset: str, seeds: Sequence[int], overrides: Sequence[str] = (),
-              rows: Sequence[str] | None = None) -> SuiteOutcome:
+              rows: Sequence[str] | None = None, launcher: "LaunchOptions | None" = None) -> SuiteOutcome:
     """Run what is missing of suite ``name`` on ``dataset`` for ``seeds``; finished runs are reused.
 
+    ``launcher`` says where the (row, seed) tasks run (this process by default).
     A (row, seed) that fails with a clear error (missing weights, a diverging
     loss) is recorded and skipped; the others still run.
     """
+    from ltbench.launch.launchers import launch
+    from ltbench.launch.options import LaunchOptions
+    from ltbench.launch.tasks import suite_tasks
+
     suite = load_suite(name)
-    selected = suite.select(rows)
+    tasks = suite_tasks(suite, dataset, seeds, overrides, rows)
     load_plugins()
     DATASETS.entry(dataset)  # an unknown dataset is refused before a manifest is written for it
-    manifest = Manifest(suite, dataset)
-    outcome = SuiteOutcome(manifest.path, [], [], [])
-    built: dict[str, LTDataset] = {}  # one dataset per resolved dataset config, shared by the rows
-    for row in selected:
-        for seed in seeds:
-            try:
-                config = resolve_config(row.method, dataset, row.config_file(dataset),
-                                        overrides=[*overrides, f"seed={seed}"],
-                                        extra=deep_merge(row.overrides_for(dataset), {"label": row.label}))
-                experiment = build_experiment(config, built)
-                finished = experiment.finished
-                console.print(f"[bold]{name}[/] {row.label} seed {seed} -> {experiment.run_dir}")
-                metrics = run_experiment(experiment)
-            except LtbenchError as exc:
-                outcome.failed.append(failure_prefix(row, seed) + str(exc))
-                manifest.record(row, seed, None, str(exc))
-                console.print(f"[red]skipped[/] {row.label} seed {seed}: {exc}")
-                continue
-            (outcome.reused if finished else outcome.trained).append(experiment.run_dir)  # only runs that ended well
-            console.print(f"  {format_map(metrics)}")
-            manifest.record(row, seed, experiment.run_dir)
+    outcome = SuiteOutcome(manifest_path(name, dataset), [], [], [])
+    for result in launch(tasks, launcher or LaunchOptions(), results_root()):
+        if result.status == "failed":
+            outcome.failed.append(result.message)
+        elif result.status == "submitted":
+            outcome.submitted.append(result.message)
+        elif result.run_dir:  # only runs that ended well
+            (outcome.trained if result.status == "trained" else outcome.reused).append(Path(result.run_dir))
     return outcome

@@ -24,6 +24,7 @@ from ltbench.engine.device import autocast
 from ltbench.progress import progress_bar
 from ltbench.paths import cache_root
 from ltbench.fileio import atomic_write, digest
+from ltbench.locks import file_lock
 
 
 @torch.no_grad()
@@ -56,14 +57,22 @@ def weights_digest(module: nn.Module) -> str:
 
 
 def cached_features(key_parts: dict[str, Any], compute: Callable[[], torch.Tensor]) -> torch.Tensor:
-    """Load features stored under ``key_parts``, or compute and store them atomically."""
+    """Load features stored under ``key_parts``, or compute and store them atomically.
+
+    Computing happens under a lock, so parallel workers (a pool, a SLURM array)
+    that miss the same entry compute it once: the others wait, then load it.
+    """
     path = cache_root() / "features" / f"{digest(key_parts)}.pt"
     cached = load_cached(path, load_features, "features")
     if cached is not None:
         return cached
-    features = compute()
-    atomic_write(path, lambda handle: torch.save(features, handle))
-    return features
+    with file_lock(path.with_name(f".{path.name}.lock")):
+        cached = load_cached(path, load_features, "features")  # computed by another worker meanwhile
+        if cached is not None:
+            return cached
+        features = compute()
+        atomic_write(path, lambda handle: torch.save(features, handle))
+        return features
 
 
 def load_features(path: Path) -> torch.Tensor:

@@ -10,6 +10,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ltbench.config import deep_merge
+from ltbench.engine.distributed import Step
 from ltbench.methods.base import Stage
 from ltbench.registry import Registry, resolve_params
 
@@ -28,6 +29,7 @@ class StageRun:
     scheduler: Any
     ema: nn.Module | None
     scaler: torch.amp.GradScaler  # loss scaling for float16 autocast; a pass-through otherwise
+    step: Step  # runs a batch's loss closure; under torchrun, inside DDP (engine.distributed)
 
 
 def set_train_modes(model: nn.Module, stage: Stage) -> None:

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from ltbench.data.base import LTDataset
+from ltbench.engine import distributed
 from ltbench.engine.checkpoint import Position, read_checkpoint, restore_training, save_checkpoint
 from ltbench.engine.device import amp_dtype, amp_enabled, autocast, pick_device
 from ltbench.engine.ema import make_ema
@@ -90,7 +91,7 @@ class Trainer:
         groups = (self.parts.param_groups or decay_groups)(named, opt_cfg)
         optimizer = build_optimizer(groups, opt_cfg)
         cached = self.inputs.cached_for_training(stage)
-        loader = self.inputs.train_loader(stage, self.model.backbone, cached)
+        loader, step = distributed.for_stage(self.inputs.train_loader(stage, self.model.backbone, cached), self.model)
         epochs = self.epochs[index]
         schedule_cfg = stage_section(self.train_cfg["schedule"], stage.schedule, SCHEDULES, 3)
         scheduler = build_scheduler(optimizer, schedule_cfg, len(loader), epochs)
@@ -103,7 +104,7 @@ class Trainer:
             if hasattr(loader.sampler, "fast_forward"):  # a sampler whose draws continue across epochs
                 loader.sampler.fast_forward(resume[0].epoch)
         return StageRun(index, stage, epochs, sum(self.epochs[:index]) + 1, cached, loader, optimizer, scheduler, ema,
-                        scaler)
+                        scaler, step)
 
     # ------------------------------------------------------------- training
     def fit(self) -> TrainResult:
@@ -134,7 +135,8 @@ class Trainer:
         last_stage = self.stages[-1] if self.stages else None
         scores = self.predict(ema.module if ema is not None else self.model, last_stage)
         metrics = evaluate(scores, self.dataset.test.targets, self.dataset.groups)
-        self._record_final_map(sum(self.epochs), metrics["total"])
+        if distributed.is_main_rank():
+            self._record_final_map(sum(self.epochs), metrics["total"])
         return TrainResult(scores, metrics, sum(self.epochs), str(self.device), self.amp,
                            bool(run and run.cached), "final-ema" if ema is not None else "final",
                            time.perf_counter() - started, ema.module if ema is not None else self.model)
@@ -156,9 +158,10 @@ class Trainer:
             scores = self.predict(model, run.stage)
             row["test_map"] = evaluate(scores, self.dataset.test.targets, self.dataset.groups)["total"]
         row["seconds"] = time.perf_counter() - epoch_start
-        append_history(self.run_dir, row)
-        save_checkpoint(checkpoint, Position(run.index, epoch), self.model, self.frozen, run.optimizer,
-                        run.scheduler, run.ema)
+        if distributed.is_main_rank():
+            append_history(self.run_dir, row)
+            save_checkpoint(checkpoint, Position(run.index, epoch), self.model, self.frozen, run.optimizer,
+                            run.scheduler, run.ema)
         console.print(f"epoch {global_epoch}/{sum(self.epochs)} ({run.stage.name})  loss {loss:.4f}" +
                       (f"  test mAP {row['test_map']:.2f}" if "test_map" in row else ""))
 
@@ -169,7 +172,7 @@ class Trainer:
         params = [p for group in run.optimizer.param_groups for p in group["params"]]
         with progress_bar(f"epoch {info.global_epoch}", len(run.loader)) as advance:
             for batch in run.loader:
-                loss = self._batch_loss(run, batch, info)
+                loss = run.step(lambda: self._batch_loss(run, batch, info))  # noqa: B023 - called at once
                 value = loss.item()  # the step's only host-device synchronisation
                 if not math.isfinite(value):
                     raise LtbenchError(f"The loss became {value} in epoch {info.global_epoch}; "
@@ -188,7 +191,7 @@ class Trainer:
                 total += value * size
                 count += size
                 advance(f"loss {total / count:.4f}")
-        return total / max(count, 1)
+        return distributed.mean_over_ranks(total, count)
 
     def _batch_loss(self, run: StageRun, batch: tuple[Any, ...], info: EpochInfo) -> torch.Tensor:
         def features(inputs: torch.Tensor) -> torch.Tensor:
