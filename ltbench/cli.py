@@ -10,11 +10,13 @@ import argparse
 import os
 import signal
 import sys
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 from ltbench.errors import LtbenchError
+from ltbench.listing import REGISTRIES, cmd_list
+from ltbench.report_commands import add_report_filters, cmd_compare, cmd_plot, cmd_table
 from ltbench.fs_errors import describe, is_fs_fault
-from ltbench.paths import explicit_configs, results_root
+from ltbench.paths import explicit_configs
 
 Command = Callable[[argparse.Namespace, list[str]], int]
 
@@ -94,56 +96,6 @@ def cmd_eval(args: argparse.Namespace, extra: list[str]) -> int:
     return 0
 
 
-def cmd_list(args: argparse.Namespace, extra: list[str]) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
-    from ltbench.plugins import load_plugins
-    from ltbench.registry import REQUIRED, factory_params
-
-    load_plugins()
-    console = Console()
-    if args.name and not any(c in args.name for c in "*?["):  # one component: its parameters with defaults
-        if not args.kind:
-            raise LtbenchError("ltbench list NAME needs the kind first, e.g. ltbench list losses asl.")
-        registry = REGISTRIES[args.kind]()
-        params, _ = factory_params(registry, registry.entry(args.name).name, PARAM_SKIP.get(args.kind, 0))
-        table = Table(title=f"{args.kind[:-1]} {args.name}: {registry.entry(args.name).help}", title_justify="left")
-        for column in ("parameter", "default", "type"):
-            table.add_column(column)
-        for param in params:
-            default = "(required)" if param.default is REQUIRED else repr(param.default)
-            table.add_row(param.name, default, getattr(param.annotation, "__name__", str(param.annotation)))
-        console.print(table)
-        return 0
-    for kind in [args.kind] if args.kind else list(REGISTRIES):
-        registry = REGISTRIES[kind]()
-        table = Table(title=kind, show_header=True, title_justify="left")
-        table.add_column("name", style="bold")
-        table.add_column("description")
-        for name in registry.list(args.name or "*"):
-            table.add_row(name, registry.entry(name).help)
-        console.print(table)
-    return 0
-
-
-def _registry(attribute: str) -> Callable[[], Any]:
-    def get() -> Any:
-        from ltbench import registry
-
-        return getattr(registry, attribute)
-
-    return get
-
-
-REGISTRIES = {kind: _registry(attr) for kind, attr in (
-    ("methods", "METHODS"), ("datasets", "DATASETS"), ("backbones", "BACKBONES"), ("text-encoders", "TEXT_ENCODERS"),
-    ("losses", "LOSSES"), ("optimizers", "OPTIMIZERS"), ("schedules", "SCHEDULES"), ("samplers", "SAMPLERS"),
-    ("augmentations", "AUGMENTATIONS"))}
-# leading factory arguments that the engine passes, not the config
-PARAM_SKIP = {"methods": 1, "losses": 1, "optimizers": 2, "schedules": 3, "samplers": 2, "augmentations": 2}
-
-
 def cmd_suite(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.launch.launchers import print_plan
     from ltbench.launch.options import launch_options
@@ -164,60 +116,6 @@ def cmd_suite(args: argparse.Namespace, extra: list[str]) -> int:
     return 1 if outcome.failed and not (outcome.trained or outcome.reused) else 0
 
 
-def _collect(args: argparse.Namespace):  # noqa: ANN202 - returns a reports.Collection
-    from ltbench.reports import collect_runs, find_manifests
-
-    manifests = find_manifests(args.suite) if args.suite else ()
-    if args.suite and args.dataset:
-        manifests = [m for m in manifests if m.stem == f"{args.suite}_{args.dataset}"]
-    if args.suite and not manifests:
-        raise LtbenchError(f"No results of suite {args.suite!r} yet; run `ltbench suite {args.suite} --dataset ...` first.")
-    collection = collect_runs(args.runs, dataset=args.dataset, method=args.method, manifests=manifests)
-    for problem in collection.problems:
-        print(f"warning: {problem}", file=sys.stderr)
-    if not collection.rows:
-        where = "the suite's manifests" if args.suite else args.runs or results_root() / "runs"
-        raise LtbenchError(f"No finished runs found under {where} for these filters.")
-    return collection
-
-
-def cmd_table(args: argparse.Namespace, extra: list[str]) -> int:
-    from rich.console import Console
-
-    from ltbench.reports import build_table, load_reference, render_rich, write_tables
-
-    collection = _collect(args)
-    reference_name = args.reference or (args.suite if args.suite in ("table1", "table2", "table3") else "table1")
-    reference = None if reference_name == "none" else load_reference(reference_name)
-    table = build_table(collection, reference, oracle=args.oracle)
-    Console().print(render_rich(table))
-    stem = args.suite or "runs"
-    for path in write_tables(table, args.out or results_root() / "tables", stem):
-        print(f"wrote {path}")
-    return 0
-
-
-def cmd_plot(args: argparse.Namespace, extra: list[str]) -> int:
-    from pathlib import Path
-
-    from ltbench.reports import plot_ap_vs_frequency, plot_curves, plot_group_bars
-
-    collection = _collect(args)
-    stem = Path(args.out or results_root() / "plots") / (args.suite or "runs")
-    for plot, suffix in ((plot_ap_vs_frequency, "ap_vs_frequency"), (plot_group_bars, "group_map"),
-                         (plot_curves, "curves")):
-        for path in plot(collection, f"{stem}_{suffix}"):
-            print(f"wrote {path}")
-    return 0
-
-
-def cmd_compare(args: argparse.Namespace, extra: list[str]) -> int:
-    from ltbench.reports.compare import compare_runs, read_finished, render_comparison
-
-    print(render_comparison(compare_runs(read_finished(args.run_a), read_finished(args.run_b))), end="")
-    return 0
-
-
 def cmd_prepare(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.config import parse_overrides
     from ltbench.data.prepare import prepare
@@ -234,14 +132,6 @@ def cmd_prepare(args: argparse.Namespace, extra: list[str]) -> int:
     report = prepare(args.dataset, **params)
     print(report.summary())
     return 0
-
-
-def _add_report_filters(parser: argparse.ArgumentParser, out: str) -> None:
-    parser.add_argument("--suite", help="only the runs of this suite, in its row order")
-    parser.add_argument("--dataset", help="only this dataset")
-    parser.add_argument("--method", help="only this method")
-    parser.add_argument("--runs", help="runs root (default $LTBENCH_RESULTS/runs, else results/runs)")
-    parser.add_argument("--out", help=f"output folder (default $LTBENCH_RESULTS/{out}, else results/{out})")
 
 
 def _add_configs_option(parser: argparse.ArgumentParser) -> None:
@@ -288,14 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
     suite.set_defaults(func=cmd_suite)
 
     table = sub.add_parser("table", help="tables (console, Markdown, CSV, LaTeX) from run directories")
-    _add_report_filters(table, "tables")
+    add_report_filters(table, "tables")
     table.add_argument("--reference", help="published numbers to show beside ours: table1, table2, table3 or none")
     table.add_argument("--oracle", action="store_true",
                        help="add the best per-epoch test mAP as a separate column (test-selected, not a valid result)")
     table.set_defaults(func=cmd_table)
 
     plot = sub.add_parser("plot", help="per-class AP vs frequency, group mAP bars and learning curves")
-    _add_report_filters(plot, "plots")
+    add_report_filters(plot, "plots")
     plot.set_defaults(func=cmd_plot)
 
     compare = sub.add_parser("compare", help="config diff and metric diff (mAP, per-class AP) of two runs")

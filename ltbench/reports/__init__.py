@@ -3,15 +3,8 @@
 from ltbench.reports.collect import Collection, collect_runs, find_manifests
 from ltbench.reports.plots import plot_ap_vs_frequency, plot_curves, plot_group_bars
 from ltbench.reports.reference import ROW_LABELS, Reference, default_label, load_reference
-from ltbench.reports.table import (
-    Table,
-    build_table,
-    render_csv,
-    render_latex,
-    render_markdown,
-    render_rich,
-    write_tables,
-)
+from ltbench.reports.render import render_csv, render_latex, render_markdown, render_rich, write_tables
+from ltbench.reports.table import Table, build_table
 
 __all__ = [
     "ROW_LABELS",
