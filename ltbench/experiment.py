@@ -154,10 +154,12 @@ class RunResult:
 def run(method: str | None = None, dataset: str | None = None, config: str | Path | None = None,
         overrides: Sequence[str] = (), extra: Config | None = None) -> RunResult:
     """Resolve, build and train one run (or return it if it has finished): ``ltbench run`` from Python."""
+    from ltbench.locks import run_lock
     from ltbench.resolve import resolve_config
 
     experiment = build_experiment(resolve_config(method, dataset, config, overrides, extra))
-    metrics = run_experiment(experiment)
+    with run_lock(experiment.run_dir):  # never trained by two processes at once
+        metrics = run_experiment(experiment)
     return RunResult(experiment.run_dir, experiment.config, metrics)
 
 
