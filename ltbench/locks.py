@@ -69,8 +69,14 @@ def lock_holder(path: Path) -> str:
 
 @contextlib.contextmanager
 def run_lock(run_dir: Path, wait: bool = False) -> Iterator[None]:
-    """Hold ``run_dir``'s lock while it trains; a run locked elsewhere raises ``RunInProgress`` (or waits)."""
+    """Hold ``run_dir``'s lock while it trains; a run locked elsewhere raises ``RunInProgress`` (or waits).
+
+    A run that fails before writing anything (a full or read-only disk) leaves nothing behind: its lock
+    file and the folders made for it are removed. Unlinking a lock is unsafe only while another process
+    waits on it, and a run that could write nothing has no result for a waiter to reuse anyway.
+    """
     path = Path(run_dir) / RUN_LOCK_FILE
+    made = [p for p in (Path(run_dir), *Path(run_dir).parents) if not p.exists()]  # deepest first
     try:
         fd = _acquire(path, wait=False)
     except BlockingIOError:
@@ -80,6 +86,13 @@ def run_lock(run_dir: Path, wait: bool = False) -> Iterator[None]:
         fd = _acquire(path, wait=True)
     try:
         yield
+    except BaseException:
+        if os.listdir(run_dir) == [RUN_LOCK_FILE]:
+            path.unlink()
+            for folder in made:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+        raise
     finally:
         os.close(fd)
 

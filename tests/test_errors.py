@@ -164,7 +164,7 @@ def test_two_plugins_registering_one_name_clash_even_with_the_same_function_name
 @pytest.mark.parametrize("key, value, expected", [
     ("train.optimizer.name", "lamb", "must be one of adam, adamw, sgd, not 'lamb'"),
     ("train.schedule.name", "poly", "must be one of constant, cosine, onecycle, step, not 'poly'"),
-    ("train.sampler", "balanced", "must be one of class_aware, random, not 'balanced'"),
+    ("train.sampler", "balanced", "must be one of class_aware, random, reversed, not 'balanced'"),
     ("input.augment", "rand", "must be one of cutout_randaugment, flip_crop, none, paper, randaugment, not 'rand'"),
     ("train.device", "gpu", "must be auto, cpu, cuda or cuda:N, not 'gpu'"),
 ])

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from ltbench.data.loading import SplitDataset, make_loader
@@ -21,9 +22,10 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "methods" / "examples" / "crt
 SMALL = ["dataset.max_count=100", "dataset.num_test=200"]
 
 
-def load_example(tmp_path: Path) -> None:
-    folder = tmp_path / "my_plugins"
-    folder.mkdir()
+@pytest.fixture(scope="module", autouse=True)
+def example_plugin(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The example copied into a folder of the user's own and imported from there, once."""
+    folder = tmp_path_factory.mktemp("my_plugins")
     shutil.copy(EXAMPLE, folder / "crt_drw.py")
     import_plugin_file(folder / "crt_drw.py")
 
@@ -33,7 +35,6 @@ def test_the_example_plugin_is_short():
 
 
 def test_crt_second_stage_keeps_the_backbone_bit_identical_and_caches_its_fine_tuned_features(tmp_path):
-    load_example(tmp_path)
     config = resolve_config("my_crt", "mnist_lt", overrides=[
         f"output.root={tmp_path}", "train.epochs=1", "method.classifier_epochs=6", "model.freeze=stem_layer1", *SMALL])
     experiment = build_experiment(config)
@@ -64,7 +65,6 @@ def test_crt_second_stage_keeps_the_backbone_bit_identical_and_caches_its_fine_t
 
 
 def test_drw_switches_the_loss_weights_at_exactly_the_configured_epoch(tmp_path):
-    load_example(tmp_path)
     config = resolve_config("my_drw", "mnist_lt", overrides=[
         f"output.root={tmp_path}", "train.epochs=4", "method.start_epoch=3", *SMALL])
     experiment = build_experiment(config)
