@@ -34,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ltbench.fileio import write_json
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "results" / "benchmarks"

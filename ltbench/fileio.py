@@ -15,7 +15,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import yaml
@@ -80,6 +80,18 @@ def json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def tensors_digest(tensors: Mapping[str, Any]) -> str:
+    """sha256 of named torch tensors (names, dtypes, shapes and bytes): what produced a cache entry or a model."""
+    import torch
+
+    hasher = hashlib.sha256()
+    for name, tensor in sorted(tensors.items()):
+        tensor = tensor.detach().cpu().contiguous()
+        hasher.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}".encode())
+        hasher.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return hasher.hexdigest()
 
 
 def digest(value: Any, length: int = 16) -> str:

@@ -8,28 +8,21 @@ the file's metadata, proves on loading that they are the ones the run used.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Collection
 
-import torch
 from torch import nn
 
 from ltbench.errors import LtbenchError
-from ltbench.fileio import atomic_write
+from ltbench.fileio import atomic_write, tensors_digest
 from ltbench.runs import MODEL_FILE, RunReadError, read_run
 
 FORMAT = "ltbench-trained-state-1"
 
 
 def _frozen_digest(model: nn.Module, frozen: Collection[str]) -> str:
-    hasher = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        if name in frozen:
-            hasher.update(name.encode())
-            hasher.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return hasher.hexdigest()
+    return tensors_digest({k: v for k, v in model.state_dict().items() if k in frozen})
 
 
 def save_model(path: Path, model: nn.Module, frozen: Collection[str]) -> None:

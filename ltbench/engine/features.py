@@ -9,7 +9,6 @@ of its ImageNet initialisation.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,7 +22,7 @@ from ltbench.data.transforms import Transform
 from ltbench.engine.device import autocast
 from ltbench.progress import progress_bar
 from ltbench.paths import cache_root
-from ltbench.fileio import atomic_write, digest
+from ltbench.fileio import atomic_write, digest, tensors_digest
 from ltbench.locks import file_lock
 
 
@@ -47,13 +46,8 @@ def extract_features(
 
 
 def weights_digest(module: nn.Module) -> str:
-    """sha256 of every tensor of ``module``'s state (names, dtypes, shapes and bytes)."""
-    hasher = hashlib.sha256()
-    for name, tensor in sorted(module.state_dict().items()):
-        tensor = tensor.detach().cpu().contiguous()
-        hasher.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}".encode())
-        hasher.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return hasher.hexdigest()[:16]
+    """A short digest of every tensor of ``module``'s state: the feature cache's key to what made the features."""
+    return tensors_digest(module.state_dict())[:16]
 
 
 def cached_features(key_parts: dict[str, Any], compute: Callable[[], torch.Tensor]) -> torch.Tensor:

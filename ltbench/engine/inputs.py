@@ -38,6 +38,9 @@ class Inputs:
         self.test_transform = parts.test_transform or build_transform(size, "none", train=False)
         self.augmented = parts.train_transform is not None or augment != "none"
         self.setting = config["train"]["feature_cache"]
+        probe = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
+        self.preprocessing = digest(self.test_transform(probe).tolist())  # what the test transform does
+        self.loaded: dict[str, torch.Tensor] = {}  # features already read this run, by cache key
         if self.setting is True and self.augmented:
             raise LtbenchError("train.feature_cache=true caches un-augmented features; set input.augment=none.")
 
@@ -53,15 +56,20 @@ class Inputs:
         return bool(self.setting) and (last_stage is None or last_stage.head_only)
 
     def features(self, backbone: nn.Module, split_name: str) -> torch.Tensor:
-        """Backbone features of a split, from the cache keyed by the backbone's weights and the preprocessing."""
+        """Backbone features of a split, from the cache keyed by the backbone's weights and the preprocessing.
+
+        Read from disk once per run: the periodic evaluations reuse them.
+        """
         split: Split = getattr(self.dataset, split_name)
-        probe = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
         key = {"dataset": self.config["dataset"], "split": split_name, "amp": str(self.dtype),
-               "weights": weights_digest(backbone), "preprocessing": digest(self.test_transform(probe).tolist()),
+               "weights": weights_digest(backbone), "preprocessing": self.preprocessing,
                "backbone_class": type(backbone).__qualname__}
-        return cached_features(key, lambda: extract_features(
-            backbone, split, self.test_transform, self.device, self.config["eval"]["batch_size"], self.dtype,
-            f"features {split_name}"))
+        name = digest(key)
+        if name not in self.loaded:
+            self.loaded[name] = cached_features(key, lambda: extract_features(
+                backbone, split, self.test_transform, self.device, self.config["eval"]["batch_size"], self.dtype,
+                f"features {split_name}"))
+        return self.loaded[name]
 
     def train_loader(self, stage: Stage, backbone: nn.Module, cached: bool) -> DataLoader:
         cfg, seed = self.config["train"], self.config["seed"]

@@ -110,7 +110,7 @@ class Trainer:
     def fit(self) -> TrainResult:
         seed_everything(self.config["seed"])
         checkpoint = self.run_dir / CHECKPOINT_FILE
-        resume = read_checkpoint(checkpoint, self.model, self.frozen) if checkpoint.is_file() else None
+        saved = resume = read_checkpoint(checkpoint, self.model, self.frozen) if checkpoint.is_file() else None
         start = 0
         if resume is not None:
             position = resume[0]
@@ -130,7 +130,7 @@ class Trainer:
             for epoch in range(first, run.epochs + 1):
                 self._epoch(run, epoch, checkpoint)
         if run is None and self.stages:  # resumed after the last epoch: rebuild the last stage's EMA state
-            run = self._start_stage(len(self.stages) - 1, read_checkpoint(checkpoint, self.model, self.frozen))
+            run = self._start_stage(len(self.stages) - 1, saved)
         ema = run.ema if run else None
         last_stage = self.stages[-1] if self.stages else None
         scores = self.predict(ema.module if ema is not None else self.model, last_stage)
