@@ -75,7 +75,7 @@ def measure(head: str, batch_size: int) -> dict:
         return loss
 
     Trainer._train_epoch = timed_epoch
-    trainer = Trainer(experiment.config, experiment.dataset, experiment.parts, experiment.run_dir)
+    trainer = Trainer(experiment.config, experiment.dataset, experiment.parts, experiment.rundir)
     if trainer.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     trainer.fit()

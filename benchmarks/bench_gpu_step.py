@@ -87,7 +87,7 @@ def ltbench_trainer(args: argparse.Namespace, device: torch.device):  # noqa: AN
         f"train.device={device}", f"eval.batch_size={args.eval_batch}", f"output.root={tempfile.mkdtemp()}"])
     config["dataset"] = {"name": register_in_memory_voc_lt(), "num_train": args.batch, "size": args.size}
     experiment = build_experiment(config)
-    return Trainer(experiment.config, experiment.dataset, experiment.parts, experiment.run_dir), experiment
+    return Trainer(experiment.config, experiment.dataset, experiment.parts, experiment.rundir), experiment
 
 
 def ltbench_steps(args: argparse.Namespace, device: torch.device) -> dict[str, Step]:

@@ -42,7 +42,7 @@ def main() -> None:
 
     from ltbench.launch.options import LaunchOptions
     from ltbench.reports import build_table, collect_runs
-    from ltbench.suites import run_suite
+    from ltbench.launch.launchers import run_suite
 
     load_before = os.getloadavg()[0]  # the machine may be shared: say how busy it was
     started = time.perf_counter()

@@ -42,10 +42,10 @@ def split_overrides(extra: Sequence[str]) -> list[str]:
 
 def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.config import dump_yaml
-    from ltbench.engine.distributed import init_distributed, main_rank_lock
-    from ltbench.experiment import build_experiment, format_map, run_dir_of, run_experiment
-    from ltbench.locks import run_lock
+    from ltbench.engine.distributed import init_distributed
+    from ltbench.experiment import format_map, run_config
     from ltbench.resolve import resolve_config
+    from ltbench.runs import run_dir_of
 
     if args.nproc > 1:
         return torchrun(args, extra)
@@ -58,12 +58,12 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         print(dump_yaml(config), end="")
         print(f"# run id: {run_dir_of(config).name}")
         return 0
-    experiment = build_experiment(config)
-    with main_rank_lock(lambda: run_lock(experiment.run_dir), ranks):  # never trained twice at once
-        metrics = run_experiment(experiment)
+    result = run_config(config, ranks)
     if ranks is None or ranks.is_main:
-        print(f"{experiment.config['label'] or metrics['method']} on {metrics['dataset']} (seed {metrics['seed']}): {format_map(metrics)}")
-        print(f"run directory: {experiment.run_dir}")
+        metrics = result.metrics
+        print(f"{result.config['label'] or metrics['method']} on {metrics['dataset']} (seed {metrics['seed']}): "
+              f"{format_map(metrics)}")
+        print(f"run directory: {result.run_dir}")
     return 0
 
 
@@ -97,9 +97,8 @@ def cmd_eval(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def cmd_suite(args: argparse.Namespace, extra: list[str]) -> int:
-    from ltbench.launch.launchers import print_plan
+    from ltbench.launch.launchers import print_plan, run_suite
     from ltbench.launch.options import launch_options
-    from ltbench.suites import run_suite
 
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     if args.dry_run:

@@ -1,4 +1,8 @@
-"""One experiment from a resolved config: build it, train or resume it, write its run directory."""
+"""One experiment from a resolved config: build it, train or resume it, write its run directory.
+
+``run_config`` is the one run path (build -> lock -> train, resume or reuse)
+that ``ltbench run``, ``ltbench.run`` and the suite launchers all take.
+"""
 
 from __future__ import annotations
 
@@ -10,50 +14,36 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ltbench.config import Config, config_hash, deep_merge, dump_yaml
+from ltbench.config import Config, deep_merge
 from ltbench.data.base import LTDataset
-from ltbench.engine.distributed import is_main_rank
+from ltbench.engine.distributed import Distributed, is_main_rank, main_rank_lock
 from ltbench.engine.trainer import Trainer, seed_everything
 from ltbench.evaluation import classes_without_test_positives
-from ltbench.fileio import digest, write_json, write_text
+from ltbench.fileio import digest
 from ltbench.fs_errors import check_writable
 from ltbench.methods.base import MethodContext, MethodParts
 from ltbench.oracle import best_test_epoch
-from ltbench.paths import cache_root, results_root
+from ltbench.paths import cache_root
 from ltbench.plugins import load_plugins
 from ltbench.progress import console
 from ltbench.registry import DATASETS, METHODS
-from ltbench.runs import (
-    CHECKPOINT_FILE, CONFIG_FILE, HASH_IGNORES, METRICS_FILE, MODEL_FILE, SCORES_FILE, RunReadError, config_id,
-    read_history, read_run, write_scores,
-)
-from ltbench.saved_model import save_model
-from ltbench.tempfiles import sweep_stale_temp_files
+from ltbench.resolve import resolve_config
+from ltbench.runs import FINISHED, RunDir, config_id, run_dir_of
 
 
 @dataclass
 class Experiment:
-    """A built experiment: its resolved config, dataset, method parts, and where it writes."""
+    """A built experiment: its resolved config, dataset, method parts, and the run directory it writes."""
 
     config: Config
     dataset: LTDataset
     parts: MethodParts
-    run_dir: Path
+    rundir: RunDir
     provenance: dict[str, str]
 
     @property
-    def finished(self) -> bool:
-        try:
-            return read_run(self.run_dir).finished
-        except RunReadError:
-            return False
-
-
-def run_dir_of(config: Config) -> Path:
-    """Where a resolved config's run is written: ``<root>/<dataset>/<method>_s<seed>_<config hash>``."""
-    root = Path(config["output"]["root"] or results_root() / "runs")
-    name = f"{config['method']['name']}_s{config['seed']}_{config_hash(config, HASH_IGNORES)}"
-    return root / config["dataset"]["name"] / name
+    def run_dir(self) -> Path:
+        return self.rundir.path
 
 
 def build_dataset(config: Config, datasets: dict[str, LTDataset] | None = None) -> LTDataset:
@@ -84,30 +74,29 @@ def build_experiment(config: Config, datasets: dict[str, LTDataset] | None = Non
     parts = METHODS.build(method_name, ctx, **params)
     run_dir = run_dir_of(config)
     config["output"]["root"] = str(run_dir.parent.parent)
-    return Experiment(config, dataset, parts, run_dir, ctx.provenance)
+    return Experiment(config, dataset, parts, RunDir(run_dir), ctx.provenance)
 
 
 def run_experiment(experiment: Experiment) -> dict[str, Any]:
     """Train (or resume) and write the run directory; a finished run is returned as it is."""
-    run_dir = experiment.run_dir
-    if experiment.finished:
-        console.print(f"[green]already finished[/] {run_dir}")
-        return read_run(run_dir).metrics
-    trainer = Trainer(experiment.config, experiment.dataset, experiment.parts, run_dir)
+    rundir = experiment.rundir
+    if rundir.finished:
+        console.print(f"[green]already finished[/] {rundir.path}")
+        return rundir.metrics()
+    trainer = Trainer(experiment.config, experiment.dataset, experiment.parts, rundir)
     writes = is_main_rank()  # under torchrun, rank 0 alone writes the run directory
     if writes:
-        sweep_stale_temp_files(run_dir)  # what a killed writer left behind
-        write_text(run_dir / CONFIG_FILE, dump_yaml(experiment.config))
+        rundir.start(experiment.config)
     started = time.perf_counter()
     result = trainer.fit()
     dataset, config = experiment.dataset, experiment.config
     metrics = {
-        "status": "finished",
+        "status": FINISHED,
         "method": config["method"]["name"],
         "dataset": dataset.name,
         "label": config["label"],
         "seed": config["seed"],
-        "config_hash": run_dir.name.rsplit("_", 1)[-1],
+        "config_hash": rundir.path.name.rsplit("_", 1)[-1],
         "config_id": config_id(config),  # seed-free: runs sharing it are seeds of one experiment
         "map": {k: result.metrics[k] for k in ("total", "head", "medium", "tail")},
         "per_class_ap": result.metrics["per_class_ap"],
@@ -131,14 +120,11 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
     }
     if not writes:
         return metrics
-    selected = best_test_epoch(read_history(run_dir))
+    selected = best_test_epoch(result.history)
     if selected is not None:  # what choosing the epoch on the test set would report: never the result
         metrics["test_selected"] = selected.as_json()
-    save_model(run_dir / MODEL_FILE, result.model, trainer.frozen)
-    write_scores(run_dir / SCORES_FILE, result.scores, dataset.test.targets)
-    write_json(run_dir / METRICS_FILE, metrics)
-    if not config["train"]["keep_checkpoint"]:
-        (run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
+    rundir.finish(metrics, result.scores, dataset.test.targets, result.model, trainer.frozen,
+                  config["train"]["keep_checkpoint"])
     return metrics
 
 
@@ -149,18 +135,28 @@ class RunResult:
     run_dir: Path
     config: Config
     metrics: dict[str, Any]
+    reused: bool = False  # it had finished before this call
+
+
+def run_config(config: Config, ranks: Distributed | None = None, wait: bool = False,
+               datasets: dict[str, LTDataset] | None = None) -> RunResult:
+    """Build, lock and train (or resume, or reuse) the run of a config that ``resolve_config`` returned.
+
+    A run another live process trains raises ``RunInProgress`` (with ``wait``,
+    waits for it, then reuses it); under torchrun rank 0 holds the lock for all
+    ranks. ``datasets`` lets a suite reuse a dataset already built.
+    """
+    experiment = build_experiment(config, datasets)
+    with main_rank_lock(lambda: experiment.rundir.lock(wait), ranks):  # never trained by two processes at once
+        reused = experiment.rundir.finished
+        metrics = run_experiment(experiment)
+    return RunResult(experiment.run_dir, experiment.config, metrics, reused)
 
 
 def run(method: str | None = None, dataset: str | None = None, config: str | Path | None = None,
         overrides: Sequence[str] = (), extra: Config | None = None) -> RunResult:
     """Resolve, build and train one run (or return it if it has finished): ``ltbench run`` from Python."""
-    from ltbench.locks import run_lock
-    from ltbench.resolve import resolve_config
-
-    experiment = build_experiment(resolve_config(method, dataset, config, overrides, extra))
-    with run_lock(experiment.run_dir):  # never trained by two processes at once
-        metrics = run_experiment(experiment)
-    return RunResult(experiment.run_dir, experiment.config, metrics)
+    return run_config(resolve_config(method, dataset, config, overrides, extra))
 
 
 def _versions() -> dict[str, str]:

@@ -1,9 +1,9 @@
 """Suites: named lists of experiments (the paper's tables) run over seeds, resumably.
 
 A suite file ``suites/<name>.yaml`` in a config folder (``paths.config_search_path``)
-lists rows, each a method, a row label and config overrides (optionally per dataset). ``run_suite`` runs every
-(row, seed) that has not finished, resumes any that was killed midway from its
-checkpoint, and keeps a manifest ``results/suites/<suite>_<dataset>.json`` that
+lists rows, each a method, a row label and config overrides (optionally per dataset). Running a suite
+(``ltbench.launch.launchers.run_suite``) runs every (row, seed) that has not finished, resumes any that was
+killed midway from its checkpoint, and keeps a manifest ``results/suites/<suite>_<dataset>.json`` that
 maps row labels to run directories (``ltbench table --suite`` reads it). A row
 may name another config ``<dataset>/<name>.yaml`` to train with (``config:``),
 e.g. Table 3's baseline row trains on CPRFL's recipe.
@@ -15,18 +15,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from ltbench.config import Config, deep_merge, load_yaml
 from ltbench.errors import LtbenchError
 from ltbench.paths import config_search_path, find_config, results_root
-from ltbench.plugins import load_plugins
-from ltbench.registry import DATASETS
 from ltbench.fileio import write_json
 from ltbench.locks import manifest_lock
-
-if TYPE_CHECKING:
-    from ltbench.launch.options import LaunchOptions
 
 
 @dataclass
@@ -93,15 +88,6 @@ def manifest_path(suite: str, dataset: str) -> Path:
     return results_root() / "suites" / f"{suite}_{dataset}.json"
 
 
-@dataclass
-class SuiteOutcome:
-    manifest: Path
-    trained: list[Path]
-    reused: list[Path]
-    failed: list[str]  # one line per (row, seed) that could not run, e.g. missing weights
-    submitted: list[str] = field(default_factory=list)  # SLURM job ids, when the call does not wait for them
-
-
 class Manifest:
     """``results/suites/<suite>_<dataset>.json``: row label -> run directories, merged across calls.
 
@@ -154,30 +140,3 @@ def run_seed(run_dir: str) -> int | None:
 
 def failure_prefix(row: SuiteRow, seed: int) -> str:
     return f"{row.label} (seed {seed}): "
-
-
-def run_suite(name: str, dataset: str, seeds: Sequence[int], overrides: Sequence[str] = (),
-              rows: Sequence[str] | None = None, launcher: "LaunchOptions | None" = None) -> SuiteOutcome:
-    """Run what is missing of suite ``name`` on ``dataset`` for ``seeds``; finished runs are reused.
-
-    ``launcher`` says where the (row, seed) tasks run (this process by default).
-    A (row, seed) that fails with a clear error (missing weights, a diverging
-    loss) is recorded and skipped; the others still run.
-    """
-    from ltbench.launch.launchers import launch
-    from ltbench.launch.options import LaunchOptions
-    from ltbench.launch.tasks import suite_tasks
-
-    suite = load_suite(name)
-    tasks = suite_tasks(suite, dataset, seeds, overrides, rows)
-    load_plugins()
-    DATASETS.entry(dataset)  # an unknown dataset is refused before a manifest is written for it
-    outcome = SuiteOutcome(manifest_path(name, dataset), [], [], [])
-    for result in launch(tasks, launcher or LaunchOptions(), results_root()):
-        if result.status == "failed":
-            outcome.failed.append(result.message)
-        elif result.status == "submitted":
-            outcome.submitted.append(result.message)
-        elif result.run_dir:  # only runs that ended well
-            (outcome.trained if result.status == "trained" else outcome.reused).append(Path(result.run_dir))
-    return outcome

@@ -10,7 +10,7 @@ import yaml
 from ltbench.config import deep_merge
 from ltbench.fileio import write_json, write_text
 from ltbench.reports.reference import METRICS
-from ltbench.runs import append_history, write_scores
+from ltbench.runs import RunDir
 
 CLASS_FREQ = [150, 60, 30, 12, 3]
 GROUPS = {"head": [0], "medium": [1, 2], "tail": [3, 4]}
@@ -63,7 +63,8 @@ def make_run(
             "device": "cpu",
         },
     )
-    for epoch in (1, 2, 3):
-        append_history(run, {"epoch": epoch, "train_loss": 1.0 / epoch, "test_map": maps[0] - 3 + epoch, "lr": 1e-3})
-    write_scores(run / "scores.npz", rng.uniform(size=(6, 5)), rng.integers(0, 2, size=(6, 5)))
+    rundir = RunDir(run)
+    rundir.write_history([{"epoch": epoch, "train_loss": 1.0 / epoch, "test_map": maps[0] - 3 + epoch, "lr": 1e-3}
+                          for epoch in (1, 2, 3)])
+    rundir.write_scores(rng.uniform(size=(6, 5)), rng.integers(0, 2, size=(6, 5)))
     return run

@@ -14,7 +14,8 @@ from ltbench.launch.options import LaunchOptions, SlurmOptions
 from ltbench.launch.pool import _start_worker, worker_settings
 from ltbench.errors import LtbenchError
 from ltbench.reports import build_table, collect_runs, render_csv
-from ltbench.suites import manifest_path, run_suite
+from ltbench.launch.launchers import run_suite
+from ltbench.suites import manifest_path
 
 REPO = Path(__file__).resolve().parent.parent
 SUITE = """

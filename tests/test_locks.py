@@ -96,7 +96,7 @@ def test_two_processes_recording_into_one_manifest_keep_every_row(tmp_path, monk
 
 def test_ltbench_run_refuses_a_run_another_process_is_training(tmp_path, capsys):
     from ltbench.cli import main
-    from ltbench.experiment import run_dir_of
+    from ltbench.runs import run_dir_of
     from ltbench.resolve import resolve_config
 
     argv = ["--train.epochs", "1", "--dataset.max_count", "100", "--dataset.num_test", "200",

@@ -11,8 +11,7 @@ import pytest
 import torch
 
 from ltbench.data.loading import SplitDataset, make_loader
-from ltbench.data.transforms import build_transform
-from ltbench.engine.features import to_float_images
+from ltbench.data.transforms import build_transform, to_float_images
 from ltbench.evaluation import chance_map
 from ltbench.experiment import build_experiment, run_experiment
 from ltbench.plugins import import_plugin_file

@@ -34,7 +34,7 @@ from ltbench.reports import (
 from ltbench.oracle import ORACLE_LABEL
 from ltbench.reports.reference import METRICS, REFERENCE_DIR
 from ltbench.fileio import write_json
-from ltbench.runs import append_history, config_id, read_run
+from ltbench.runs import RunDir, config_id, read_run
 from run_dirs import make_run
 
 # (dataset, method, encoder, seed) -> total/head/medium/tail mAP
@@ -345,7 +345,9 @@ def test_run_configs_read_back_as_pyyaml_reads_them(tmp_path: Path) -> None:
 
 
 def test_oracle_column_only_on_request_and_apart_from_the_result(root: Path) -> None:
-    append_history(root / "voc_lt" / "asl_s1", {"epoch": 2, "test_map": 80.0})  # seed 1 peaked before its end
+    seed_1 = RunDir(root / "voc_lt" / "asl_s1")
+    seed_1.write_history([{**row, "test_map": 80.0} if row["epoch"] == 2 else row  # seed 1 peaked before its end
+                          for row in seed_1.history()])
     plain = build_table(collect_runs(root))
     assert ORACLE_LABEL not in render_markdown(plain) and "test_selected_mean" not in render_csv(plain)
     table = build_table(collect_runs(root), oracle=True)

@@ -6,7 +6,7 @@ import pytest
 
 from ltbench.cli import main
 from ltbench.errors import LtbenchError
-from ltbench.experiment import run_dir_of
+from ltbench.runs import run_dir_of
 from ltbench.registry import DATASETS, LOSSES, resolve_params
 from ltbench.resolve import resolve_config
 

@@ -12,7 +12,7 @@ from ltbench.engine.trainer import Trainer
 from ltbench.errors import LtbenchError
 from ltbench.paths import PACKAGED_CONFIGS
 from ltbench.registry import DATASETS
-from ltbench.suites import run_suite
+from ltbench.launch.launchers import run_suite
 
 SUITE = """
 description: two rows for tests

@@ -26,6 +26,12 @@ def build_transform(size: int, augment: str = "none", train: bool = True) -> Tra
     return AUGMENTATIONS.build(augment, size, train)
 
 
+def to_float_images(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """uint8 batch -> float in [0, 1] on ``device`` (channels_last on CUDA for faster convolutions)."""
+    images = images.to(device, non_blocking=True).float().div_(255)
+    return images.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else images
+
+
 def _pipeline(steps: list[Callable]) -> Transform:
     pipeline = v2.Compose(steps)
 

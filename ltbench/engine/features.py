@@ -18,7 +18,7 @@ from torch import nn
 from ltbench.cache_check import CorruptCache, check_zip, load_cached
 from ltbench.data.base import Split
 from ltbench.data.loading import SplitDataset, make_loader
-from ltbench.data.transforms import Transform
+from ltbench.data.transforms import Transform, to_float_images
 from ltbench.engine.device import autocast
 from ltbench.progress import progress_bar
 from ltbench.paths import cache_root
@@ -77,8 +77,3 @@ def load_features(path: Path) -> torch.Tensor:
         raise CorruptCache(f"it holds a {type(features).__name__}, not a tensor")
     return features
 
-
-def to_float_images(images: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """uint8 batch -> float in [0, 1] on ``device`` (channels_last on CUDA for faster convolutions)."""
-    images = images.to(device, non_blocking=True).float().div_(255)
-    return images.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else images

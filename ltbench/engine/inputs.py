@@ -17,9 +17,9 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from ltbench.data.base import LTDataset, Split
 from ltbench.data.loading import SplitDataset, make_loader
-from ltbench.data.transforms import build_transform
+from ltbench.data.transforms import build_transform, to_float_images
 from ltbench.engine.device import amp_dtype
-from ltbench.engine.features import cached_features, extract_features, to_float_images, weights_digest
+from ltbench.engine.features import cached_features, extract_features, weights_digest
 from ltbench.errors import LtbenchError
 from ltbench.fileio import digest
 from ltbench.methods.base import MethodParts, Stage

@@ -11,7 +11,6 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,17 +20,17 @@ from torch import nn
 from ltbench.data.base import LTDataset
 from ltbench.engine import distributed
 from ltbench.engine.checkpoint import Position, read_checkpoint, restore_training, save_checkpoint
-from ltbench.engine.device import amp_dtype, amp_enabled, autocast, pick_device
+from ltbench.engine.device import amp_dtype, autocast
 from ltbench.engine.ema import make_ema
-from ltbench.engine.inputs import Inputs
 from ltbench.engine.optim import ENGINE_OPTIMIZER_KEYS, build_optimizer, build_scheduler, decay_groups
+from ltbench.engine.predict import place, predict
 from ltbench.engine.stage_run import StageRun, set_train_modes, stage_section
 from ltbench.errors import LtbenchError
 from ltbench.evaluation import evaluate
-from ltbench.methods.base import EpochInfo, MethodParts, Stage, StepInputs
+from ltbench.methods.base import EpochInfo, MethodParts, StepInputs
 from ltbench.progress import console, progress_bar
 from ltbench.registry import OPTIMIZERS, SCHEDULES
-from ltbench.runs import CHECKPOINT_FILE, append_history, read_history
+from ltbench.runs import RunDir
 
 
 def seed_everything(seed: int) -> None:
@@ -51,24 +50,25 @@ class TrainResult:
     selection: str  # "final" or "final-ema"
     train_seconds: float
     model: nn.Module  # the reported model (the EMA's when there is one)
+    history: list[dict[str, Any]]  # one row per epoch, as history.jsonl holds them
 
 
 class Trainer:
-    """Trains ``parts.model`` through ``parts.stages`` on ``dataset`` as ``config`` says."""
+    """Trains ``parts.model`` through ``parts.stages`` on ``dataset`` as ``config`` says.
 
-    def __init__(self, config: dict[str, Any], dataset: LTDataset, parts: MethodParts, run_dir: Path) -> None:
-        self.config, self.dataset, self.parts, self.run_dir = config, dataset, parts, run_dir
+    Its history (one row per epoch) is kept here, in memory; after each epoch the
+    run directory ``rundir`` writes it together with the checkpoint it belongs to.
+    """
+
+    def __init__(self, config: dict[str, Any], dataset: LTDataset, parts: MethodParts, rundir: RunDir) -> None:
+        self.config, self.dataset, self.parts, self.rundir = config, dataset, parts, rundir
         self.train_cfg = config["train"]
-        self.device = pick_device(self.train_cfg["device"])
-        self.amp = amp_enabled(self.train_cfg["amp"], self.device)
+        self.inputs = place(config, dataset, parts)
+        self.device, self.amp = self.inputs.device, self.inputs.amp
         self.dtype = amp_dtype(self.train_cfg["amp"])
-        if self.train_cfg["threads"]:
-            torch.set_num_threads(self.train_cfg["threads"])
-        self.model = parts.model.to(self.device)
-        if self.device.type == "cuda":  # convolutions are faster on NHWC weights and inputs alike
-            self.model.to(memory_format=torch.channels_last)
+        self.model = parts.model
         self.loss_fn = parts.loss.to(self.device)
-        self.inputs = Inputs(config, dataset, parts, self.device, self.amp)
+        self.history: list[dict[str, Any]] = []
         self.stages = parts.stages
         self.epochs = [stage.epochs or self.train_cfg["epochs"] for stage in self.stages]
         self.wants_grad = {name: p.requires_grad for name, p in self.model.named_parameters()}
@@ -100,7 +100,7 @@ class Trainer:
             ema.update_parameters(self.model)  # the average starts from the stage's initial weights
         scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp and self.dtype == torch.float16)
         if resume is not None:
-            restore_training(self.run_dir / CHECKPOINT_FILE, resume[1], self.frozen, optimizer, scheduler, ema)
+            restore_training(self.rundir.checkpoint, resume[1], self.frozen, optimizer, scheduler, ema)
             if hasattr(loader.sampler, "fast_forward"):  # a sampler whose draws continue across epochs
                 loader.sampler.fast_forward(resume[0].epoch)
         return StageRun(index, stage, epochs, sum(self.epochs[:index]) + 1, cached, loader, optimizer, scheduler, ema,
@@ -109,39 +109,39 @@ class Trainer:
     # ------------------------------------------------------------- training
     def fit(self) -> TrainResult:
         seed_everything(self.config["seed"])
-        checkpoint = self.run_dir / CHECKPOINT_FILE
+        checkpoint = self.rundir.checkpoint
         saved = resume = read_checkpoint(checkpoint, self.model, self.frozen) if checkpoint.is_file() else None
         start = 0
         if resume is not None:
             position = resume[0]
-            console.print(f"[bold]resuming[/] {self.run_dir.name} after stage {position.stage + 1} "
+            console.print(f"[bold]resuming[/] {self.rundir.path.name} after stage {position.stage + 1} "
                           f"epoch {position.epoch}")
             start = position.stage
             if position.epoch >= self.epochs[position.stage]:
                 start, resume = position.stage + 1, None
         done_before = sum(self.epochs[:start]) + (resume[0].epoch if resume else 0)
-        earlier = sum(r.get("seconds", 0.0) for r in read_history(self.run_dir) if r["epoch"] <= done_before)
-        started = time.perf_counter() - earlier
+        self.history = [row for row in self.rundir.history() if row["epoch"] <= done_before]
+        started = time.perf_counter() - sum(row.get("seconds", 0.0) for row in self.history)
         run: StageRun | None = None
         for index in range(start, len(self.stages)):
             run = self._start_stage(index, resume)
             first = resume[0].epoch + 1 if resume else 1
             resume = None
             for epoch in range(first, run.epochs + 1):
-                self._epoch(run, epoch, checkpoint)
+                self._epoch(run, epoch)
         if run is None and self.stages:  # resumed after the last epoch: rebuild the last stage's EMA state
             run = self._start_stage(len(self.stages) - 1, saved)
         ema = run.ema if run else None
         last_stage = self.stages[-1] if self.stages else None
-        scores = self.predict(ema.module if ema is not None else self.model, last_stage)
+        scores = predict(ema.module if ema is not None else self.model, self.inputs, last_stage)
         metrics = evaluate(scores, self.dataset.test.targets, self.dataset.groups)
-        if distributed.is_main_rank():
-            self._record_final_map(sum(self.epochs), metrics["total"])
+        self._record_final_map(sum(self.epochs), metrics["total"])
         return TrainResult(scores, metrics, sum(self.epochs), str(self.device), self.amp,
                            bool(run and run.cached), "final-ema" if ema is not None else "final",
-                           time.perf_counter() - started, ema.module if ema is not None else self.model)
+                           time.perf_counter() - started, ema.module if ema is not None else self.model,
+                           self.history)
 
-    def _epoch(self, run: StageRun, epoch: int, checkpoint: Path) -> None:
+    def _epoch(self, run: StageRun, epoch: int) -> None:
         global_epoch = run.first_epoch + epoch - 1
         info = EpochInfo(run.stage.name, run.index, epoch, run.epochs, global_epoch)
         epoch_start = time.perf_counter()
@@ -155,14 +155,19 @@ class Trainer:
         interval = self.config["eval"]["interval"]
         if interval and global_epoch % interval == 0 and global_epoch < sum(self.epochs):
             model = run.ema.module if run.ema is not None else self.model
-            scores = self.predict(model, run.stage)
+            scores = predict(model, self.inputs, run.stage)
             row["test_map"] = evaluate(scores, self.dataset.test.targets, self.dataset.groups)["total"]
         row["seconds"] = time.perf_counter() - epoch_start
+        self._end_epoch(run, epoch, row)
+
+    def _end_epoch(self, run: StageRun, epoch: int, row: dict[str, Any]) -> None:
+        """An epoch's history row: kept, written with the checkpoint it belongs to (rank 0 alone), shown."""
+        self.history.append(row)
         if distributed.is_main_rank():
-            append_history(self.run_dir, row)
-            save_checkpoint(checkpoint, Position(run.index, epoch), self.model, self.frozen, run.optimizer,
-                            run.scheduler, run.ema)
-        console.print(f"epoch {global_epoch}/{sum(self.epochs)} ({run.stage.name})  loss {loss:.4f}" +
+            self.rundir.write_history(self.history)
+            save_checkpoint(self.rundir.checkpoint, Position(run.index, epoch), self.model, self.frozen,
+                            run.optimizer, run.scheduler, run.ema)
+        console.print(f"epoch {row['epoch']}/{sum(self.epochs)} ({run.stage.name})  loss {row['train_loss']:.4f}" +
                       (f"  test mAP {row['test_map']:.2f}" if "test_map" in row else ""))
 
     def _train_epoch(self, run: StageRun, info: EpochInfo) -> float:
@@ -203,21 +208,10 @@ class Trainer:
             logits = self.model.head(features(batch[0]))
         return self.loss_fn(logits.float(), batch[1].to(self.device, non_blocking=True))
 
-    @torch.no_grad()
-    def predict(self, model: nn.Module, last_stage: Stage | None) -> np.ndarray:
-        """Sigmoid test-set scores of ``model`` (cached features when its backbone did not train last)."""
-        cached = self.inputs.cached_for_evaluation(last_stage)
-        loader = self.inputs.test_loader(model.backbone, cached)
-        model.eval()
-        outputs = []
-        for inputs, _ in loader:
-            with autocast(self.amp, self.device, self.dtype):
-                logits = model.head(self.inputs.to_features(model.backbone, inputs, cached))
-            outputs.append(torch.sigmoid(logits.float()).cpu())
-        return torch.cat(outputs).numpy()
-
     def _record_final_map(self, epoch: int, test_map: float) -> None:
         """Put the reported model's mAP on the last epoch's history row (for the learning curves)."""
-        final = [r for r in read_history(self.run_dir) if r["epoch"] == epoch]
-        if final and final[0].get("test_map") != test_map:
-            append_history(self.run_dir, {**final[0], "test_map": test_map})
+        final = self.history[-1] if self.history else None
+        if final is not None and final["epoch"] == epoch and final.get("test_map") != test_map:
+            final["test_map"] = test_map
+            if distributed.is_main_rank():
+                self.rundir.write_history(self.history)

@@ -1,7 +1,8 @@
-"""Run a suite's tasks with the chosen launcher, or plan them for ``--dry-run``."""
+"""Run a suite (``run_suite``): its tasks with the chosen launcher, or their plan for ``--dry-run``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -9,7 +10,42 @@ from ltbench.data.base import LTDataset
 from ltbench.errors import LtbenchError
 from ltbench.launch.options import LAUNCHERS, LaunchOptions
 from ltbench.launch.tasks import SuiteTask, TaskResult, plan_task, reuse_finished, run_task, suite_tasks
-from ltbench.suites import load_suite
+from ltbench.paths import results_root
+from ltbench.plugins import load_plugins
+from ltbench.registry import DATASETS
+from ltbench.suites import load_suite, manifest_path
+
+
+@dataclass
+class SuiteOutcome:
+    manifest: Path
+    trained: list[Path]
+    reused: list[Path]
+    failed: list[str]  # one line per (row, seed) that could not run, e.g. missing weights
+    submitted: list[str] = field(default_factory=list)  # SLURM job ids, when the call does not wait for them
+
+
+def run_suite(name: str, dataset: str, seeds: Sequence[int], overrides: Sequence[str] = (),
+              rows: Sequence[str] | None = None, launcher: LaunchOptions | None = None) -> SuiteOutcome:
+    """Run what is missing of suite ``name`` on ``dataset`` for ``seeds``; finished runs are reused.
+
+    ``launcher`` says where the (row, seed) tasks run (this process by default).
+    A (row, seed) that fails with a clear error (missing weights, a diverging
+    loss) is recorded and skipped; the others still run.
+    """
+    suite = load_suite(name)
+    tasks = suite_tasks(suite, dataset, seeds, overrides, rows)
+    load_plugins()
+    DATASETS.entry(dataset)  # an unknown dataset is refused before a manifest is written for it
+    outcome = SuiteOutcome(manifest_path(name, dataset), [], [], [])
+    for result in launch(tasks, launcher or LaunchOptions(), results_root()):
+        if result.status == "failed":
+            outcome.failed.append(result.message)
+        elif result.status == "submitted":
+            outcome.submitted.append(result.message)
+        elif result.run_dir:  # only runs that ended well
+            (outcome.trained if result.status == "trained" else outcome.reused).append(Path(result.run_dir))
+    return outcome
 
 
 def launch(tasks: Sequence[SuiteTask], options: LaunchOptions, log_root: Path) -> list[TaskResult]:

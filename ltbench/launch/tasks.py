@@ -10,17 +10,16 @@ worker records its own result in the suite manifest (merged under a lock).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
+from ltbench.config import Config, deep_merge
 from ltbench.data.base import LTDataset
 from ltbench.errors import LtbenchError
-from ltbench.experiment import Experiment, build_experiment, format_map, run_dir_of, run_experiment
-from ltbench.config import Config, deep_merge
-from ltbench.locks import RunInProgress, run_lock, run_lock_holder
+from ltbench.experiment import format_map, run_config
+from ltbench.locks import RunInProgress
 from ltbench.progress import console
 from ltbench.resolve import resolve_config
-from ltbench.runs import HISTORY_FILE, RunReadError, read_run
+from ltbench.runs import RunDir, run_dir_of
 from ltbench.suites import Manifest, Suite, failure_prefix, load_suite
 
 
@@ -59,10 +58,6 @@ def task_config(task: SuiteTask) -> Config:
                           extra=deep_merge(row.overrides_for(task.dataset), {"label": row.label}))
 
 
-def build_task(task: SuiteTask, datasets: dict[str, LTDataset] | None = None) -> Experiment:
-    return build_experiment(task_config(task), _WORKER_DATASETS if datasets is None else datasets)
-
-
 def run_task(task: SuiteTask, wait: bool = False, datasets: dict[str, LTDataset] | None = None) -> TaskResult:
     """Train (or resume, or reuse) one task's run and record it in the manifest.
 
@@ -74,11 +69,9 @@ def run_task(task: SuiteTask, wait: bool = False, datasets: dict[str, LTDataset]
     row = suite.select([task.label])[0]
     manifest = Manifest(suite, task.dataset)
     try:
-        experiment = build_task(task, datasets)
-        console.print(f"[bold]{task.suite}[/] {task.label} seed {task.seed} -> {experiment.run_dir}")
-        with run_lock(experiment.run_dir, wait=wait):
-            finished = experiment.finished
-            metrics = run_experiment(experiment)
+        config = task_config(task)
+        console.print(f"[bold]{task.suite}[/] {task.label} seed {task.seed} -> {run_dir_of(config)}")
+        result = run_config(config, wait=wait, datasets=_WORKER_DATASETS if datasets is None else datasets)
     except RunInProgress as exc:
         console.print(f"[yellow]later[/] {task.label} seed {task.seed}: {exc}")
         return TaskResult(task, "busy", str(exc.run_dir), str(exc))
@@ -86,9 +79,9 @@ def run_task(task: SuiteTask, wait: bool = False, datasets: dict[str, LTDataset]
         manifest.record(row, task.seed, None, str(exc))
         console.print(f"[red]skipped[/] {task.label} seed {task.seed}: {exc}")
         return TaskResult(task, "failed", None, failure_prefix(row, task.seed) + str(exc))
-    console.print(f"  {format_map(metrics)}")
-    manifest.record(row, task.seed, experiment.run_dir)
-    return TaskResult(task, "reused" if finished else "trained", str(experiment.run_dir))
+    console.print(f"  {format_map(result.metrics)}")
+    manifest.record(row, task.seed, result.run_dir)
+    return TaskResult(task, "reused" if result.reused else "trained", str(result.run_dir))
 
 
 def reuse_finished(task: SuiteTask) -> TaskResult | None:
@@ -98,7 +91,7 @@ def reuse_finished(task: SuiteTask) -> TaskResult | None:
         run_dir = run_dir_of(task_config(task))
     except LtbenchError:
         return None
-    if not _finished(run_dir):
+    if not RunDir(run_dir).finished:
         return None
     suite = load_suite(task.suite)
     Manifest(suite, task.dataset).record(suite.select([task.label])[0], task.seed, run_dir)
@@ -106,26 +99,19 @@ def reuse_finished(task: SuiteTask) -> TaskResult | None:
     return TaskResult(task, "reused", str(run_dir))
 
 
-def _finished(run_dir: Path) -> bool:
-    try:
-        return read_run(run_dir).finished
-    except RunReadError:
-        return False
-
-
 def plan_task(task: SuiteTask) -> TaskResult:
     """What running the task would do, from its resolved config alone: nothing is built, trained or written."""
     try:
-        run_dir = run_dir_of(task_config(task))
+        rundir = RunDir(run_dir_of(task_config(task)))
     except LtbenchError as exc:
         return TaskResult(task, "cannot run", None, str(exc))
-    holder = run_lock_holder(run_dir)
-    if _finished(run_dir):
+    holder = rundir.lock_holder()
+    if rundir.finished:
         status = "done"
     elif holder:
         status = f"in progress ({holder})"
-    elif (run_dir / HISTORY_FILE).is_file():
+    elif rundir.started:
         status = "to do (resumes)"
     else:
         status = "to do"
-    return TaskResult(task, status, str(run_dir))
+    return TaskResult(task, status, str(rundir.path))

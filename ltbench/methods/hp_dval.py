@@ -36,7 +36,7 @@ import copy
 
 import torch
 
-from ltbench.engine.features import to_float_images
+from ltbench.data.transforms import to_float_images
 from ltbench.errors import check_choice
 from ltbench.methods.base import EpochInfo, MethodContext, MethodParts, SplitModel, Stage, StepInputs
 from ltbench.methods.clip_common import clip_backbone, clip_transforms

@@ -24,8 +24,8 @@ from ltbench.errors import LtbenchError
 from ltbench.paths import results_root
 from ltbench.reports.reference import METRICS, dataset_rank, default_label, label_rank
 from ltbench.runs import (
-    CONFIG_FILE, CONFIG_ID_IGNORES, METRICS_FILE, RunReadError, RunRecord, config_id, flat_config, format_value,
-    read_run,
+    CONFIG_FILE, CONFIG_ID_IGNORES, METRICS_FILE, RunDir, RunReadError, RunRecord, config_id, flat_config,
+    format_value,
 )
 
 REQUIRED_METRICS = ("dataset", "method", "seed", "config_hash", "map", "per_class_ap", "class_freq")
@@ -140,14 +140,11 @@ def _manifest_candidates(path: Path) -> list[_Candidate]:
 def _read_finished(path: Path, problems: list[str]) -> RunRecord | None:
     """The run at ``path`` if it is readable, finished and complete; else note why and return None."""
     try:
-        record = read_run(path)
-    except RunReadError as exc:
+        record = RunDir(path).finished_record()
+    except RunReadError as exc:  # unreadable or unfinished
         problems.append(str(exc))
         return None
     metrics = record.metrics
-    if not record.finished:
-        problems.append(f"{path}: unfinished (status {metrics.get('status')!r})")
-        return None
     missing = [key for key in REQUIRED_METRICS if key not in metrics]
     missing += [f"map.{m}" for m in METRICS if m not in (metrics.get("map") or {})]
     if missing:

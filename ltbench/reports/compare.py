@@ -14,7 +14,7 @@ from typing import Any
 
 from ltbench.errors import LtbenchError
 from ltbench.reports.reference import METRICS
-from ltbench.runs import RunReadError, RunRecord, flat_config, format_value, read_run
+from ltbench.runs import RunDir, RunReadError, RunRecord, RunUnfinished, flat_config, format_value
 
 ABSENT = "–"
 
@@ -48,13 +48,12 @@ class Comparison:
 def read_finished(path: str | Path) -> RunRecord:
     """A finished run directory, else a one-sentence error naming it."""
     try:
-        record = read_run(path)
+        return RunDir(path).finished_record()
+    except RunUnfinished as exc:
+        raise LtbenchError(f"Run {path} has not finished (status {exc.status!r}); "
+                           f"finish it or pass another run directory.") from None
     except RunReadError as exc:
         raise LtbenchError(f"Cannot compare {exc}; pass a run directory with config.yaml and metrics.json.") from None
-    if not record.finished:
-        raise LtbenchError(f"Run {path} has not finished (status {record.metrics.get('status')!r}); "
-                           f"finish it or pass another run directory.")
-    return record
 
 
 def compare_runs(a: RunRecord, b: RunRecord) -> Comparison:
