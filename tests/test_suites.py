@@ -47,7 +47,7 @@ def test_interrupted_suite_completes_the_rest(tiny_suite, monkeypatch):
     calls = []
 
     def fit_then_die(self):
-        calls.append(self.run_dir)
+        calls.append(self.rundir.path)
         if len(calls) == 2:
             raise KeyboardInterrupt  # killed during the second run
         return original(self)
