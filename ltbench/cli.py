@@ -12,6 +12,7 @@ import signal
 import sys
 from typing import Callable, Sequence
 
+from ltbench.cli_overrides import split_overrides
 from ltbench.errors import LtbenchError
 from ltbench.listing import REGISTRIES, cmd_list
 from ltbench.report_commands import add_report_filters, cmd_compare, cmd_plot, cmd_table
@@ -20,25 +21,6 @@ from ltbench.paths import explicit_configs
 from ltbench.recipe_command import add_recipe_parser
 
 Command = Callable[[argparse.Namespace, list[str]], int]
-
-
-def split_overrides(extra: Sequence[str]) -> list[str]:
-    """``["--train.epochs", "5", "loss.name=asl"]`` -> ``["train.epochs=5", "loss.name=asl"]``."""
-    overrides, items = [], list(extra)
-    while items:
-        item = items.pop(0)
-        if item.startswith("--"):
-            key, sep, value = item[2:].partition("=")
-            if not sep:
-                if not items or items[0].startswith("--"):
-                    raise LtbenchError(f"Option --{key} needs a value (for example --{key} 5).")
-                value = items.pop(0)
-            overrides.append(f"{key}={value}")
-        elif "=" in item:
-            overrides.append(item)
-        else:
-            raise LtbenchError(f"Unexpected argument {item!r}; config overrides look like --train.epochs 5.")
-    return overrides
 
 
 def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:

@@ -83,7 +83,7 @@ def render_card(card: Card, config: dict[str, Any] | None) -> str:
 
 
 def cmd_recipe(args: argparse.Namespace, extra: list[str]) -> int:
-    from ltbench.cli import split_overrides
+    from ltbench.cli_overrides import split_overrides
 
     preset = None if args.config in (None, args.method) else args.config
     card = find_card(args.method, args.dataset, preset)

@@ -1,6 +1,6 @@
 import pytest
 
-from ltbench.cli import split_overrides
+from ltbench.cli_overrides import split_overrides
 from ltbench.config import config_hash, deep_merge, load_yaml, parse_overrides
 from ltbench.errors import LtbenchError
 from ltbench.registry import Registry, resolve_params
