@@ -61,4 +61,4 @@ def test_the_trainer_keeps_its_history_and_never_reads_it_back_while_training(tm
     written = [json.loads(line) for line in (experiment.run_dir / "history.jsonl").read_text().splitlines()]
     assert [row["epoch"] for row in written] == [1, 2, 3]
     assert written[-1]["test_map"] == metrics["map"]["total"]  # the reported model's mAP, put on the last row
-    assert len(reads) == 2  # "has it finished?" before training, and the rows to resume from when it starts
+    assert reads == [experiment.run_dir]  # once for 3 epochs: the rows to resume from, when training starts
