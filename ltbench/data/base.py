@@ -8,6 +8,9 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from ltbench.data.groups import split_groups
+from ltbench.errors import check_choice
+
+PROMPT_NAMES = ("readable", "annotation")
 
 
 class ImageSource(Protocol):
@@ -54,6 +57,16 @@ class LTDataset:
     train: Split
     test: Split
     meta: dict = field(default_factory=dict)  # provenance: root, split files, cache paths
+    annotated_names: list[str] | None = None  # as the annotations write them ("pottedplant"); None: class_names
+
+    def prompt_names(self, names: str) -> list[str]:
+        """Class names for text prompts: ``readable`` ("potted plant") or ``annotation`` ("pottedplant").
+
+        The CLIP-era authors' code (CPRFL, LMPT, HP-DVAL) feeds VOC's annotation
+        names to CLIP; readable names are ltbench's default.
+        """
+        check_choice("text.names", names, PROMPT_NAMES)
+        return list(self.annotated_names or self.class_names) if names == "annotation" else list(self.class_names)
 
     @property
     def num_classes(self) -> int:
