@@ -134,6 +134,12 @@ def test_cb_focal_cprfl_variant() -> None:
     check("cb_focal", entry, mode="by_class", logit_reg=True, neg_scale=2.0, loss_weight=10.0)
 
 
+def test_focal_with_logit_reg_is_cprfls_fl() -> None:
+    """CPRFL's --loss_function FL (train.py:125-142): focal + DB logit regularisation, no re-weighting."""
+    check("focal", lambda k, i, z, y: db_entry(k, i, z, y, weighting=False), logit_reg=True)
+    check("focal", lambda k, i, z, y: db_entry(k, i, z, y, weighting=False, lam=2.0), logit_reg=True, neg_scale=2.0)
+
+
 def test_db_focal() -> None:
     check("db_focal", lambda k, i, z, y: db_entry(k, i, z, y))
     check("db_focal", lambda k, i, z, y: db_entry(k, i, z, y, mu=0.2, lam=2.0), mu=0.2, neg_scale=2.0)

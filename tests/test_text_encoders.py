@@ -97,8 +97,11 @@ def test_missing_or_broken_glove_file_is_one_sentence(tmp_path):
     message = str(error.value)
     assert "glove.6B.300d.txt" in message and "text.weights=" in message and "\n" not in message
     (tmp_path / "short.txt").write_text("cat 1 2 3\ndog 1 2\n")
-    with pytest.raises(LtbenchError, match=r"Line 2 of the GloVe file .* holds 2 numbers, not 3"):
+    with pytest.raises(LtbenchError, match=r"Line 2 of the GloVe file .* does not hold 3 numbers"):
         TEXT_ENCODERS.build("glove", weights=str(tmp_path / "short.txt")).encode(["dog"], TEMPLATE)
+    (tmp_path / "RN50.pt").write_bytes(bytes(range(256)))  # a CLIP checkpoint passed by mistake
+    with pytest.raises(LtbenchError, match="does not start with a 'word x1 ... xD' line"):
+        TEXT_ENCODERS.build("glove", weights=str(tmp_path / "RN50.pt")).encode(["dog"], TEMPLATE)
 
 
 def test_random_encoder_is_seeded():

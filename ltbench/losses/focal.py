@@ -9,7 +9,7 @@ import torch
 from ltbench.data.base import ClassStats
 from ltbench.errors import LtbenchError
 from ltbench.losses.common import class_tensor, effective_number_weights
-from ltbench.losses.resample import Focal, ResampleLoss, db_logit_bias
+from ltbench.losses.resample import Focal, ResampleLoss, logit_regularisation
 from ltbench.registry import LOSSES
 
 
@@ -18,11 +18,16 @@ class FocalLoss(ResampleLoss):
     """Focal: balance * (1 - p_t)^gamma * BCE, mean over all entries.
 
     Lin et al. (ICCV 2017), in the form of the DB repository (balance 2.0,
-    gamma 2; the factor keeps its gradient). ``stats`` is unused.
+    gamma 2; the factor keeps its gradient). ``logit_reg=True`` adds DB's
+    logit regularisation (``kappa``; ``neg_scale`` is the paper's lambda):
+    CPRFL's ``--loss_function FL`` (train.py:125-142; lambda 5 on VOC-LT,
+    2 on COCO-LT), which its Table 3 focal rows train with.
     """
 
-    def __init__(self, stats: ClassStats, balance: float = 2.0, gamma: float = 2.0, loss_weight: float = 1.0) -> None:
-        super().__init__(loss_weight, focal=Focal(balance, gamma))
+    def __init__(self, stats: ClassStats, balance: float = 2.0, gamma: float = 2.0, loss_weight: float = 1.0,
+                 logit_reg: bool = False, kappa: float = 0.05, neg_scale: float = 5.0) -> None:
+        super().__init__(loss_weight, focal=Focal(balance, gamma), **logit_regularisation(stats, logit_reg, kappa,
+                                                                                          neg_scale))
 
 
 @LOSSES.register("cb_focal")
@@ -48,11 +53,8 @@ class ClassBalancedFocalLoss(ResampleLoss):
             raise LtbenchError(f"cb_focal mode must be 'average_w' or 'by_class', not {mode!r}.")
         if not 0.0 <= beta < 1.0:
             raise LtbenchError(f"cb_focal beta must be in [0, 1), not {beta}.")
-        super().__init__(
-            loss_weight, focal=Focal(balance, gamma),
-            bias=db_logit_bias(stats, kappa, neg_scale) if logit_reg else None,
-            neg_scale=neg_scale if logit_reg else 1.0,
-        )
+        super().__init__(loss_weight, focal=Focal(balance, gamma),
+                         **logit_regularisation(stats, logit_reg, kappa, neg_scale))
         self.mode = mode
         self.register_buffer("class_weight", class_tensor(effective_number_weights(stats, beta)), persistent=False)
 

@@ -65,23 +65,31 @@ class TextFileVectors:
 
     @cached_property
     def dim(self) -> int:  # type: ignore[override]
-        with self.file.open(encoding="utf-8") as lines:
-            dim = len(lines.readline().rstrip().split(" ")) - 1
-        if dim < 1:
+        try:
+            with self.file.open(encoding="utf-8") as lines:
+                first = lines.readline().rstrip().split(" ")
+            float(first[-1])
+        except (UnicodeDecodeError, ValueError):
+            first = []
+        if len(first) < 2:
             raise LtbenchError(f"The GloVe file {self.file} does not start with a 'word x1 ... xD' line; "
                                "pass text.weights=/path/to/glove.6B.300d.txt.")
-        return dim
+        return len(first) - 1
 
     def lookup(self, words: set[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
-        with self.file.open(encoding="utf-8") as lines:
+        dim = self.dim
+        with self.file.open(encoding="utf-8", errors="replace") as lines:
             for number, line in enumerate(lines, 1):
                 word, _, numbers = line.rstrip().partition(" ")
                 if word in words and word not in found:
-                    vector = np.array(numbers.split(" "), dtype=np.float32)
-                    if vector.shape != (self.dim,):
-                        raise LtbenchError(f"Line {number} of the GloVe file {self.file} holds {vector.size} "
-                                           f"numbers, not {self.dim}; pass a complete GloVe text file.")
+                    try:
+                        vector = np.array(numbers.split(" "), dtype=np.float32)
+                    except ValueError:
+                        vector = np.zeros(0, np.float32)
+                    if vector.shape != (dim,):
+                        raise LtbenchError(f"Line {number} of the GloVe file {self.file} does not hold {dim} "
+                                           "numbers; pass a complete GloVe text file.")
                     found[word] = vector
         return found
 
