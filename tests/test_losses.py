@@ -273,6 +273,28 @@ def test_db_focal_batch_mean_focal_factor_is_one_scalar_from_the_mean_bce() -> N
         build_loss({"name": "db_focal", "focal_reduction": "mean"}, STATS)
 
 
+def test_cprfls_fl_takes_its_focal_factor_from_the_batch_mean_bce() -> None:
+    """CPRFL's ResampleLoss (src/loss_functions/dbl.py:62-63,360-369): FL = logit-regularised BCE (negatives
+    weighted 1/lambda) times one focal factor from the mean unregularised-weight BCE of the batch."""
+    z = logits64()
+    entries = [(k, i) for k in range(3) for i in range(4)]
+
+    def zt(k: int, i: int) -> torch.Tensor:
+        return z[k, i] - math.log(N / FREQ[i] - 1) * 0.05 / 5.0
+
+    bce = [torch.log1p(torch.exp(-zt(k, i))) if TARGETS[k, i] else torch.log1p(torch.exp(5.0 * zt(k, i)))
+           for k, i in entries]
+    p_t = torch.exp(-sum(bce) / len(entries))
+    weighted = sum(b if TARGETS[k, i] else b / 5.0 for b, (k, i) in zip(bce, entries)) / len(entries)
+    expected = 2.0 * (1 - p_t) ** 2 * weighted
+    (expected_grad,) = torch.autograd.grad(expected, z)
+    value, grad = run("focal", z, logit_reg=True, focal_reduction="batch_mean")
+    assert value == pytest.approx(expected.item(), rel=1e-5)
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-4, atol=1e-6)
+    cb_value, _ = run("cb_focal", z, mode="by_class", logit_reg=True, focal_reduction="batch_mean")
+    assert cb_value != pytest.approx(run("cb_focal", z, mode="by_class", logit_reg=True)[0], rel=1e-3)
+
+
 @pytest.mark.parametrize("pos_scale", [None, 5.0])
 def test_db_star_scales_positive_logits_per_class(pos_scale) -> None:
     """HP-DVAL's DB*: positive logit of class i times w_i = n_i / max n_j (paper) or a constant (code)."""
