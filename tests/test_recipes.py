@@ -20,7 +20,6 @@ from ltbench.reports.reference import REFERENCE_DATASETS, REFERENCE_DIR, load_re
 PENDING_ROWS = {
     *(("table1", row) for row in ("ERM", "RW", "ML-GCN", "OLTR", "LDAM", "CB Focal", "BBN", "ASL")),
     *(("table3", row) for row in ("+VSI +PI +RW",)),  # not a row of table3.csv (the same run as CPRFL-CLIP)
-    *(("sota", row) for row in ("Zero-shot CLIP (LMPT compat)", "CoOp", "LMPT", "HP-DVAL")),
 }
 
 CARDS = card_files()
