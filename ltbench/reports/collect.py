@@ -32,6 +32,7 @@ from ltbench.runs import (
 REQUIRED_METRICS = ("dataset", "method", "seed", "config_hash", "map", "per_class_ap", "class_freq")
 
 RowKey = tuple[str, str]  # (dataset, label)
+SMOKE_KEY = " smoke"  # appended to a config id: smoke runs (random weights) are never seeds of a real experiment
 SHOWN_KEYS = 3  # differing config keys named in a split row's label; more are counted
 
 
@@ -97,14 +98,19 @@ def collect_runs(
         actual = {"dataset": metrics["dataset"], "method": metrics["method"], "label": run_label}
         if any(value is not None and actual[key] != value for key, value in wanted.items()):
             continue
-        experiment = config_id(record.config) + (" smoke" if run_is_smoke(metrics) else "")  # never averaged together
+        experiment = config_id(record.config) + (SMOKE_KEY if run_is_smoke(metrics) else "")  # never averaged together
         grouped.setdefault((metrics["dataset"], run_label), {}).setdefault(experiment, []).append(record)
     rows = {}
     for (dataset_name, row_label), by_config in grouped.items():
         if len(by_config) > 1:
             problems.append(f"{dataset_name} / {row_label}: runs of {len(by_config)} different configs; "
                             f"shown as separate rows")
-        for shown, runs in split_labels(row_label, by_config).items():
+        smoke = {ident: runs for ident, runs in by_config.items() if ident.endswith(SMOKE_KEY)}
+        real = {ident: runs for ident, runs in by_config.items() if ident not in smoke}
+        split = split_labels(row_label, real) if real else {}
+        if smoke:  # a label's smoke runs are a row of their own, named apart when real runs share the label
+            split |= split_labels(f"{row_label} [random weights]" if real else row_label, smoke)
+        for shown, runs in split.items():
             rows[(dataset_name, shown)] = _one_per_seed(runs, problems)
     labels = list(dict.fromkeys(row_label for _, row_label in rows))
     if not manifest_paths:  # a manifest's row order is kept as written
