@@ -17,11 +17,9 @@ import hashlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.stats import DegenerateDataWarning, bootstrap
 
 from ltbench.errors import LtbenchError
 from ltbench.reports.reference import METRICS
@@ -69,7 +67,9 @@ class ResampledAP:
         self.starts = np.r_[0, np.cumsum(self.sizes)[:-1]]
 
     @staticmethod
-    def _matrix(rows: list[np.ndarray], columns: list[np.ndarray], shape: tuple[int, int]) -> csr_matrix:
+    def _matrix(rows: list[np.ndarray], columns: list[np.ndarray], shape: tuple[int, int]) -> Any:
+        from scipy.sparse import csr_matrix  # imported when needed: cached replicates never need scipy
+
         rows_, columns_ = np.concatenate(rows), np.concatenate(columns)
         return csr_matrix((np.ones(rows_.size, np.float32), (rows_, columns_)), shape=shape)
 
@@ -156,6 +156,8 @@ class Replicates:
 
 def bootstrap_runs(samples: dict[Path, RunSample], resamples: int = RESAMPLES, seed: int = SEED) -> Replicates:
     """Resample the shared test set once (scipy, fixed seed) and evaluate every run on each resample."""
+    from scipy.stats import DegenerateDataWarning, bootstrap  # seconds of import, only when something is computed
+
     keys = {test_set_key(s.targets) for s in samples.values()}
     if len(keys) != 1:
         raise LtbenchError("These runs were evaluated on different test sets, so they cannot be paired; "

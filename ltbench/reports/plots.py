@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from ltbench.data.groups import HEAD_MIN, TAIL_MAX
 from ltbench.errors import LtbenchError
@@ -90,8 +90,8 @@ def plot_ap_vs_frequency(collection: Collection, stem: str | Path) -> list[Path]
             ax.errorbar(x, mean, yerr=[mean - low, high - mean], fmt="none", ecolor=look["color"], alpha=0.5, lw=1)
             ax.plot(x, mean, linestyle="none", marker=look["marker"], color=look["color"],
                     markerfacecolor=look["markerfacecolor"], markersize=5, label=row_name(collection, dataset, label))
+        ax.set_xscale("log")  # before shading: the group names' top axis follows the scale it finds
         shade_groups(ax, freq)
-        ax.set_xscale("log")
         ax.set_xlabel("training images per class (log)")
         ax.set_ylabel("AP (%), mean over seeds; bar: min-max")
     legend_outside(fig, axes[0, 0])
@@ -99,17 +99,25 @@ def plot_ap_vs_frequency(collection: Collection, stem: str | Path) -> list[Path]
 
 
 def shade_groups(ax: Axes, freq: np.ndarray) -> None:
-    """Shade tail (< TAIL_MAX), medium and head (>= HEAD_MIN) frequency ranges, x fitted to the data."""
+    """Shade tail (< TAIL_MAX), medium and head (>= HEAD_MIN) frequency ranges, named on a top axis; x fitted."""
     positive = freq[freq > 0]
     low, high = positive.min() / 1.6, positive.max() * 1.6
     bounds = {"tail": (low, TAIL_MAX), "medium": (TAIL_MAX, HEAD_MIN), "head": (HEAD_MIN, high)}
+    centres, names, colours = [], [], []
     for group, colour in GROUP_SHADES:
         start, end = max(bounds[group][0], low), min(bounds[group][1], high)
         if start < end:
             ax.axvspan(start, end, color=colour, alpha=0.08, zorder=0)
-            ax.text((start * end) ** 0.5, 0.98, group, transform=ax.get_xaxis_transform(), ha="center",
-                    va="top", fontsize="small", color=colour)
+            centres.append((start * end) ** 0.5)
+            names.append(group)
+            colours.append(colour)
     ax.set_xlim(low, high)
+    top = ax.secondary_xaxis("top")
+    top.set_xticks(centres, names, minor=False)
+    top.xaxis.set_minor_locator(NullLocator())
+    top.tick_params(length=0)
+    for label, colour in zip(top.get_xticklabels(), colours):
+        label.set_color(colour)
 
 
 def plot_curves(collection: Collection, stem: str | Path) -> list[Path]:
