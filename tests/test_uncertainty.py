@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from scipy.stats import bootstrap
 
+import ltbench
 from ltbench.cli import main
 from ltbench.evaluation import average_precision, evaluate
 from ltbench.reports import build_table, collect_runs, find_manifests, render_csv, render_markdown
@@ -194,6 +195,8 @@ def test_a_copied_results_folder_gives_the_same_table_from_anywhere(tmp_path: Pa
     monkeypatch.setenv("LTBENCH_RESULTS", str(moved))
     assert main(["table", "--suite", "demo", "--reference", "none"]) == 0
     assert (moved / "tables" / "demo.csv").read_text() == original
+    frame = ltbench.table("demo", reference="none")  # the notebook's view: the same table as a DataFrame
+    assert list(frame["label"]) == ["Top", "Far"] and frame["total_best"].tolist() == [True, False]
 
 
 def test_an_old_manifest_naming_runs_from_the_suites_folder_still_reads(tmp_path: Path,
