@@ -53,19 +53,31 @@ def _table(args: argparse.Namespace):  # noqa: ANN202 - a pandas DataFrame
     return frame
 
 
+def _each_suite(args: argparse.Namespace) -> list[argparse.Namespace]:
+    """``--suite table1 table2`` makes one view per suite; without ``--suite``, one of all runs."""
+    return [argparse.Namespace(**{**vars(args), "suite": suite}) for suite in args.suite or [None]]
+
+
 def cmd_table(args: argparse.Namespace, extra: list[str]) -> int:
     from rich.console import Console
 
     from ltbench.reports import render_rich, write_tables
 
-    frame = _table(args)
-    Console().print(render_rich(frame))
-    for path in write_tables(frame, args.out or results_root() / "tables", args.suite or "runs"):
-        print(f"wrote {path}")
+    for one in _each_suite(args):
+        frame = _table(one)
+        Console().print(render_rich(frame))
+        for path in write_tables(frame, one.out or results_root() / "tables", one.suite or "runs"):
+            print(f"wrote {path}")
     return 0
 
 
 def cmd_plot(args: argparse.Namespace, extra: list[str]) -> int:
+    for one in _each_suite(args):
+        _plot(one)
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from ltbench.reports import build_table, plot_ap_vs_frequency, plot_class_heatmap, plot_curves, plot_intervals
@@ -79,7 +91,6 @@ def cmd_plot(args: argparse.Namespace, extra: list[str]) -> int:
     for suffix, plot in plots.items():
         for path in plot(collection, f"{stem}_{suffix}"):
             print(f"wrote {path}")
-    return 0
 
 
 def cmd_compare(args: argparse.Namespace, extra: list[str]) -> int:
@@ -98,7 +109,7 @@ def cmd_compare(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def add_report_filters(parser: argparse.ArgumentParser, out: str) -> None:
-    parser.add_argument("--suite", help="only the runs of this suite, in its row order")
+    parser.add_argument("--suite", nargs="+", help="only the runs of this suite, in its row order (several: one each)")
     parser.add_argument("--dataset", help="only this dataset")
     parser.add_argument("--method", help="only this method")
     parser.add_argument("--runs", help="runs root (default $LTBENCH_RESULTS/runs, else results/runs)")
