@@ -89,13 +89,16 @@ class _Checker:
         try:
             config = resolve_config(self.name, "mnist_lt", overrides=[*self.overrides, f"output.root={self.folder / root}"])
             return build_experiment(config)
-        except LtbenchError as exc:
-            raise self.fail(f"does not build from its defaults on mnist_lt: {exc}") from exc
+        except Exception as exc:
+            raise self.fail(f"does not build from its defaults on mnist_lt: {_one_line(exc)}") from exc
 
     def train(self, experiment: Any) -> dict[str, Any]:
         from ltbench.experiment import run_experiment
 
-        return run_experiment(experiment)
+        try:
+            return run_experiment(experiment)
+        except Exception as exc:
+            raise self.fail(f"fails while training on a small mnist_lt draw: {_one_line(exc)}") from exc
 
     def run_all(self, started: float) -> MethodCheck:
         first = self.build("first")
@@ -175,6 +178,11 @@ def _trained_names(experiment: Any) -> set[str]:
     """Parameters some stage trains: those requiring a gradient that a stage's ``train`` prefixes name."""
     stages = experiment.parts.stages
     return {n for n, p in experiment.parts.model.named_parameters() if p.requires_grad and any(s.trains(n) for s in stages)}
+
+
+def _one_line(exc: Exception) -> str:
+    message = " ".join(str(exc).split())
+    return message if isinstance(exc, LtbenchError) else f"{type(exc).__name__}: {message}"
 
 
 def _kill_at_second_epoch(info: EpochInfo) -> None:
