@@ -4,8 +4,10 @@ A ```bash block's commands run in order, in a folder of their own that sees the 
 committed runs, with ``ltbench`` called in-process. ``ltbench run`` gets a small mnist_lt draw appended
 (``SMALL``), ``table`` and ``plot`` a temporary ``--out``. A block whose first line is
 ``# not run by the tests: <reason>`` is checked instead: ``ltbench run`` resolves with ``--print-config``,
-``ltbench suite`` with ``--dry-run``, other ``ltbench`` commands and scripts parse or exist. The install
-and test commands are the ones CI runs (.ci/run).
+``ltbench suite`` with ``--dry-run``, other ``ltbench`` commands parse and scripts exist. The install
+and test commands are the ones CI runs (.ci/run). A ```python block is executed (first line
+``# executed by tests/test_docs_commands.py``), copied from the file its first line names, or marked as
+not run and only compiled.
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ def check_other(command: Command) -> None:
     elif program == "torchrun":
         assert not command.run and args[args.index("-m") + 1] == "ltbench", command.source
         assert main([*args[args.index("-m") + 2:], "--print-config"]) == 0, command.source
-    else:
+    elif command.run:  # in a block "not run by the tests", other programs (git, tensorboard) are only shown
         pytest.fail(f"{command.source}: the tests do not know how to run {program!r}")
 
 
@@ -144,6 +146,8 @@ def test_every_python_block_is_executed_or_copied_from_its_file(doc: Path, sandb
             continue
         if first == "# executed by tests/test_docs_commands.py":
             exec(compile(block, str(doc), "exec"), {})
+        elif first.startswith(NOT_RUN):
+            compile(block, str(doc), "exec")  # shown only, for the reason given; it must still be Python
         else:
             source = ROOT / first.removeprefix("# ")
             assert source.is_file() and body in source.read_text(), f"{doc.name}: a block not copied from {source}"
@@ -170,3 +174,4 @@ def test_a_block_of_unknown_commands_is_refused(tmp_path: Path) -> None:
     assert listing.argv == ["ltbench", "list"] and listing.env == {"LTBENCH_PLUGINS": "x"} and listing.run
     with pytest.raises(pytest.fail.Exception, match="do not know how to run 'make'"):
         check_other(make)
+    check_other(Command(make.source, {}, make.argv, run=False))  # shown only, under a reason
