@@ -24,6 +24,9 @@ _EXPORTS = {
     "ltbench.runs": ("read_run",),
     "ltbench.report_commands": ("table",),
     "ltbench.methods.base": ("MethodContext", "MethodParts", "Stage", "EpochInfo", "StepInputs", "SplitModel"),
+    "ltbench.methods.baseline": ("build_baseline", "loss_method"),
+    "ltbench.data.base": ("ClassStats",),
+    "ltbench.testing": ("check_method", "MethodCheckError"),
     "ltbench.errors": ("LtbenchError",),
     "ltbench.registry": (
         "METHODS", "DATASETS", "BACKBONES", "TEXT_ENCODERS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "SAMPLERS",
