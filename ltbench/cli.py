@@ -144,6 +144,7 @@ def _add_configs_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ltbench.download.commands import add_download_parser
     from ltbench.launch.options import add_launch_arguments
     from ltbench.loggers.options import add_log_argument
 
@@ -206,6 +207,8 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--splits", help="folder with the split files (default $LTBENCH_SPLITS)")
     prep.add_argument("--cache-size", dest="cache_size", type=int, help="side of the cached images, e.g. 448")
     prep.set_defaults(func=cmd_prepare)
+
+    add_download_parser(sub)
 
     lst = sub.add_parser("list", help="registered components; with a name, that component's parameters")
     lst.add_argument("kind", nargs="?", choices=list(REGISTRIES))

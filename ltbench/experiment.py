@@ -17,7 +17,7 @@ from ltbench.engine.trainer import Trainer, seed_everything
 from ltbench.evaluation import classes_without_test_positives
 from ltbench.fileio import digest, write_json, write_text
 from ltbench.fs_errors import check_writable
-from ltbench.loggers import LoggerGroup, RunInfo, logger_names, open_loggers, run_figures
+from ltbench.loggers import RunInfo, logger_names, open_loggers, run_figures
 from ltbench.methods.base import MethodContext, MethodParts
 from ltbench.oracle import best_test_epoch
 from ltbench.paths import cache_root, results_root
@@ -94,23 +94,21 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
     if experiment.finished:
         console.print(f"[green]already finished[/] {run_dir}")
         return read_run(run_dir).metrics
+    trainer = Trainer(experiment.config, experiment.dataset, experiment.parts, run_dir)
     writes = is_main_rank()  # under torchrun, rank 0 alone writes the run directory (and logs)
-    loggers = LoggerGroup()
     if writes:
         sweep_stale_temp_files(run_dir)  # what a killed writer left behind
         write_text(run_dir / CONFIG_FILE, dump_yaml(experiment.config))
         info = RunInfo(run_dir, run_dir.name, config_id(experiment.config), experiment.config)
-        loggers = open_loggers(logger_names(experiment.config), info)
+        trainer.loggers = open_loggers(logger_names(experiment.config), info)
     try:
-        metrics = _train_and_write(experiment, loggers, writes)
+        return _train_and_write(experiment, trainer, writes)
     finally:
-        loggers.close()
-    return metrics
+        trainer.loggers.close()
 
 
-def _train_and_write(experiment: Experiment, loggers: LoggerGroup, writes: bool) -> dict[str, Any]:
+def _train_and_write(experiment: Experiment, trainer: Trainer, writes: bool) -> dict[str, Any]:
     run_dir = experiment.run_dir
-    trainer = Trainer(experiment.config, experiment.dataset, experiment.parts, run_dir, loggers)
     started = time.perf_counter()
     result = trainer.fit()
     dataset, config = experiment.dataset, experiment.config
@@ -152,7 +150,7 @@ def _train_and_write(experiment: Experiment, loggers: LoggerGroup, writes: bool)
     write_json(run_dir / METRICS_FILE, metrics)
     if not config["train"]["keep_checkpoint"]:
         (run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
-    loggers.log_final(metrics, config, run_figures(run_dir))
+    trainer.loggers.log_final(metrics, config, run_figures(run_dir))
     return metrics
 
 

@@ -232,3 +232,38 @@ def test_an_unknown_logger_names_the_registered_ones(capsys):
     assert main(["run", "--method", "erm", "--dataset", "mnist_lt", "--log", "tensorbord"]) == 2
     err = capsys.readouterr().err
     assert "Unknown logger 'tensorbord'" in err and "Did you mean tensorboard?" in err and err.count("\n") == 1
+
+
+def test_a_plugin_logger_gets_every_history_row_and_the_final_metrics(tmp_path):
+    from ltbench.experiment import run
+    from ltbench.registry import register_logger
+
+    calls = []
+
+    class Recording:
+        def log_epoch(self, record):
+            calls.append(("epoch", dict(record)))
+
+        def log_final(self, metrics, config, figures):
+            calls.append(("final", metrics, config, figures))
+
+        def close(self):
+            calls.append(("close",))
+
+    @register_logger("recording")
+    def recording(run_info):
+        """Records what it is given (a test plugin)."""
+        calls.append(("open", run_info))
+        return Recording()
+
+    overrides = split_overrides([*TINY, "--train.epochs", "2", "--output.root", str(tmp_path)])
+    result = run("erm", "mnist_lt", overrides=[*overrides, "output.log=[recording]"])
+    history = [json.loads(line) for line in (result.run_dir / "history.jsonl").read_text().splitlines()]
+    metrics = json.loads((result.run_dir / "metrics.json").read_text())
+    assert [c[0] for c in calls] == ["open", "epoch", "epoch", "final", "close"]
+    info = calls[0][1]
+    assert (info.run_dir, info.run_id, info.config_id) == (result.run_dir, result.run_dir.name, metrics["config_id"])
+    assert [c[1]["train_loss"] for c in calls[1:3]] == [row["train_loss"] for row in history[:2]]
+    assert calls[1][1]["test_map_groups"] == history[0]["test_map_groups"]
+    final = calls[3]
+    assert final[1]["map"] == pytest.approx(metrics["map"]) and final[2] == result.config and final[3] == []

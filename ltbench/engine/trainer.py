@@ -57,10 +57,9 @@ class TrainResult:
 class Trainer:
     """Trains ``parts.model`` through ``parts.stages`` on ``dataset`` as ``config`` says."""
 
-    def __init__(self, config: dict[str, Any], dataset: LTDataset, parts: MethodParts, run_dir: Path,
-                 loggers: LoggerGroup | None = None) -> None:
+    def __init__(self, config: dict[str, Any], dataset: LTDataset, parts: MethodParts, run_dir: Path) -> None:
         self.config, self.dataset, self.parts, self.run_dir = config, dataset, parts, run_dir
-        self.loggers = loggers or LoggerGroup()  # fed each epoch's history row (rank 0 only)
+        self.loggers = LoggerGroup()  # experiment trackers fed each epoch's history row (the experiment sets them)
         self.train_cfg = config["train"]
         self.device = pick_device(self.train_cfg["device"])
         self.amp = amp_enabled(self.train_cfg["amp"], self.device)
