@@ -198,3 +198,24 @@ def test_download_splits_without_a_server_is_one_sentence(tmp_path, capsys):
     assert main(["download", "splits", "--dest", str(tmp_path), "--mirror", "http://127.0.0.1:9"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Could not reach http://127.0.0.1:9/voc_lt/img_id.txt" in err
+
+
+def test_weights_land_where_ltbench_looks_for_them(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+    import torch.hub
+
+    from ltbench.clip_loading import ClipWeights
+    from ltbench.models.backbones import _imagenet_weights
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # ~/.cache/clip
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf"))  # no copy found there
+    placed = {}
+    for remote, folder in catalog.weights(None).files:
+        placed[remote.path] = folder / remote.path
+        placed[remote.path].parent.mkdir(parents=True, exist_ok=True)
+        placed[remote.path].write_bytes(b"stand-in")
+    assert _imagenet_weights("resnet50", allow_download=False) == placed["resnet50-0676ba61.pth"]
+    assert _imagenet_weights("resnet101", allow_download=False) == placed["resnet101-63fe2227.pth"]
+    assert ClipWeights("clip-rn50", "RN50", "text").file == placed["RN50.pt"]
+    assert ClipWeights("clip-vit-b16", "ViT-B-16", "text").file == placed["ViT-B-16.pt"]

@@ -30,8 +30,10 @@ def logged_run(tmp_path_factory):
     pytest.importorskip("wandb")
     root = tmp_path_factory.mktemp("logged")
     mp = pytest.MonkeyPatch()
-    mp.setenv("WANDB_MODE", "offline")
-    mp.setenv("WANDB_SILENT", "true")
+    for name, value in {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_ERROR_REPORTING": "false",
+                        "WANDB_CONFIG_DIR": str(root / "wandb-config"), "WANDB_CACHE_DIR": str(root / "wandb-cache"),
+                        "WANDB_DATA_DIR": str(root / "wandb-data")}.items():
+        mp.setenv(name, value)  # offline, and nothing written outside the test's folder
     try:
         assert main(["run", "--method", "erm", "--dataset", "mnist_lt", *TINY, "--output.root", str(root),
                      "--log", "tensorboard", "--log", "wandb"]) == 0
