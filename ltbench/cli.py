@@ -17,6 +17,7 @@ from ltbench.listing import REGISTRIES, cmd_list
 from ltbench.report_commands import add_report_filters, cmd_compare, cmd_plot, cmd_table
 from ltbench.fs_errors import describe, is_fs_fault
 from ltbench.paths import explicit_configs
+from ltbench.recipe_command import add_recipe_parser
 
 Command = Callable[[argparse.Namespace, list[str]], int]
 
@@ -214,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("kind", nargs="?", choices=list(REGISTRIES))
     lst.add_argument("name", nargs="?", help="a component name (shows its parameters), or a glob, e.g. '*focal*'")
     lst.set_defaults(func=cmd_list)
+
+    add_recipe_parser(sub)
     return parser
 
 
@@ -229,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Exit codes: 0 done, 1 a suite with nothing run, 2 a user error, 130 Ctrl-C, 143 SIGTERM."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command not in ("run", "suite", "prepare"):
+    if extra and args.command not in ("run", "suite", "prepare", "recipe"):
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:

@@ -27,6 +27,7 @@ BUILTIN_MODULES = (
     "ltbench.data.samplers",
     "ltbench.data.transforms",
     "ltbench.data.randaugment",
+    "ltbench.data.db_augment",
     "ltbench.losses",
     "ltbench.models.backbones",
     "ltbench.models.clip_image",
