@@ -30,6 +30,7 @@ SMALL = ["--dataset.max_count", "60", "--dataset.num_test", "100", "--input.size
 INSTALLS = {  # the pip commands the docs may show; CI (.ci/run) runs the test extra's
     "pip install -c constraints.txt -e .", "pip install -c constraints.txt -e .[test]",
     "pip install -c constraints.txt -e .[slurm]", "pip install --no-deps -e .",
+    "pip install -c constraints.txt -e .[tensorboard]",  # tensorboard is in the test extra too
 }
 
 
