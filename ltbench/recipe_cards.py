@@ -1,8 +1,9 @@
 """Recipe cards: how each published VOC-LT / COCO-LT number was produced, setting by setting, with sources.
 
 A card is ``ltbench/recipes/<dataset>/<method>[@<preset>].yaml`` (shipped in the
-package; ``_base_`` inheritance as in configs, files under ``recipes/_base/`` are
-not cards). It names the published rows it stands for and, for every setting of
+package). ``base: FILE`` (relative to the card) inherits another file's fields;
+a setting the card names replaces the base's whole entry, never merges into it.
+Files under ``recipes/_base/`` are not cards. It names the published rows it stands for and, for every setting of
 ``REQUIRED_SETTINGS`` (and any others), what the paper says and what the code
 behind the number does, each with its source (``path:line`` in the card's
 ``repository``, or a paper section), and the resolved-config keys the setting
@@ -34,7 +35,7 @@ REQUIRED_SETTINGS = (
     "text_encoder", "score", "ap", "checkpoint",
 )
 SETTING_FIELDS = ("paper", "paper_source", "code", "code_source", "config", "ltbench", "differs")
-CARD_FIELDS = ("rows", "implemented", "basis", "repository", "no_source", "note", "settings", "suite_row")
+CARD_FIELDS = ("base", "rows", "implemented", "basis", "repository", "no_source", "note", "settings", "suite_row")
 BASES = ("code", "paper", "none")  # which column the ``config`` values encode
 
 
@@ -81,10 +82,9 @@ def card_files(root: Path = RECIPES_DIR) -> list[Path]:
 
 def load_card(path: Path) -> Card:
     """Read and check one card; its dataset, method and preset come from its path."""
-    data = load_yaml(path)
+    data = _read(path)
     method, _, preset = path.stem.partition("@")
     where = f"Recipe card {path}"
-    _only(data, CARD_FIELDS, where)
     basis = data.get("basis", "code")
     if basis not in BASES:
         raise LtbenchError(f"{where}: basis must be one of {', '.join(BASES)}, not {basis!r}.")
@@ -103,6 +103,18 @@ def load_card(path: Path) -> Card:
     suite_row = _row(data["suite_row"], where) if data.get("suite_row") else None
     return Card(method, path.parent.name, preset or None, rows, bool(data.get("implemented", True)), basis,
                 data.get("repository"), data.get("no_source"), data.get("note"), settings, path, suite_row)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    """A card file's fields over its ``base`` chain's; settings replace the base's entries of the same name."""
+    data = load_yaml(path)
+    _only(data, CARD_FIELDS, f"Recipe card {path}")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    merged = _read((path.parent / base).resolve())
+    settings = {**(merged.get("settings") or {}), **(data.pop("settings", None) or {})}
+    return {**merged, **data, "settings": settings}
 
 
 def _only(data: Any, fields: tuple[str, ...], where: str) -> None:

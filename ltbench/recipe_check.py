@@ -39,7 +39,7 @@ class Verdict:
             return f"ltbench differs at {', '.join(wrong)} and the card gives no reason"
         if self.status == STALE:
             return f"the card says ltbench differs ({self.setting.differs}), but every key is equal"
-        return self.setting.differs or self.setting.ltbench or ""
+        return self.setting.differs or ""
 
 
 def lookup(config: dict[str, Any], dotted: str) -> Any:

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 from ltbench.errors import LtbenchError
 from ltbench.recipe_cards import Card, find_card
-from ltbench.recipe_check import EQUAL, MISMATCH, NOT_CONFIG, Verdict, compare, show_value
+from ltbench.recipe_check import EQUAL, MISMATCH, Verdict, compare, show_value
 
 WIDTH = 110
 LABEL = 14  # width of the left column
@@ -59,12 +59,12 @@ def verdict_lines(verdict: Verdict) -> list[str]:
         lines += _field("paper", setting.paper, setting.paper_source)
     if setting.code:
         lines += _field("code", setting.code, setting.code_source)
-    if verdict.resolved:
-        values = "; ".join(f"{key} = {show_value(value)}" + ("" if verdict.status == EQUAL else
-                           f" (recipe: {show_value(setting.config[key])})") for key, value in verdict.resolved.items())
-        lines += _field("ltbench", values)
+    values = [f"{key} = {show_value(value)}" + ("" if verdict.status == EQUAL else
+              f" (recipe: {show_value(setting.config[key])})") for key, value in verdict.resolved.items()]
+    if values or setting.ltbench:
+        lines += _field("ltbench", "; ".join([*values, *([setting.ltbench] if setting.ltbench else [])]))
     if verdict.explanation:
-        lines += _field("how" if verdict.status in (EQUAL, NOT_CONFIG) else "why", verdict.explanation)
+        lines += _field("why", verdict.explanation)
     return lines
 
 

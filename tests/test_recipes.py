@@ -18,7 +18,6 @@ from ltbench.reports.reference import REFERENCE_DATASETS, REFERENCE_DIR, load_re
 # Published rows whose cards another branch writes (the CPRFL and CLIP rows); each name leaves this set when
 # its card lands, and a row listed here must not have a card yet, so the set cannot go stale.
 PENDING_ROWS = {
-    *(("table1", row) for row in ("ERM", "RW", "ML-GCN", "OLTR", "LDAM", "CB Focal", "BBN", "ASL")),
     *(("table3", row) for row in ("+VSI +PI +RW",)),  # not a row of table3.csv (the same run as CPRFL-CLIP)
 }
 
@@ -95,6 +94,17 @@ def test_a_card_without_a_required_setting_or_source_fails_in_one_sentence(tmp_p
     path = _card(tmp_path, "  lr: {code: '0.02', config: {train.optimizer.lr: 0.02}}\n")
     with pytest.raises(LtbenchError, match="code needs code_source"):
         load_card(path)
+
+
+def test_a_setting_of_the_card_replaces_its_bases_entry_whole(tmp_path):
+    base = _card(tmp_path, "  lr: {code: '0.02', code_source: a.py:3, config: {train.optimizer.lr: 0.02, "
+                           "train.optimizer.momentum: 0.9}}\n")
+    base.rename(tmp_path / "voc_lt" / "base.yaml")
+    card = tmp_path / "voc_lt" / "erm.yaml"
+    card.write_text("base: base.yaml\nrows: ['table1: ERM']\nsettings:\n"
+                    "  lr: {paper: '0.1', paper_source: Sec. 4, config: {train.optimizer.lr: 0.1}}\n")
+    lr = next(s for s in load_card(card).settings if s.name == "lr")
+    assert lr.config == {"train.optimizer.lr": 0.1} and lr.code is None and lr.paper == "0.1"
 
 
 def test_values_compare_as_config_values():
