@@ -65,5 +65,5 @@ def make_run(
     )
     for epoch in (1, 2, 3):
         append_history(run, {"epoch": epoch, "train_loss": 1.0 / epoch, "test_map": maps[0] - 3 + epoch, "lr": 1e-3})
-    write_scores(run / "scores.npz", rng.uniform(size=(6, 5)), rng.integers(0, 2, size=(6, 5)))
+    write_scores(run / "scores.npz", rng.normal(size=(6, 5)), rng.integers(0, 2, size=(6, 5)), "logit")
     return run

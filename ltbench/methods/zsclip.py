@@ -7,11 +7,14 @@ cosine times CLIP's temperature. ``preset: lmpt_compat`` reproduces LMPT's
 baseline (``zero_shot_clip/test.py``), whose numbers (VOC-LT 85.05, COCO-LT
 60.17 with ViT-B/16) later papers quote: the 80 templates joined into one
 string cut to 76 characters, class names cut to their first word, and a
-softmax over classes per image at temperature 100.
+softmax over classes per image at temperature 100 (``zero_shot_clip/test.py``
+ranks ``Softmax(dim=1)`` of the logits; ltbench ranks their log-softmax, which
+orders every class's images alike without underflowing to ties).
 """
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from ltbench.errors import check_choice
@@ -22,6 +25,7 @@ from ltbench.models.prompts import ensemble_text_embeddings, imagenet_templates,
 from ltbench.registry import METHODS
 
 PRESETS = ("ensemble", "lmpt_compat")
+LMPT_TEMPERATURE = 100.0  # LMPT's baseline hard-codes CLIP's temperature
 
 
 @METHODS.register("zsclip", uses=("model",))
@@ -33,8 +37,9 @@ def zsclip(ctx: MethodContext, preset: str = "ensemble") -> MethodParts:
     if preset == "ensemble":
         head = ZeroShotHead(ensemble_text_embeddings(tower, names, templates), tower.logit_scale)
     else:
-        head = ZeroShotHead(tower.encode(lmpt_compat_prompts(names, templates)).detach(), tower.logit_scale,
-                            softmax=True)
+        head = ZeroShotHead(tower.encode(lmpt_compat_prompts(names, templates)).detach(),
+                            torch.tensor(LMPT_TEMPERATURE).log())
     no_training = nn.BCEWithLogitsLoss()  # required by the contract, never called: there is no stage
     return MethodParts(model=SplitModel(backbone, head), loss=no_training, stages=[],
+                       score="log_softmax" if preset == "lmpt_compat" else "logit",
                        **clip_transforms(backbone, flip=False))
