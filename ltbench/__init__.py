@@ -22,6 +22,9 @@ _EXPORTS = {
     "ltbench.evaluation": ("evaluate",),
     "ltbench.runs": ("read_run",),
     "ltbench.methods.base": ("MethodContext", "MethodParts", "Stage", "EpochInfo", "StepInputs", "SplitModel"),
+    "ltbench.methods.baseline": ("build_baseline", "loss_method"),
+    "ltbench.data.base": ("ClassStats",),
+    "ltbench.testing": ("check_method", "MethodCheckError"),
     "ltbench.errors": ("LtbenchError",),
     "ltbench.registry": (
         "METHODS", "DATASETS", "BACKBONES", "TEXT_ENCODERS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "SAMPLERS",
