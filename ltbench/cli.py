@@ -192,13 +192,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="add the best per-epoch test mAP as a separate column (test-selected, not a valid result)")
     table.set_defaults(func=cmd_table)
 
-    plot = sub.add_parser("plot", help="per-class AP vs frequency, group mAP bars and learning curves")
+    plot = sub.add_parser("plot", help="per-class AP vs frequency, 95%% intervals, per-class AP heatmap, curves")
     add_report_filters(plot, "plots")
     plot.set_defaults(func=cmd_plot)
 
-    compare = sub.add_parser("compare", help="config diff and metric diff (mAP, per-class AP) of two runs")
-    compare.add_argument("run_a", metavar="RUN_A", help="run directory (the 'old' side)")
-    compare.add_argument("run_b", metavar="RUN_B", help="run directory (the 'new' side)")
+    compare = sub.add_parser("compare", help="B − A per group with its 95%% interval and P(B > A): two runs, or two "
+                                             "table rows over their seeds (--suite/--runs); plus config and AP diffs")
+    compare.add_argument("run_a", metavar="A", help="run directory, or a row label with --suite/--runs (the 'old' side)")
+    compare.add_argument("run_b", metavar="B", help="run directory, or a row label with --suite/--runs (the 'new' side)")
+    compare.add_argument("--suite", help="A and B are row labels of this suite's table")
+    compare.add_argument("--runs", help="A and B are row labels of the runs under this root")
+    compare.add_argument("--dataset", help="only this dataset (rows)")
     compare.set_defaults(func=cmd_compare)
 
     prep = sub.add_parser("prepare", help="check a local VOC-LT / COCO-LT copy and build its image cache",

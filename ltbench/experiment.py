@@ -29,6 +29,7 @@ from ltbench.runs import (
     read_history, read_run, write_scores,
 )
 from ltbench.saved_model import save_model
+from ltbench.smoke import is_smoke, run_is_smoke, smoke_note
 from ltbench.tempfiles import sweep_stale_temp_files
 
 
@@ -137,6 +138,7 @@ def _train_and_write(experiment: Experiment, trainer: Trainer, writes: bool) -> 
         "amp": result.amp,
         "feature_cache": result.feature_cache,
         "provenance": experiment.provenance,
+        "smoke": is_smoke(experiment.provenance, config["label"]),  # random weights stand in for pretrained ones
         "versions": _versions(),
         "machine": _machine(),
     }
@@ -195,6 +197,8 @@ def _machine() -> dict[str, Any]:
 
 
 def format_map(metrics: dict[str, Any]) -> str:
+    """The four mAPs on one line, and the smoke-run warning beside them when the run's weights are random."""
     m = metrics["map"]
-    return f"mAP total {m['total']:.2f} | head {m['head']:.2f} | medium {m['medium']:.2f} | tail {m['tail']:.2f}"
+    line = f"mAP total {m['total']:.2f} | head {m['head']:.2f} | medium {m['medium']:.2f} | tail {m['tail']:.2f}"
+    return line + (f"  ({smoke_note(metrics['method'])})" if run_is_smoke(metrics) else "")
 

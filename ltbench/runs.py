@@ -70,7 +70,8 @@ def format_value(value: Any) -> str:
 LEGACY_SCORE = "sigmoid"  # what a scores.npz without a ``score`` entry holds (runs before docs/scores.md)
 
 
-def write_scores(path: Path, scores: np.ndarray, targets: np.ndarray, score: str) -> None:
+def write_scores(path: Path, scores: np.ndarray, targets: np.ndarray, score: str = "logit") -> None:
+    """``score`` names the score function that made ``scores`` (``ltbench.methods.base.SCORE_FUNCTIONS``)."""
     atomic_write(path, lambda h: np.savez_compressed(
         h, scores=scores.astype(np.float32), targets=targets.astype(np.uint8), score=np.array(score)))
 
