@@ -148,7 +148,7 @@ def _train_and_write(experiment: Experiment, trainer: Trainer, writes: bool) -> 
     if selected is not None:  # what choosing the epoch on the test set would report: never the result
         metrics["test_selected"] = selected.as_json()
     save_model(run_dir / MODEL_FILE, result.model, trainer.frozen)
-    write_scores(run_dir / SCORES_FILE, result.scores, dataset.test.targets)
+    write_scores(run_dir / SCORES_FILE, result.scores, dataset.test.targets, experiment.parts.score)
     write_json(run_dir / METRICS_FILE, metrics)
     if not config["train"]["keep_checkpoint"]:
         (run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
