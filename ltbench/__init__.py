@@ -6,6 +6,7 @@ The public Python API, for notebooks and scripts (imported lazily, so that
     import ltbench
     result = ltbench.run("erm", "mnist_lt", overrides=["train.epochs=5"])
     loaded = ltbench.load_run(result.run_dir)      # model, config, metrics
+    frame = ltbench.table("table1")                 # a suite's table as a pandas DataFrame
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ _EXPORTS = {
     "ltbench.saved_model": ("load_run", "evaluate_run", "LoadedRun"),
     "ltbench.evaluation": ("evaluate",),
     "ltbench.runs": ("read_run",),
+    "ltbench.report_commands": ("table",),
     "ltbench.methods.base": ("MethodContext", "MethodParts", "Stage", "EpochInfo", "StepInputs", "SplitModel"),
+    "ltbench.methods.baseline": ("build_baseline", "loss_method"),
+    "ltbench.data.base": ("ClassStats",),
+    "ltbench.testing": ("check_method", "MethodCheckError"),
     "ltbench.errors": ("LtbenchError",),
     "ltbench.registry": (
         "METHODS", "DATASETS", "BACKBONES", "TEXT_ENCODERS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "SAMPLERS",

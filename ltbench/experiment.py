@@ -15,12 +15,13 @@ from typing import Any, Sequence
 import numpy as np
 
 from ltbench.config import Config, deep_merge
-from ltbench.data.base import LTDataset
+from ltbench.data.base import LTDataset, select_test_images
 from ltbench.engine.distributed import Distributed, is_main_rank, main_rank_lock
 from ltbench.engine.trainer import Trainer, seed_everything
 from ltbench.evaluation import classes_without_test_positives
 from ltbench.fileio import digest
 from ltbench.fs_errors import check_writable
+from ltbench.loggers import RunInfo, logger_names, open_loggers, run_figures
 from ltbench.methods.base import MethodContext, MethodParts
 from ltbench.oracle import best_test_epoch
 from ltbench.paths import cache_root
@@ -29,6 +30,7 @@ from ltbench.progress import console
 from ltbench.registry import DATASETS, METHODS
 from ltbench.resolve import resolve_config
 from ltbench.runs import FINISHED, RunDir, config_id, run_dir_of
+from ltbench.smoke import is_smoke, run_is_smoke, smoke_note
 
 
 @dataclass
@@ -49,11 +51,11 @@ class Experiment:
 def build_dataset(config: Config, datasets: dict[str, LTDataset] | None = None) -> LTDataset:
     """The resolved config's dataset; ``datasets`` lets a suite reuse one already built with the same settings."""
     params = dict(config["dataset"])
-    name = params.pop("name")
+    name, test_images = params.pop("name"), params.pop("test_images", "all")
     datasets = {} if datasets is None else datasets
     key = digest(config["dataset"])
     if key not in datasets:
-        datasets[key] = DATASETS.build(name, **params)
+        datasets[key] = select_test_images(DATASETS.build(name, **params), test_images)
     return datasets[key]
 
 
@@ -84,9 +86,19 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         console.print(f"[green]already finished[/] {rundir.path}")
         return rundir.metrics()
     trainer = Trainer(experiment.config, experiment.dataset, experiment.parts, rundir)
-    writes = is_main_rank()  # under torchrun, rank 0 alone writes the run directory
+    writes = is_main_rank()  # under torchrun, rank 0 alone writes the run directory (and logs)
     if writes:
         rundir.start(experiment.config)
+        info = RunInfo(rundir.path, rundir.path.name, config_id(experiment.config), experiment.config)
+        trainer.loggers = open_loggers(logger_names(experiment.config), info)
+    try:
+        return _train_and_write(experiment, trainer, writes)
+    finally:
+        trainer.loggers.close()
+
+
+def _train_and_write(experiment: Experiment, trainer: Trainer, writes: bool) -> dict[str, Any]:
+    rundir = experiment.rundir
     started = time.perf_counter()
     result = trainer.fit()
     dataset, config = experiment.dataset, experiment.config
@@ -115,6 +127,7 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         "amp": result.amp,
         "feature_cache": result.feature_cache,
         "provenance": experiment.provenance,
+        "smoke": is_smoke(experiment.provenance, config["label"]),  # random weights stand in for pretrained ones
         "versions": _versions(),
         "machine": _machine(),
     }
@@ -123,8 +136,9 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
     selected = best_test_epoch(result.history)
     if selected is not None:  # what choosing the epoch on the test set would report: never the result
         metrics["test_selected"] = selected.as_json()
-    rundir.finish(metrics, result.scores, dataset.test.targets, result.model, trainer.frozen,
-                  config["train"]["keep_checkpoint"])
+    rundir.finish(metrics, result.scores, dataset.test.targets, experiment.parts.score, result.model,
+                  trainer.frozen, config["train"]["keep_checkpoint"])
+    trainer.loggers.log_final(metrics, config, run_figures(rundir.path))
     return metrics
 
 
@@ -179,6 +193,8 @@ def _machine() -> dict[str, Any]:
 
 
 def format_map(metrics: dict[str, Any]) -> str:
+    """The four mAPs on one line, and the smoke-run warning beside them when the run's weights are random."""
     m = metrics["map"]
-    return f"mAP total {m['total']:.2f} | head {m['head']:.2f} | medium {m['medium']:.2f} | tail {m['tail']:.2f}"
+    line = f"mAP total {m['total']:.2f} | head {m['head']:.2f} | medium {m['medium']:.2f} | tail {m['tail']:.2f}"
+    return line + (f"  ({smoke_note(metrics['method'])})" if run_is_smoke(metrics) else "")
 

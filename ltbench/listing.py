@@ -53,6 +53,6 @@ def _registry(attribute: str) -> Callable[[], Any]:
 REGISTRIES = {kind: _registry(attr) for kind, attr in (
     ("methods", "METHODS"), ("datasets", "DATASETS"), ("backbones", "BACKBONES"), ("text-encoders", "TEXT_ENCODERS"),
     ("losses", "LOSSES"), ("optimizers", "OPTIMIZERS"), ("schedules", "SCHEDULES"), ("samplers", "SAMPLERS"),
-    ("augmentations", "AUGMENTATIONS"))}
+    ("augmentations", "AUGMENTATIONS"), ("loggers", "LOGGERS"))}
 # leading factory arguments that the engine passes, not the config
-PARAM_SKIP = {"methods": 1, "losses": 1, "optimizers": 2, "schedules": 3, "samplers": 2, "augmentations": 2}
+PARAM_SKIP = {"methods": 1, "losses": 1, "optimizers": 2, "schedules": 3, "samplers": 2, "augmentations": 2, "loggers": 1}

@@ -2,7 +2,7 @@
 
 Plugins register themselves with the registries on import. They come from
 installed packages' entry points (groups ``ltbench.methods``, ``ltbench.datasets``,
-``ltbench.backbones``, ``ltbench.text_encoders``, ``ltbench.losses``; each entry
+``ltbench.backbones``, ``ltbench.text_encoders``, ``ltbench.losses``, ``ltbench.loggers``; each entry
 point names a module) and from ``*.py`` files in the plugin folders: those in
 ``$LTBENCH_PLUGINS`` (paths separated by ``os.pathsep``) plus ``./methods`` (else,
 in a checkout, the repository's ``methods/``). The folders add up, so pointing
@@ -49,9 +49,11 @@ BUILTIN_MODULES = (
     "ltbench.methods.lmpt",
     "ltbench.methods.hp_dval",
     "ltbench.methods.capnet",
+    "ltbench.loggers.tensorboard_logger",
+    "ltbench.loggers.wandb_logger",
 )
 ENTRY_POINT_GROUPS = ("ltbench.methods", "ltbench.datasets", "ltbench.backbones", "ltbench.text_encoders",
-                      "ltbench.losses")
+                      "ltbench.losses", "ltbench.loggers")
 PLUGIN_PACKAGE = "ltbench_plugins"
 
 _loaded = False

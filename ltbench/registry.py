@@ -92,6 +92,7 @@ OPTIMIZERS: Registry = Registry("optimizer")
 SCHEDULES: Registry = Registry("schedule")
 SAMPLERS: Registry = Registry("sampler")
 AUGMENTATIONS: Registry = Registry("augmentation")
+LOGGERS: Registry = Registry("logger")  # experiment trackers (ltbench.loggers)
 
 # decorators for plugins: ``@register_method("name", loss="bce")``
 register_method = METHODS.register
@@ -103,6 +104,7 @@ register_optimizer = OPTIMIZERS.register
 register_schedule = SCHEDULES.register
 register_sampler = SAMPLERS.register
 register_augmentation = AUGMENTATIONS.register
+register_logger = LOGGERS.register
 
 
 @dataclass(frozen=True)

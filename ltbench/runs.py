@@ -5,7 +5,8 @@ A finished run directory holds::
     config.yaml     fully resolved config (every default explicit)
     metrics.json    see ``RunRecord``; ``status`` is "finished" once complete
     history.jsonl   one JSON object per finished epoch (epoch, train_loss, test_map, lr, ...)
-    scores.npz      test-set ``scores`` (N x C float32, sigmoid) and ``targets`` (N x C uint8)
+    scores.npz      test-set ``scores`` (N x C float32: the logits through the method's ``score``
+                    function, named in the file), ``targets`` (N x C uint8); docs/scores.md
     model.safetensors  the reported model's trained tensors (``ltbench.model_file``)
     checkpoint.pt   last epoch's training state, for resuming (``ltbench.engine.checkpoint``); deleted when
                     the run finishes unless ``train.keep_checkpoint``
@@ -83,6 +84,22 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+LEGACY_SCORE = "sigmoid"  # what a scores.npz without a ``score`` entry holds (runs before docs/scores.md)
+
+
+def write_scores(path: Path, scores: np.ndarray, targets: np.ndarray, score: str = "logit") -> None:
+    """``score`` names the score function that made ``scores`` (``ltbench.methods.base.SCORE_FUNCTIONS``)."""
+    atomic_write(path, lambda h: np.savez_compressed(
+        h, scores=scores.astype(np.float32), targets=targets.astype(np.uint8), score=np.array(score)))
+
+
+def read_scores(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(scores, targets, score function)`` of a scores.npz; AP ranks the scores whichever function made them."""
+    with np.load(path) as saved:
+        score = str(saved["score"]) if "score" in saved.files else LEGACY_SCORE
+        return saved["scores"], saved["targets"], score
+
+
 @dataclass
 class RunRecord:
     """A run directory read back: its config, metrics and history."""
@@ -139,11 +156,10 @@ class RunDir:
             return []
         return self._read(HISTORY_FILE, lambda text: [json.loads(line) for line in text.splitlines() if line.strip()])
 
-    def scores(self) -> tuple[np.ndarray, np.ndarray]:
-        """The reported model's test-set ``(scores, targets)``."""
+    def scores(self) -> tuple[np.ndarray, np.ndarray, str]:
+        """The reported model's test-set ``(scores, targets, score function)`` (``read_scores``)."""
         try:
-            with np.load(self.path / SCORES_FILE) as saved:
-                return saved["scores"], saved["targets"]
+            return read_scores(self.path / SCORES_FILE)
         except FileNotFoundError:
             raise RunReadError(f"{self.path}: missing {SCORES_FILE}") from None
         except (OSError, ValueError, KeyError) as exc:
@@ -194,17 +210,16 @@ class RunDir:
         """Rewrite history.jsonl with ``rows``, the trainer's epochs so far."""
         write_text(self.path / HISTORY_FILE, "".join(to_json(row) + "\n" for row in rows))
 
-    def write_scores(self, scores: np.ndarray, targets: np.ndarray) -> None:
-        atomic_write(self.path / SCORES_FILE, lambda h: np.savez_compressed(
-            h, scores=scores.astype(np.float32), targets=targets.astype(np.uint8)))
+    def write_scores(self, scores: np.ndarray, targets: np.ndarray, score: str = "logit") -> None:
+        write_scores(self.path / SCORES_FILE, scores, targets, score)
 
-    def finish(self, metrics: dict[str, Any], scores: np.ndarray, targets: np.ndarray, model: nn.Module,
-               frozen: Collection[str], keep_checkpoint: bool) -> None:
+    def finish(self, metrics: dict[str, Any], scores: np.ndarray, targets: np.ndarray, score: str,
+               model: nn.Module, frozen: Collection[str], keep_checkpoint: bool) -> None:
         """Write a trained run's results; ``metrics`` (status ``FINISHED``) goes last, marking the run finished."""
         from ltbench.model_file import save_model
 
         save_model(self.path / MODEL_FILE, model, frozen)
-        self.write_scores(scores, targets)
+        self.write_scores(scores, targets, score)
         write_json(self.path / METRICS_FILE, metrics)
         if not keep_checkpoint:
             self.checkpoint.unlink(missing_ok=True)

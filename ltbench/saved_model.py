@@ -2,7 +2,7 @@
 
 This sits above the experiment: it builds the run's experiment from its
 ``config.yaml``, loads ``model.safetensors`` (``ltbench.model_file``) into it and
-predicts through the same function training does (``ltbench.engine.predict``),
+predicts through the same function training does (``ltbench.engine.prediction``),
 so a reloaded run reproduces its scores to the last digit.
 """
 
@@ -16,7 +16,7 @@ from torch import nn
 
 from ltbench.errors import LtbenchError
 from ltbench.evaluation import evaluate
-from ltbench.engine.predict import place, predict
+from ltbench.engine.prediction import place, predict
 from ltbench.experiment import Experiment, build_experiment
 from ltbench.runs import RunDir, RunReadError, RunUnfinished
 

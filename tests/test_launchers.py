@@ -15,6 +15,7 @@ from ltbench.launch.pool import _start_worker, worker_settings
 from ltbench.errors import LtbenchError
 from ltbench.reports import build_table, collect_runs, render_csv
 from ltbench.launch.launchers import run_suite
+from ltbench.reports.collect import manifest_run_dir
 from ltbench.suites import manifest_path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,7 +68,8 @@ def summary(results_root):
     runs = {}
     for row in manifest["rows"]:
         for run_dir in row["run_dirs"]:
-            metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+            run_path = manifest_run_dir(manifest_path("tiny", "mnist_lt"), run_dir)  # a run id under the results root
+            metrics = json.loads((run_path / "metrics.json").read_text())
             runs[Path(run_dir).name] = (metrics["map"], metrics["per_class_ap"])
     table = render_csv(build_table(collect_runs(manifests=[manifest_path("tiny", "mnist_lt")])))
     return {"rows": rows, "seeds": manifest["seeds"], "failed": manifest["failed"], "runs": runs, "table": table}

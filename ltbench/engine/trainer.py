@@ -23,10 +23,11 @@ from ltbench.engine.checkpoint import Position, read_checkpoint, restore_trainin
 from ltbench.engine.device import amp_dtype, autocast
 from ltbench.engine.ema import make_ema
 from ltbench.engine.optim import ENGINE_OPTIMIZER_KEYS, build_optimizer, build_scheduler, decay_groups
-from ltbench.engine.predict import place, predict
+from ltbench.engine.prediction import place, predict
 from ltbench.engine.stage_run import StageRun, set_train_modes, stage_section
 from ltbench.errors import LtbenchError
 from ltbench.evaluation import evaluate
+from ltbench.loggers import LoggerGroup
 from ltbench.methods.base import EpochInfo, MethodParts, StepInputs
 from ltbench.progress import console, progress_bar
 from ltbench.registry import OPTIMIZERS, SCHEDULES
@@ -41,7 +42,7 @@ def seed_everything(seed: int) -> None:
 
 @dataclass
 class TrainResult:
-    scores: np.ndarray  # test-set sigmoid scores of the reported model
+    scores: np.ndarray  # test-set scores of the reported model (float32 logits through its score function)
     metrics: dict[str, Any]  # evaluator output for those scores
     epochs: int
     device: str
@@ -57,11 +58,13 @@ class Trainer:
     """Trains ``parts.model`` through ``parts.stages`` on ``dataset`` as ``config`` says.
 
     Its history (one row per epoch) is kept here, in memory; after each epoch the
-    run directory ``rundir`` writes it together with the checkpoint it belongs to.
+    run directory ``rundir`` writes it together with the checkpoint it belongs to,
+    and the loggers get it.
     """
 
     def __init__(self, config: dict[str, Any], dataset: LTDataset, parts: MethodParts, rundir: RunDir) -> None:
         self.config, self.dataset, self.parts, self.rundir = config, dataset, parts, rundir
+        self.loggers = LoggerGroup()  # experiment trackers fed each epoch's history row (the experiment sets them)
         self.train_cfg = config["train"]
         self.inputs = place(config, dataset, parts)
         self.device, self.amp = self.inputs.device, self.inputs.amp
@@ -150,13 +153,16 @@ class Trainer:
         for hook in self.parts.on_epoch:
             hook(info)
         loss = self._train_epoch(run, info)
-        row: dict[str, Any] = {"epoch": global_epoch, "stage": run.stage.name, "train_loss": loss,
-                               "lr": run.scheduler.get_last_lr()[0]}
+        lrs = run.scheduler.get_last_lr()
+        row: dict[str, Any] = {"epoch": global_epoch, "stage": run.stage.name, "train_loss": loss, "lr": lrs[0],
+                               "lr_groups": lrs}
         interval = self.config["eval"]["interval"]
         if interval and global_epoch % interval == 0 and global_epoch < sum(self.epochs):
             model = run.ema.module if run.ema is not None else self.model
             scores = predict(model, self.inputs, run.stage)
-            row["test_map"] = evaluate(scores, self.dataset.test.targets, self.dataset.groups)["total"]
+            result = evaluate(scores, self.dataset.test.targets, self.dataset.groups)
+            row["test_map"] = result["total"]
+            row["test_map_groups"] = {group: result[group] for group in self.dataset.groups}
         row["seconds"] = time.perf_counter() - epoch_start
         self._end_epoch(run, epoch, row)
 
@@ -167,6 +173,7 @@ class Trainer:
             self.rundir.write_history(self.history)
             save_checkpoint(self.rundir.checkpoint, Position(run.index, epoch), self.model, self.frozen,
                             run.optimizer, run.scheduler, run.ema)
+            self.loggers.log_epoch(row)
         console.print(f"epoch {row['epoch']}/{sum(self.epochs)} ({run.stage.name})  loss {row['train_loss']:.4f}" +
                       (f"  test mAP {row['test_map']:.2f}" if "test_map" in row else ""))
 
