@@ -41,9 +41,9 @@ def test_history_and_scores_read_back_what_was_written(tmp_path: Path) -> None:
     assert run.history() == rows and run.started
     assert [json.loads(line) for line in (run.path / "history.jsonl").read_text().splitlines()] == rows
     scores, targets = np.array([[0.25, 0.75]]), np.array([[0, 1]])
-    run.write_scores(scores, targets)
-    saved_scores, saved_targets = run.scores()
-    assert saved_scores.dtype == np.float32 and saved_targets.dtype == np.uint8
+    run.write_scores(scores, targets, "log_softmax")
+    saved_scores, saved_targets, score = run.scores()
+    assert saved_scores.dtype == np.float32 and saved_targets.dtype == np.uint8 and score == "log_softmax"
     assert saved_scores.tolist() == [[0.25, 0.75]] and saved_targets.tolist() == [[0, 1]]
     with pytest.raises(RunReadError, match="missing scores.npz"):
         RunDir(tmp_path / "other").scores()

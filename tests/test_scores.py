@@ -19,6 +19,8 @@ from ltbench.clip_loading import random_clip
 from ltbench.engine.device import autocast
 from ltbench.engine.ema import make_ema
 from ltbench.engine.prediction import predict, predict_scores
+import ltbench.engine.trainer as trainer_module
+from ltbench.engine.inputs import Inputs
 from ltbench.engine.trainer import Trainer
 from ltbench.evaluation import average_precision
 from ltbench.experiment import build_experiment
@@ -158,12 +160,12 @@ def test_the_ema_averages_parameters_and_batchnorm_statistics_as_torch_does_bit_
 
 
 def test_non_finite_test_scores_stop_the_run_with_one_sentence(tmp_path, monkeypatch, capsys):
-    def non_finite(self: Trainer, model: nn.Module, last_stage: object) -> np.ndarray:
-        scores = np.zeros(self.dataset.test.targets.shape, dtype=np.float32)
+    def non_finite(model: nn.Module, inputs: Inputs, last_stage: object) -> np.ndarray:
+        scores = np.zeros(inputs.dataset.test.targets.shape, dtype=np.float32)
         scores[:3, 1], scores[7, 2] = np.nan, np.inf
         return scores
 
-    monkeypatch.setattr(Trainer, "predict", non_finite)
+    monkeypatch.setattr(trainer_module, "predict", non_finite)
     code = main(["run", "--method", "erm", "--dataset", "mnist_lt", "--output.root", str(tmp_path),
                  "--train.epochs", "1", "--dataset.max_count", "100", "--dataset.num_test", "200"])
     error = capsys.readouterr().err.splitlines()[-1]  # after the epoch's progress line
