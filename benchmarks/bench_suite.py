@@ -42,6 +42,7 @@ def main() -> None:
 
     from ltbench.launch.options import LaunchOptions
     from ltbench.reports import build_table, collect_runs
+    from ltbench.reports.reference import METRICS
     from ltbench.suites import run_suite
 
     load_before = os.getloadavg()[0]  # the machine may be shared: say how busy it was
@@ -50,8 +51,7 @@ def main() -> None:
     outcome = run_suite(args.suite, args.dataset, list(range(1, args.seeds + 1)), launcher=launcher)
     wall = time.perf_counter() - started
     table = build_table(collect_runs(manifests=[outcome.manifest]))
-    rows = {label: {metric: stat.mean for metric, stat in cell.stats.items()}
-            for (dataset, label), cell in table.cells.items()}
+    rows = {row["label"]: {metric: row[f"{metric}_mean"] for metric in METRICS} for _, row in table.iterrows()}
     result = {
         "suite": args.suite, "dataset": args.dataset, "seeds": args.seeds,
         "launcher": args.launcher, "jobs": args.jobs if args.launcher == "pool" else 1, "wall_seconds": round(wall, 1),

@@ -6,6 +6,7 @@ The public Python API, for notebooks and scripts (imported lazily, so that
     import ltbench
     result = ltbench.run("erm", "mnist_lt", overrides=["train.epochs=5"])
     loaded = ltbench.load_run(result.run_dir)      # model, config, metrics
+    frame = ltbench.table("table1")                 # a suite's table as a pandas DataFrame
 """
 
 from __future__ import annotations
@@ -23,7 +24,11 @@ _EXPORTS = {
     "ltbench.saved_model": ("load_run", "evaluate_run", "LoadedRun"),
     "ltbench.evaluation": ("evaluate",),
     "ltbench.runs": ("read_run",),
+    "ltbench.report_commands": ("table",),
     "ltbench.methods.base": ("MethodContext", "MethodParts", "Stage", "EpochInfo", "BatchInputs", "SplitModel"),
+    "ltbench.methods.baseline": ("build_baseline", "loss_method"),
+    "ltbench.data.base": ("ClassStats",),
+    "ltbench.testing": ("check_method", "MethodCheckError"),
     "ltbench.errors": ("LtbenchError",),
     "ltbench.registry": PUBLIC,  # every kind's registry and register_ decorator, from the component table
 }

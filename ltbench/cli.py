@@ -18,6 +18,7 @@ from ltbench.registry import KINDS
 from ltbench.report_commands import add_report_filters, cmd_compare, cmd_plot, cmd_table
 from ltbench.fs_errors import describe, is_fs_fault
 from ltbench.paths import explicit_configs
+from ltbench.recipe_command import add_recipe_parser
 
 Command = Callable[[argparse.Namespace, list[str]], int]
 
@@ -46,12 +47,13 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.engine.distributed import init_distributed, main_rank_lock
     from ltbench.experiment import build_experiment, format_map, run_dir_of, run_experiment
     from ltbench.locks import run_lock
+    from ltbench.loggers.options import log_overrides
     from ltbench.resolve import resolve_config
 
     if args.nproc > 1:
         return torchrun(args, extra)
     ranks = init_distributed(args.sync_bn)  # under torchrun: join its process group
-    overrides = split_overrides(extra)
+    overrides = split_overrides(extra) + log_overrides(args)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     config = resolve_config(args.method, args.dataset, args.config, overrides)
@@ -73,7 +75,7 @@ def torchrun(args: argparse.Namespace, extra: list[str]) -> int:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
 
-    argv = ["run", "--sync-bn", args.sync_bn, *extra]
+    argv = ["run", "--sync-bn", args.sync_bn, *extra, *[f"--log={value}" for value in args.log or []]]
     for option in ("method", "dataset", "config", "seed"):
         if getattr(args, option) is not None:
             argv += [f"--{option}", str(getattr(args, option))]
@@ -100,12 +102,14 @@ def cmd_eval(args: argparse.Namespace, extra: list[str]) -> int:
 def cmd_suite(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.launch.launchers import print_plan
     from ltbench.launch.options import launch_options
+    from ltbench.loggers.options import log_overrides
     from ltbench.suites import run_suite
 
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    overrides = split_overrides(extra) + log_overrides(args)  # every run the suite starts logs
     if args.dry_run:
-        return print_plan(args.name, args.dataset, seeds, split_overrides(extra), args.rows)
-    outcome = run_suite(args.name, args.dataset, seeds, split_overrides(extra), args.rows, launch_options(args))
+        return print_plan(args.name, args.dataset, seeds, overrides, args.rows)
+    outcome = run_suite(args.name, args.dataset, seeds, overrides, args.rows, launch_options(args))
     if outcome.submitted:
         print(f"suite {args.name} on {args.dataset}, seeds {seeds}: {len(outcome.submitted)} SLURM jobs submitted "
               f"({', '.join(outcome.submitted)}); they record their runs in {outcome.manifest}")
@@ -142,7 +146,9 @@ def _add_configs_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from ltbench.download.commands import add_download_parser
     from ltbench.launch.options import add_launch_arguments
+    from ltbench.loggers.options import add_log_argument
 
     parser = argparse.ArgumentParser(prog="ltbench", description="Long-tailed multi-label classification benchmark.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -160,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="train on N processes with DDP (torchrun; one per GPU, or gloo on CPU)")
     run.add_argument("--sync-bn", default="auto", choices=("auto", "on", "off"),
                      help="under torchrun: SyncBatchNorm (auto: on CUDA when BatchNorm layers train)")
+    add_log_argument(run)
     run.set_defaults(func=cmd_run)
 
     evaluate = sub.add_parser("eval", help="re-evaluate a finished run's saved model on its test split")
@@ -176,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--first-seed", type=int, default=1, help="seeds are first-seed, first-seed+1, ...")
     suite.add_argument("--rows", nargs="+", help="only these row labels")
     add_launch_arguments(suite)
+    add_log_argument(suite)
     suite.set_defaults(func=cmd_suite)
 
     table = sub.add_parser("table", help="tables (console, Markdown, CSV, LaTeX) from run directories")
@@ -185,13 +193,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="add the best per-epoch test mAP as a separate column (test-selected, not a valid result)")
     table.set_defaults(func=cmd_table)
 
-    plot = sub.add_parser("plot", help="per-class AP vs frequency, group mAP bars and learning curves")
+    plot = sub.add_parser("plot", help="per-class AP vs frequency, 95%% intervals, per-class AP heatmap, curves")
     add_report_filters(plot, "plots")
     plot.set_defaults(func=cmd_plot)
 
-    compare = sub.add_parser("compare", help="config diff and metric diff (mAP, per-class AP) of two runs")
-    compare.add_argument("run_a", metavar="RUN_A", help="run directory (the 'old' side)")
-    compare.add_argument("run_b", metavar="RUN_B", help="run directory (the 'new' side)")
+    compare = sub.add_parser("compare", help="B − A per group with its 95%% interval and P(B > A): two runs, or two "
+                                             "table rows over their seeds (--suite/--runs); plus config and AP diffs")
+    compare.add_argument("run_a", metavar="A", help="run directory, or a row label with --suite/--runs (the 'old' side)")
+    compare.add_argument("run_b", metavar="B", help="run directory, or a row label with --suite/--runs (the 'new' side)")
+    compare.add_argument("--suite", help="A and B are row labels of this suite's table")
+    compare.add_argument("--runs", help="A and B are row labels of the runs under this root")
+    compare.add_argument("--dataset", help="only this dataset (rows)")
     compare.set_defaults(func=cmd_compare)
 
     prep = sub.add_parser("prepare", help="check a local VOC-LT / COCO-LT copy and build its image cache",
@@ -202,10 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--cache-size", dest="cache_size", type=int, help="side of the cached images, e.g. 448")
     prep.set_defaults(func=cmd_prepare)
 
+    add_download_parser(sub)
+
     lst = sub.add_parser("list", help="registered components; with a name, that component's parameters")
     lst.add_argument("kind", nargs="?", choices=list(KINDS))
     lst.add_argument("name", nargs="?", help="a component name (shows its parameters), or a glob, e.g. '*focal*'")
     lst.set_defaults(func=cmd_list)
+
+    add_recipe_parser(sub)
     return parser
 
 
@@ -221,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Exit codes: 0 done, 1 a suite with nothing run, 2 a user error, 130 Ctrl-C, 143 SIGTERM."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if extra and args.command not in ("run", "suite", "prepare"):
+    if extra and args.command not in ("run", "suite", "prepare", "recipe"):
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:

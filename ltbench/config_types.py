@@ -140,6 +140,7 @@ ENGINE_SPECS: dict[str, Spec] = {
     "eval.batch_size": Spec(int, minimum=1),
     "eval.interval": Spec(int, minimum=0),
     "output.root": Spec(str | None),
+    "output.log": Spec(list[str]),
 }
 
 

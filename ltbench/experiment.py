@@ -17,6 +17,7 @@ from ltbench.engine.trainer import Trainer, seed_everything
 from ltbench.evaluation import classes_without_test_positives
 from ltbench.fileio import digest, write_json, write_text
 from ltbench.fs_errors import check_writable
+from ltbench.loggers import RunInfo, logger_names, open_loggers, run_figures
 from ltbench.methods.base import MethodContext, MethodParts
 from ltbench.oracle import best_test_epoch
 from ltbench.paths import cache_root, results_root
@@ -28,6 +29,7 @@ from ltbench.runs import (
     read_history, read_run, write_scores,
 )
 from ltbench.saved_model import save_model
+from ltbench.smoke import is_smoke, run_is_smoke, smoke_note
 from ltbench.tempfiles import sweep_stale_temp_files
 
 
@@ -94,10 +96,20 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         console.print(f"[green]already finished[/] {run_dir}")
         return read_run(run_dir).metrics
     trainer = Trainer(experiment.config, experiment.dataset, experiment.parts, run_dir)
-    writes = is_main_rank()  # under torchrun, rank 0 alone writes the run directory
+    writes = is_main_rank()  # under torchrun, rank 0 alone writes the run directory (and logs)
     if writes:
         sweep_stale_temp_files(run_dir)  # what a killed writer left behind
         write_text(run_dir / CONFIG_FILE, dump_yaml(experiment.config))
+        info = RunInfo(run_dir, run_dir.name, config_id(experiment.config), experiment.config)
+        trainer.loggers = open_loggers(logger_names(experiment.config), info)
+    try:
+        return _train_and_write(experiment, trainer, writes)
+    finally:
+        trainer.loggers.close()
+
+
+def _train_and_write(experiment: Experiment, trainer: Trainer, writes: bool) -> dict[str, Any]:
+    run_dir = experiment.run_dir
     started = time.perf_counter()
     result = trainer.fit()
     dataset, config = experiment.dataset, experiment.config
@@ -126,6 +138,7 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
         "amp": result.amp,
         "feature_cache": result.feature_cache,
         "provenance": experiment.provenance,
+        "smoke": is_smoke(experiment.provenance, config["label"]),  # random weights stand in for pretrained ones
         "versions": _versions(),
         "machine": _machine(),
     }
@@ -139,6 +152,7 @@ def run_experiment(experiment: Experiment) -> dict[str, Any]:
     write_json(run_dir / METRICS_FILE, metrics)
     if not config["train"]["keep_checkpoint"]:
         (run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)
+    trainer.loggers.log_final(metrics, config, run_figures(run_dir))
     return metrics
 
 
@@ -183,6 +197,8 @@ def _machine() -> dict[str, Any]:
 
 
 def format_map(metrics: dict[str, Any]) -> str:
+    """The four mAPs on one line, and the smoke-run warning beside them when the run's weights are random."""
     m = metrics["map"]
-    return f"mAP total {m['total']:.2f} | head {m['head']:.2f} | medium {m['medium']:.2f} | tail {m['tail']:.2f}"
+    line = f"mAP total {m['total']:.2f} | head {m['head']:.2f} | medium {m['medium']:.2f} | tail {m['tail']:.2f}"
+    return line + (f"  ({smoke_note(metrics['method'])})" if run_is_smoke(metrics) else "")
 

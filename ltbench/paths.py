@@ -49,9 +49,13 @@ def cache_root() -> Path:
     return _env_path("LTBENCH_CACHE") or Path.home() / ".cache" / "ltbench"
 
 
+SPLITS_FOLDER = "splits"  # the data root's folder for the split files (where ``ltbench download splits`` puts them)
+
+
 def splits_root() -> Path | None:
-    """Directory with the VOC-LT / COCO-LT split files ($LTBENCH_SPLITS); not shipped."""
-    return _env_path("LTBENCH_SPLITS")
+    """Directory with the VOC-LT / COCO-LT split files: $LTBENCH_SPLITS, else the data root's splits/ if present."""
+    downloaded = data_root() / SPLITS_FOLDER
+    return _env_path("LTBENCH_SPLITS") or (downloaded if downloaded.is_dir() else None)
 
 
 def results_root() -> Path:

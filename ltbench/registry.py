@@ -117,7 +117,8 @@ class Kind:
     ``name_path`` is the config key that names the component; the rest of its section holds the
     factory's parameters, except ``engine_keys`` (read by the engine, kept when another component is
     named). ``engine_args`` are what the engine passes every factory, by keyword. ``uses``: whether every method has the section, methods unless their ``uses`` leaves it out,
-    or only methods whose ``uses`` names it. ``has_section=False``: named by one key of an engine section.
+    or only methods whose ``uses`` names it. ``has_section=False``: named by one key of an engine section
+    (a name, or a list of names).
     """
 
     plural: str  # the `ltbench list` kind; entry-point group ltbench.<plural, '-' as '_'>
@@ -171,8 +172,11 @@ KINDS: dict[str, Kind] = {kind.plural: kind for kind in (
          engine_args=("optimizer", "steps_per_epoch", "epochs")),
     Kind("samplers", "sampler", ("train", "sampler", "name"), ("ltbench.data.samplers",),
          engine_args=("targets", "seed")),
-    Kind("augmentations", "augmentation", ("input", "augment"), ("ltbench.data.transforms", "ltbench.data.randaugment"),
+    Kind("augmentations", "augmentation", ("input", "augment"),
+         ("ltbench.data.transforms", "ltbench.data.randaugment", "ltbench.data.db_augment"),
          engine_args=("size", "train"), has_section=False),
+    Kind("loggers", "logger", ("output", "log"), ("ltbench.loggers.tensorboard_logger", "ltbench.loggers.wandb_logger"),
+         engine_args=("run",), has_section=False),  # experiment trackers (ltbench.loggers); output.log lists names
 )}
 
 METHODS: Registry = KINDS["methods"].registry
@@ -184,6 +188,7 @@ OPTIMIZERS: Registry = KINDS["optimizers"].registry
 SCHEDULES: Registry = KINDS["schedules"].registry
 SAMPLERS: Registry = KINDS["samplers"].registry
 AUGMENTATIONS: Registry = KINDS["augmentations"].registry
+LOGGERS: Registry = KINDS["loggers"].registry
 
 # decorators for plugins: ``@register_method("name", loss="bce")``
 register_method = METHODS.register
@@ -195,6 +200,7 @@ register_optimizer = OPTIMIZERS.register
 register_schedule = SCHEDULES.register
 register_sampler = SAMPLERS.register
 register_augmentation = AUGMENTATIONS.register
+register_logger = LOGGERS.register
 
 # what ``import ltbench`` hands out from this module
 PUBLIC = tuple(name for name, value in list(globals().items())

@@ -17,54 +17,99 @@ def _collect(args: argparse.Namespace):  # noqa: ANN202 - returns a reports.Coll
         manifests = [m for m in manifests if m.stem == f"{args.suite}_{args.dataset}"]
     if args.suite and not manifests:
         raise LtbenchError(f"No results of suite {args.suite!r} yet; run `ltbench suite {args.suite} --dataset ...` first.")
-    collection = collect_runs(args.runs, dataset=args.dataset, method=args.method, manifests=manifests)
-    for problem in collection.problems:
-        print(f"warning: {problem}", file=sys.stderr)
+    collection = collect_runs(args.runs, dataset=args.dataset, method=getattr(args, "method", None),
+                              manifests=manifests)
     if not collection.rows:
+        _warn(collection.problems)
         where = "the suite's manifests" if args.suite else args.runs or results_root() / "runs"
         raise LtbenchError(f"No finished runs found under {where} for these filters.")
     return collection
 
 
-def cmd_table(args: argparse.Namespace, extra: list[str]) -> int:
-    from rich.console import Console
+def _warn(problems: list[str]) -> None:
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
 
-    from ltbench.reports import build_table, load_reference, render_rich, write_tables
+
+def table(suite: str | None = None, *, dataset: str | None = None, method: str | None = None,
+          runs: str | None = None, reference: str | None = None, oracle: bool = False):  # noqa: ANN201 - DataFrame
+    """The table as a pandas DataFrame, for a notebook: ``ltbench.table("table1")``; same numbers as ``ltbench table``.
+
+    One row per (label, dataset); ``frame.attrs["notes"]`` holds the footnotes.
+    """
+    args = argparse.Namespace(suite=suite, dataset=dataset, method=method, runs=runs, reference=reference,
+                              oracle=oracle)
+    return _table(args)
+
+
+def _table(args: argparse.Namespace):  # noqa: ANN202 - a pandas DataFrame
+    from ltbench.reports import build_table, load_reference
 
     collection = _collect(args)
     reference_name = args.reference or (args.suite if args.suite in ("table1", "table2", "table3") else "table1")
     reference = None if reference_name == "none" else load_reference(reference_name)
-    table = build_table(collection, reference, oracle=args.oracle)
-    Console().print(render_rich(table))
-    stem = args.suite or "runs"
-    for path in write_tables(table, args.out or results_root() / "tables", stem):
-        print(f"wrote {path}")
-    return 0
+    frame = build_table(collection, reference, oracle=args.oracle)
+    _warn(collection.problems)
+    return frame
 
 
-def cmd_plot(args: argparse.Namespace, extra: list[str]) -> int:
-    from pathlib import Path
+def _each_suite(args: argparse.Namespace) -> list[argparse.Namespace]:
+    """``--suite table1 table2`` makes one view per suite; without ``--suite``, one of all runs."""
+    return [argparse.Namespace(**{**vars(args), "suite": suite}) for suite in args.suite or [None]]
 
-    from ltbench.reports import plot_ap_vs_frequency, plot_curves, plot_group_bars
 
-    collection = _collect(args)
-    stem = Path(args.out or results_root() / "plots") / (args.suite or "runs")
-    for plot, suffix in ((plot_ap_vs_frequency, "ap_vs_frequency"), (plot_group_bars, "group_map"),
-                         (plot_curves, "curves")):
-        for path in plot(collection, f"{stem}_{suffix}"):
+def cmd_table(args: argparse.Namespace, extra: list[str]) -> int:
+    from rich.console import Console
+
+    from ltbench.reports import render_rich, write_tables
+
+    for one in _each_suite(args):
+        frame = _table(one)
+        Console().print(render_rich(frame))
+        for path in write_tables(frame, one.out or results_root() / "tables", one.suite or "runs"):
             print(f"wrote {path}")
     return 0
 
 
-def cmd_compare(args: argparse.Namespace, extra: list[str]) -> int:
-    from ltbench.reports.compare import compare_runs, read_finished, render_comparison
+def cmd_plot(args: argparse.Namespace, extra: list[str]) -> int:
+    for one in _each_suite(args):
+        _plot(one)
+    return 0
 
+
+def _plot(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from ltbench.reports import build_table, plot_ap_vs_frequency, plot_class_heatmap, plot_curves, plot_intervals
+
+    collection = _collect(args)
+    frame = build_table(collection)
+    _warn(collection.problems)
+    stem = Path(args.out or results_root() / "plots") / (args.suite or "runs")
+    plots = {"ap_vs_frequency": plot_ap_vs_frequency, "intervals": lambda c, s: plot_intervals(c, s, frame),
+             "class_ap": plot_class_heatmap, "curves": plot_curves}
+    for suffix, plot in plots.items():
+        for path in plot(collection, f"{stem}_{suffix}"):
+            print(f"wrote {path}")
+
+
+def cmd_compare(args: argparse.Namespace, extra: list[str]) -> int:
+    from pathlib import Path
+
+    from ltbench.reports.compare import compare_runs, read_finished, render_comparison, render_row_comparison
+
+    if args.suite or args.runs or not (Path(args.run_a).is_dir() and Path(args.run_b).is_dir()):
+        if not (args.suite or args.runs):
+            raise LtbenchError(f"{args.run_a if not Path(args.run_a).is_dir() else args.run_b} is not a run "
+                               f"directory; pass two run directories, or two row labels with --suite or --runs.")
+        print(render_row_comparison(_collect(args), args.run_a, args.run_b, args.dataset), end="")
+        return 0
     print(render_comparison(compare_runs(read_finished(args.run_a), read_finished(args.run_b))), end="")
     return 0
 
 
 def add_report_filters(parser: argparse.ArgumentParser, out: str) -> None:
-    parser.add_argument("--suite", help="only the runs of this suite, in its row order")
+    parser.add_argument("--suite", nargs="+", help="only the runs of this suite, in its row order (several: one each)")
     parser.add_argument("--dataset", help="only this dataset")
     parser.add_argument("--method", help="only this method")
     parser.add_argument("--runs", help="runs root (default $LTBENCH_RESULTS/runs, else results/runs)")

@@ -102,5 +102,8 @@ def _complete(config: Config, default_loss: str | None) -> None:
             continue  # a section the method does not use
         if kind.has_section:
             parent[leaf] = complete(kind, parent[leaf])
+        elif isinstance(parent[leaf], list):  # output.log: the registry's own message names close matches
+            for name in parent[leaf]:
+                kind.registry.entry(name)
         else:
             check_name(kind, parent[leaf])

@@ -140,10 +140,16 @@ class Manifest:
                 data["failed"] = sorted([*data["failed"], prefix + failure])
             if run_dir is not None:  # replaces the row's run of this seed from an earlier config
                 entry = next(r for r in data["rows"] if r["label"] == row.label)
-                kept = [d for d in entry["run_dirs"] if run_seed(d) != seed] + [str(run_dir)]
+                kept = [d for d in entry["run_dirs"] if run_seed(d) != seed] + [run_id(run_dir)]
                 entry["run_dirs"] = sorted(kept, key=lambda d: run_seed(d) or 0)  # seed order, whatever the call order
             data["seeds"] = sorted(set(data["seeds"]) | {seed})
             write_json(self.path, data)  # progress survives an interruption
+
+
+def run_id(run_dir: Path) -> str:
+    """A run as a manifest names it: relative to the results root (so the folder can move), else absolute."""
+    path, root = Path(run_dir).resolve(), results_root().resolve()
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
 
 
 def run_seed(run_dir: str) -> int | None:

@@ -30,6 +30,7 @@ def make_run(
     config_hash: str | None = None,
     config: dict | None = None,
     per_class_ap: list[float] | None = None,
+    provenance: dict | None = None,
 ) -> Path:
     """A run directory in the format training writes, with known numbers; ``config`` is merged into its config."""
     run = root / name
@@ -61,9 +62,17 @@ def make_run(
             "epochs": 3,
             "wall_time_s": 1.0,
             "device": "cpu",
+            **({"provenance": provenance} if provenance is not None else {}),
         },
     )
     for epoch in (1, 2, 3):
         append_history(run, {"epoch": epoch, "train_loss": 1.0 / epoch, "test_map": maps[0] - 3 + epoch, "lr": 1e-3})
-    write_scores(run / "scores.npz", rng.uniform(size=(6, 5)), rng.integers(0, 2, size=(6, 5)))
+    write_scores(run / "scores.npz", rng.uniform(size=(6, 5)), fixed_targets(dataset))
     return run
+
+
+def fixed_targets(dataset: str) -> np.ndarray:
+    """One fixed 6 x 5 test set per dataset (every class positive at least once), so a dataset's runs are paired."""
+    targets = np.random.default_rng(sum(map(ord, dataset))).integers(0, 2, size=(6, 5))
+    targets[-1] = 1
+    return targets

@@ -38,6 +38,9 @@ def test_compare_prints_config_and_metric_differences(pair: tuple[Path, Path],
     start = lines.index("mAP (%) A B B − A") + 1
     assert lines[start:start + 4] == ["total 70.00 72.50 +2.50", "head 80.00 79.00 -1.00",
                                       "medium 60.00 63.25 +3.25", "tail 50.00 50.00 +0.00"]
+    start = lines.index("mAP (%) B − A 95% interval P(B > A)") + 1
+    assert [line.split()[0] for line in lines[start:start + 4]] == ["total", "head", "medium", "tail"]
+    assert all(line.endswith(("significant", "within noise")) for line in lines[start:start + 4])
     start = lines.index("AP (%) group A B B − A") + 1
     assert lines[start:] == ["c0 head 10.00 12.50 +2.50", "c1 medium 20.00 20.00 +0.00",
                              "c2 medium 30.00 27.00 -3.00", "c3 tail 40.00 40.00 +0.00", "c4 tail 50.00 55.50 +5.50"]
@@ -48,6 +51,10 @@ def test_a_run_against_itself_has_no_differences(pair: tuple[Path, Path]) -> Non
     comparison = compare_runs(run, run)
     assert comparison.config == []
     assert all(c.old == c.new for c in comparison.metrics + comparison.classes)
+    # the same test scores on both sides: every paired difference is 0 and neither side beats the other
+    for difference in comparison.differences:
+        assert difference.delta == 0.0 and difference.interval.contains(0.0) and not difference.significant
+        assert difference.improvement == 0.5
 
 
 def test_other_classes_and_missing_ap_are_shown_not_computed(tmp_path: Path, pair: tuple[Path, Path]) -> None:
@@ -68,5 +75,10 @@ def test_unfinished_or_missing_runs_are_one_sentence(tmp_path: Path, pair: tuple
     assert capsys.readouterr().err.strip() == (f"ltbench: error: Run {running} has not finished (status 'running'); "
                                                f"finish it or pass another run directory.")
     assert main(["compare", str(pair[0]), str(tmp_path / "gone")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("gone is not a run directory; pass two run directories, or two row labels with --suite or "
+                        "--runs.") and "\n" not in err
+    (tmp_path / "empty").mkdir()
+    assert main(["compare", str(pair[0]), str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("ltbench: error: Cannot compare") and "missing config.yaml" in err and "\n" not in err

@@ -112,7 +112,7 @@ def test_every_kind_is_listed_discovered_exported_and_has_a_config_place(capsys)
         assert any(getattr(ltbench, name) is kind.registry for name in ltbench.__all__ if name.isupper())
         if kind.has_section:
             assert ".".join(kind.section) in component_sections()
-    assert len(ENTRY_POINT_GROUPS) == len(KINDS) == 9
+    assert len(ENTRY_POINT_GROUPS) == len(KINDS) == 10
 
 
 def test_a_new_kind_is_one_row(monkeypatch):

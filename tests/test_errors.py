@@ -165,7 +165,7 @@ def test_two_plugins_registering_one_name_clash_even_with_the_same_function_name
     ("train.optimizer.name", "lamb", "must be one of adam, adamw, sgd, not 'lamb'"),
     ("train.schedule.name", "poly", "must be one of constant, cosine, onecycle, step, not 'poly'"),
     ("train.sampler", "balanced", "must be one of class_aware, random, reversed, not 'balanced'"),
-    ("input.augment", "rand", "must be one of cutout_randaugment, flip_crop, none, paper, randaugment, not 'rand'"),
+    ("input.augment", "rand", "must be one of cutout_randaugment, db, flip_crop, none, randaugment, not 'rand'"),
     ("train.device", "gpu", "must be auto, cpu, cuda or cuda:N, not 'gpu'"),
 ])
 def test_a_misspelt_choice_is_refused_before_any_data_is_read_or_written(tmp_path, monkeypatch, capsys,

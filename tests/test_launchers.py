@@ -14,6 +14,7 @@ from ltbench.launch.options import LaunchOptions, SlurmOptions
 from ltbench.launch.pool import _start_worker, worker_settings
 from ltbench.errors import LtbenchError
 from ltbench.reports import build_table, collect_runs, render_csv
+from ltbench.reports.collect import manifest_run_dir
 from ltbench.suites import manifest_path, run_suite
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,7 +67,8 @@ def summary(results_root):
     runs = {}
     for row in manifest["rows"]:
         for run_dir in row["run_dirs"]:
-            metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+            run_path = manifest_run_dir(manifest_path("tiny", "mnist_lt"), run_dir)  # a run id under the results root
+            metrics = json.loads((run_path / "metrics.json").read_text())
             runs[Path(run_dir).name] = (metrics["map"], metrics["per_class_ap"])
     table = render_csv(build_table(collect_runs(manifests=[manifest_path("tiny", "mnist_lt")])))
     return {"rows": rows, "seeds": manifest["seeds"], "failed": manifest["failed"], "runs": runs, "table": table}

@@ -23,8 +23,9 @@ from ltbench.reports import (
     find_manifests,
     load_reference,
     plot_ap_vs_frequency,
+    plot_class_heatmap,
     plot_curves,
-    plot_group_bars,
+    plot_intervals,
     render_csv,
     render_latex,
     render_markdown,
@@ -62,6 +63,13 @@ def expected(dataset: str, method: str, metric: str) -> np.ndarray:
     return np.array([m[METRICS.index(metric)] for (ds, me, _, _), m in RUNS.items() if (ds, me) == (dataset, method)])
 
 
+def row(frame, dataset: str, label: str):  # noqa: ANN001, ANN201 - a DataFrame and its row
+    """The table row of ``label`` on ``dataset``."""
+    found = frame[(frame["dataset"] == dataset) & (frame["label"] == label)]
+    assert len(found) == 1, (dataset, label)
+    return found.iloc[0]
+
+
 def md_line(markdown: str, label: str) -> list[str]:
     """The cells of the markdown row whose first cell is ``label``."""
     for line in markdown.splitlines():
@@ -78,32 +86,33 @@ def test_table_holds_means_and_sample_stds_over_seeds(root: Path) -> None:
     assert collection.datasets == ["voc_lt", "coco_lt"]
     table = build_table(collection)
     for dataset, method, label in (("voc_lt", "erm", "ERM"), ("voc_lt", "asl", "ASL"), ("coco_lt", "erm", "ERM")):
-        cell = table.cells[(dataset, label)]
-        assert cell.n == len(expected(dataset, method, "total"))
+        cell = row(table, dataset, label)
+        assert cell["n"] == len(expected(dataset, method, "total"))
         for metric in METRICS:
             values = expected(dataset, method, metric)
-            assert cell.stats[metric].mean == pytest.approx(values.mean())
-            assert cell.stats[metric].std == pytest.approx(values.std(ddof=1))
-    single = table.cells[("voc_lt", "CPRFL-GloVe")]
-    assert (single.n, single.stats["total"].mean, single.stats["total"].std) == (1, 74.0, None)
-    assert ("coco_lt", "ASL") not in table.cells
+            assert cell[f"{metric}_mean"] == pytest.approx(values.mean())
+            assert cell[f"{metric}_std"] == pytest.approx(values.std(ddof=1))
+            assert cell[f"{metric}_low"] <= cell[f"{metric}_high"]
+    single = row(table, "voc_lt", "CPRFL-GloVe")
+    assert (single["n"], single["total_mean"], np.isnan(single["total_std"])) == (1, 74.0, True)
+    assert table[(table["dataset"] == "coco_lt") & (table["label"] == "ASL")].empty
 
 
-def test_markdown_and_latex_bold_the_best_of_each_column(root: Path) -> None:
+def test_markdown_and_latex_show_intervals_and_bold_the_best_set(root: Path) -> None:
     table = build_table(collect_runs(root))
     markdown, latex = render_markdown(table), render_latex(table)
-    # VOC-LT columns: total, head, medium, tail, n. ASL best total, ERM best head, CPRFL best medium.
     asl, erm, cprfl = (md_line(markdown, label) for label in ("ASL", "ERM", "CPRFL-GloVe"))
     asl_std = np.std([75.0, 77.5], ddof=1)
-    assert asl[0] == f"**76.25 ± {asl_std:.2f}**"
-    assert erm[0] == f"71.00 ± {np.std([70, 72, 71], ddof=1):.2f}"
-    assert erm[1].startswith("**82.00 ± ") and not asl[1].startswith("**")
-    assert cprfl[2] == "**72.50**" and cprfl[4] == "1"
+    interval = f"[{row(table, 'voc_lt', 'ASL')['total_low']:.1f}, {row(table, 'voc_lt', 'ASL')['total_high']:.1f}]"
+    assert asl[0] == f"**76.25 ± {asl_std:.2f} {interval}**"  # the top mean is always in its best set
+    assert erm[0].startswith(f"71.00 ± {np.std([70, 72, 71], ddof=1):.2f} [") == (not row(table, "voc_lt", "ERM")[
+        "total_best"])
+    assert cprfl[2].startswith("**72.50 [") and cprfl[4] == "1"
     assert md_line(markdown, "ASL")[5] == "–"  # ASL has no COCO-LT run
     assert "**" not in " ".join(erm[5:])  # ERM alone on COCO-LT: nothing to be best against
-    assert rf"\textbf{{76.25 $\pm$ {asl_std:.2f}}}" in latex
-    assert r"\textbf{72.50}" in latex and r"\textbf{71.00" not in latex
+    assert rf"\textbf{{76.25 $\pm$ {asl_std:.2f} {interval}}}" in latex
     assert latex.count(r"\toprule") == 1 and r"\multicolumn{5}{c}{COCO-LT}" in latex
+    assert "not significantly worse than the best mean" in markdown and "% Bold: rows not" in latex
 
 
 def test_csv_has_separate_mean_std_n_columns(root: Path) -> None:
@@ -119,6 +128,7 @@ def test_csv_has_separate_mean_std_n_columns(root: Path) -> None:
     assert float(erm["tail_mean"]) == pytest.approx(51.0)
     assert float(erm["tail_std"]) == pytest.approx(1.0, abs=1e-4)
     assert rows[3]["total_std"] == "" and rows[3]["total_published"] == ""
+    assert float(erm["total_low"]) <= float(erm["total_mean"]) + 1e-9 or "total_low" in erm
 
 
 def test_bad_run_dirs_are_reported_and_skipped(root: Path) -> None:
@@ -150,7 +160,7 @@ def test_repeated_seed_and_config_is_counted_once(root: Path) -> None:
     collection = collect_runs(root)
     assert [r.path.name for r in collection.runs("voc_lt", "ERM")] == ["erm_s1", "erm_s2", "erm_s3"]
     assert len(collection.problems) == 1 and "erm_s1_again" in collection.problems[0]
-    assert build_table(collection).cells[("voc_lt", "ERM")].stats["total"].mean == pytest.approx(71.0)
+    assert row(build_table(collection), "voc_lt", "ERM")["total_mean"] == pytest.approx(71.0)
 
 
 def test_filters_by_dataset_method_and_label(root: Path) -> None:
@@ -195,7 +205,8 @@ def test_manifest_keeps_its_row_order_and_only_its_runs(root: Path, tmp_path: Pa
     assert [r.metrics["seed"] for r in collection.runs("voc_lt", "Baseline")] == [1]
     assert len(collection.problems) == 1 and "gone" in collection.problems[0]
     markdown = render_markdown(build_table(collection))
-    assert markdown.index("| ASL |") < markdown.index("| Baseline |")
+    names = [line.strip("|").split("|")[0].strip() for line in markdown.splitlines()]
+    assert names.index("ASL") < names.index("Baseline")
 
 
 def test_reference_csvs_load_with_sources() -> None:
@@ -216,16 +227,16 @@ def test_reference_csvs_load_with_sources() -> None:
 
 def test_published_numbers_and_difference_beside_ours(root: Path) -> None:
     table = build_table(collect_runs(root), reference=load_reference("table1"))
-    cell = table.cells[("voc_lt", "ERM")]
-    assert cell.published is not None and cell.published.values["total"] == 70.86
-    assert cell.diff("total") == pytest.approx(71.0 - 70.86)
-    assert cell.diff("head") == pytest.approx(82.0 - 68.91)
+    cell = row(table, "voc_lt", "ERM")
+    assert cell["total_published"] == 70.86
+    assert cell["total_diff"] == pytest.approx(71.0 - 70.86)
+    assert cell["head_diff"] == pytest.approx(82.0 - 68.91)
     markdown = render_markdown(table)
     assert md_line(markdown, "↳ published")[:5] == ["70.86", "68.91", "80.20", "65.31", ""]
     assert md_line(markdown, "↳ ours − published")[:4] == ["+0.14", "+13.09", "-18.20", "-14.31"]
     assert "Yan et al., ACM MM 2024" in markdown
-    row = next(r for r in csv.DictReader(io.StringIO(render_csv(table))) if r["dataset"] == "coco_lt")
-    assert float(row["tail_published"]) == 24.25 and float(row["tail_diff"]) == pytest.approx(26.0 - 24.25)
+    coco = next(r for r in csv.DictReader(io.StringIO(render_csv(table))) if r["dataset"] == "coco_lt")
+    assert float(coco["tail_published"]) == 24.25 and float(coco["tail_diff"]) == pytest.approx(26.0 - 24.25)
     console = Console(record=True, width=250)
     console.print(render_rich(table))
     text = console.export_text()
@@ -242,7 +253,7 @@ def test_write_tables_writes_every_format(root: Path, tmp_path: Path) -> None:
 
 def test_plots_are_written_as_png_and_pdf(root: Path, tmp_path: Path) -> None:
     collection = collect_runs(root)
-    for plot in (plot_ap_vs_frequency, plot_group_bars, plot_curves):
+    for plot in (plot_ap_vs_frequency, plot_intervals, plot_class_heatmap, plot_curves):
         paths = plot(collection, tmp_path / "fig" / plot.__name__)
         assert [p.suffix for p in paths] == [".png", ".pdf"]
         assert all(p.stat().st_size > 0 for p in paths)
@@ -286,10 +297,10 @@ def test_runs_of_one_label_with_different_configs_are_separate_rows(tmp_path: Pa
                                  "ERM [train.epochs=5, train.optimizer.lr=0.01]"]
     assert collection.problems == ["voc_lt / ERM: runs of 3 different configs; shown as separate rows"]
     table = build_table(collection)
-    cells = [table.cells[("voc_lt", label)] for label in collection.labels]
-    assert [c.n for c in cells] == [3, 1, 1]  # never one row "ERM, n=5" or "n=3" over different configs
-    assert [c.stats["total"].mean for c in cells] == [pytest.approx(71.0), 66.0, 60.0]
-    assert cells[0].stats["total"].std == pytest.approx(1.0)  # sample std of 70, 72, 71
+    cells = [row(table, "voc_lt", label) for label in collection.labels]
+    assert [c["n"] for c in cells] == [3, 1, 1]  # never one row "ERM, n=5" or "n=3" over different configs
+    assert [c["total_mean"] for c in cells] == [pytest.approx(71.0), 66.0, 60.0]
+    assert cells[0]["total_std"] == pytest.approx(1.0)  # sample std of 70, 72, 71
 
 
 def test_a_split_row_with_many_differing_keys_names_three_and_its_config(tmp_path: Path) -> None:
@@ -310,8 +321,9 @@ def test_table_command_shows_the_split_rows(tmp_path: Path) -> None:
                  config={"train": {"epochs": epochs}})
     assert main(["table", "--runs", str(tmp_path / "runs"), "--reference", "none", "--out", str(tmp_path)]) == 0
     markdown = (tmp_path / "runs.md").read_text()
-    assert md_line(markdown, "ERM [train.epochs=3]")[0] == "61.50"
-    assert md_line(markdown, "ERM [train.epochs=5]")[0] == "**64.25**"  # the better of the two rows
+    assert md_line(markdown, "ERM [train.epochs=5]")[0].startswith("**64.25 [")  # the better of the two rows
+    # the helper gives both runs the same test scores (seed 1): no difference, so both are in the best set
+    assert md_line(markdown, "ERM [train.epochs=3]")[0].startswith("**61.50 [")
 
 
 def test_cli_table_and_plot_read_and_write_under_the_results_root(root: Path, tmp_path: Path,
@@ -349,9 +361,10 @@ def test_oracle_column_only_on_request_and_apart_from_the_result(root: Path) -> 
     plain = build_table(collect_runs(root))
     assert ORACLE_LABEL not in render_markdown(plain) and "test_selected_mean" not in render_csv(plain)
     table = build_table(collect_runs(root), oracle=True)
-    cell = table.cells[("voc_lt", "ASL")]
-    assert cell.stats["total"].mean == pytest.approx(76.25)  # the reported number is the final model's
-    assert (cell.oracle.mean, cell.oracle.std) == pytest.approx((78.75, np.std([80.0, 77.5], ddof=1)))
+    cell = row(table, "voc_lt", "ASL")
+    assert cell["total_mean"] == pytest.approx(76.25)  # the reported number is the final model's
+    assert (cell["test_selected_mean"], cell["test_selected_std"]) == pytest.approx((78.75, np.std([80.0, 77.5],
+                                                                                                   ddof=1)))
     markdown = render_markdown(table)
     header = markdown.splitlines()[0]
     assert f"VOC-LT {ORACLE_LABEL}" in header and f"COCO-LT {ORACLE_LABEL}" in header

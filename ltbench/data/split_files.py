@@ -16,7 +16,10 @@ from ltbench.paths import splits_root
 
 # Upstream names the COCO list img_id.pkl although it is plain text; accept both names.
 ID_FILE_NAMES = ("img_id.txt", "img_id.pkl")
-HINT = "pass dataset.splits=<folder holding voc_lt/ and coco_lt/> or set LTBENCH_SPLITS (see datasets/{name}/README.md)"
+HINT = (
+    "run ltbench download splits, pass dataset.splits=<folder holding voc_lt/ and coco_lt/> or set LTBENCH_SPLITS "
+    "(see datasets/{name}/README.md)"
+)
 
 
 @dataclass(frozen=True)

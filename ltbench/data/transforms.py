@@ -1,4 +1,5 @@
-"""Image pipelines: uint8 H x W x 3 arrays in, uint8 3 x S x S tensors out.
+"""Image pipelines: uint8 H x W x 3 arrays in, uint8 3 x S x S tensors out (float32 on the same 0-255
+scale where an augmentation must not clip, as ``db`` in ``ltbench/data/db_augment.py``).
 
 Normalisation is the backbone's job (each backbone knows its own), and the
 uint8 -> float conversion happens on the training device, so loaders move
@@ -51,15 +52,6 @@ def flip_crop(size: int, train: bool) -> Transform:
     if not train:
         return no_augmentation(size, train)
     return _pipeline([v2.RandomResizedCrop((size, size), scale=(0.8, 1.0), antialias=True), v2.RandomHorizontalFlip()])
-
-
-@AUGMENTATIONS.register("paper")
-def db_paper(size: int, train: bool) -> Transform:
-    """The DB baseline recipe: photometric distortion, crop (min scale 0.8), flip."""
-    if not train:
-        return no_augmentation(size, train)
-    return _pipeline([v2.ColorJitter(0.125, 0.5, 0.5, 0.05),
-                      v2.RandomResizedCrop((size, size), scale=(0.8, 1.0), antialias=True), v2.RandomHorizontalFlip()])
 
 
 @AUGMENTATIONS.register("randaugment")

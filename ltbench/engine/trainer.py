@@ -28,6 +28,7 @@ from ltbench.engine.optim import build_optimizer, build_scheduler, decay_groups
 from ltbench.engine.active_stage import ActiveStage, set_train_modes, stage_section
 from ltbench.errors import LtbenchError
 from ltbench.evaluation import evaluate
+from ltbench.loggers import LoggerGroup
 from ltbench.methods.base import BatchInputs, EpochInfo, MethodParts, Stage
 from ltbench.progress import console, progress_bar
 from ltbench.registry import KINDS
@@ -58,6 +59,7 @@ class Trainer:
 
     def __init__(self, config: dict[str, Any], dataset: LTDataset, parts: MethodParts, run_dir: Path) -> None:
         self.config, self.dataset, self.parts, self.run_dir = config, dataset, parts, run_dir
+        self.loggers = LoggerGroup()  # experiment trackers fed each epoch's history row (the experiment sets them)
         self.train_cfg = config["train"]
         self.device = pick_device(self.train_cfg["device"])
         self.amp = amp_enabled(self.train_cfg["amp"], self.device)
@@ -150,18 +152,22 @@ class Trainer:
         for hook in self.parts.on_epoch:
             hook(info)
         loss = self._train_epoch(run, info)
-        row: dict[str, Any] = {"epoch": global_epoch, "stage": run.stage.name, "train_loss": loss,
-                               "lr": run.scheduler.get_last_lr()[0]}
+        lrs = run.scheduler.get_last_lr()
+        row: dict[str, Any] = {"epoch": global_epoch, "stage": run.stage.name, "train_loss": loss, "lr": lrs[0],
+                               "lr_groups": lrs}
         interval = self.config["eval"]["interval"]
         if interval and global_epoch % interval == 0 and global_epoch < sum(self.epochs):
             model = run.ema.module if run.ema is not None else self.model
             scores = self.predict(model, run.stage)
-            row["test_map"] = evaluate(scores, self.dataset.test.targets, self.dataset.groups)["total"]
+            result = evaluate(scores, self.dataset.test.targets, self.dataset.groups)
+            row["test_map"] = result["total"]
+            row["test_map_groups"] = {group: result[group] for group in self.dataset.groups}
         row["seconds"] = time.perf_counter() - epoch_start
         if distributed.is_main_rank():
             append_history(self.run_dir, row)
             save_checkpoint(checkpoint, Position(run.index, epoch), self.model, self.frozen, run.optimizer,
                             run.scheduler, run.ema)
+            self.loggers.log_epoch(row)
         console.print(f"epoch {global_epoch}/{sum(self.epochs)} ({run.stage.name})  loss {loss:.4f}" +
                       (f"  test mAP {row['test_map']:.2f}" if "test_map" in row else ""))
 

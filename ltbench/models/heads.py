@@ -14,7 +14,9 @@ class PooledHead(nn.Module):
     """Global average pool, optional neck, linear classifier.
 
     ``db_neck`` is the DB repository's baseline: Linear(D, 256) -> BatchNorm1d ->
-    Dropout(0.5) -> Linear(256, C) with N(0, 0.01) classifier init.
+    Dropout(0.5) -> Linear(256, C), initialised as its code does: the neck Linear
+    kaiming-normal (fan_out) with zero bias (``mllt/models/necks/pfc.py:27-31``),
+    the classifier N(0, 0.01) with zero bias (``heads/cls_head.py:33-35``).
     """
 
     def __init__(self, in_channels: int, num_classes: int, kind: str = "linear",
@@ -24,6 +26,8 @@ class PooledHead(nn.Module):
         if kind == "db_neck":
             self.neck: nn.Module = nn.Sequential(
                 nn.Linear(in_channels, neck_dim), nn.BatchNorm1d(neck_dim), nn.Dropout(dropout))
+            nn.init.kaiming_normal_(self.neck[0].weight, mode="fan_out")
+            nn.init.zeros_(self.neck[0].bias)
             in_channels = neck_dim
         else:
             self.neck = nn.Identity()

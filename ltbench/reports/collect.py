@@ -23,6 +23,7 @@ from typing import Iterable, NamedTuple
 from ltbench.errors import LtbenchError
 from ltbench.paths import results_root
 from ltbench.reports.reference import METRICS, dataset_rank, default_label, label_rank
+from ltbench.smoke import run_is_smoke
 from ltbench.runs import (
     CONFIG_FILE, CONFIG_ID_IGNORES, METRICS_FILE, RunReadError, RunRecord, config_id, flat_config, format_value,
     read_run,
@@ -31,6 +32,7 @@ from ltbench.runs import (
 REQUIRED_METRICS = ("dataset", "method", "seed", "config_hash", "map", "per_class_ap", "class_freq")
 
 RowKey = tuple[str, str]  # (dataset, label)
+SMOKE_KEY = " smoke"  # appended to a config id: smoke runs (random weights) are never seeds of a real experiment
 SHOWN_KEYS = 3  # differing config keys named in a split row's label; more are counted
 
 
@@ -45,6 +47,11 @@ class Collection:
 
     def runs(self, dataset: str, label: str) -> list[RunRecord]:
         return self.rows.get((dataset, label), [])
+
+    def smoke(self, dataset: str, label: str) -> bool:
+        """Whether the row's runs are smoke runs (random weights); a row never mixes the two."""
+        runs = self.runs(dataset, label)
+        return bool(runs) and run_is_smoke(runs[0].metrics)
 
 
 class _Candidate(NamedTuple):
@@ -65,8 +72,8 @@ def collect_runs(
 ) -> Collection:
     """Read every run under ``root`` (default ``results/runs``), or only those the manifests list.
 
-    With manifests, ``root`` is not used; relative run directories in a manifest
-    are taken from the working directory. A run's row label is the manifest row's label, else its metrics ``label``,
+    With manifests, ``root`` is not used; a manifest names its runs relative to
+    the results root that holds it (``manifest_run_dir``). A run's row label is the manifest row's label, else its metrics ``label``,
     else its published name (``reference.ROW_LABELS``), else its method name.
     """
     manifest_paths = [Path(m) for m in manifests]
@@ -91,13 +98,19 @@ def collect_runs(
         actual = {"dataset": metrics["dataset"], "method": metrics["method"], "label": run_label}
         if any(value is not None and actual[key] != value for key, value in wanted.items()):
             continue
-        grouped.setdefault((metrics["dataset"], run_label), {}).setdefault(config_id(record.config), []).append(record)
+        experiment = config_id(record.config) + (SMOKE_KEY if run_is_smoke(metrics) else "")  # never averaged together
+        grouped.setdefault((metrics["dataset"], run_label), {}).setdefault(experiment, []).append(record)
     rows = {}
     for (dataset_name, row_label), by_config in grouped.items():
         if len(by_config) > 1:
             problems.append(f"{dataset_name} / {row_label}: runs of {len(by_config)} different configs; "
                             f"shown as separate rows")
-        for shown, runs in split_labels(row_label, by_config).items():
+        smoke = {ident: runs for ident, runs in by_config.items() if ident.endswith(SMOKE_KEY)}
+        real = {ident: runs for ident, runs in by_config.items() if ident not in smoke}
+        split = split_labels(row_label, real) if real else {}
+        if smoke:  # a label's smoke runs are a row of their own, named apart when real runs share the label
+            split |= split_labels(f"{row_label} [random weights]" if real else row_label, smoke)
+        for shown, runs in split.items():
             rows[(dataset_name, shown)] = _one_per_seed(runs, problems)
     labels = list(dict.fromkeys(row_label for _, row_label in rows))
     if not manifest_paths:  # a manifest's row order is kept as written
@@ -122,12 +135,30 @@ def _run_dirs(root: Path) -> list[Path]:
     return sorted({p.parent for name in (METRICS_FILE, CONFIG_FILE) for p in root.rglob(name)})
 
 
+def manifest_run_dir(manifest: Path, entry: str) -> Path:
+    """A manifest's run entry as a path: relative to the results root holding the manifest (``<root>/suites/``).
+
+    Manifests written before run ids named runs from the folder the suite ran in
+    (``results/mnist_lt/runs/...``); such an entry is matched by its longest tail
+    found under the root, so old results folders read from anywhere too.
+    """
+    path = Path(entry)
+    if path.is_absolute():
+        return path
+    root = manifest.resolve().parent.parent
+    for start in range(len(path.parts)):
+        candidate = root.joinpath(*path.parts[start:])
+        if candidate.is_dir():
+            return candidate
+    return path  # not under the root: as the working directory sees it
+
+
 def _manifest_candidates(path: Path) -> list[_Candidate]:
-    """Run directories of a suite manifest, in row order; relative paths are taken from the cwd."""
+    """Run directories of a suite manifest, in row order."""
     try:
         manifest = json.loads(path.read_text())
         return [
-            _Candidate(Path(run_dir), row["label"], manifest["dataset"])
+            _Candidate(manifest_run_dir(path, run_dir), row["label"], manifest["dataset"])
             for row in manifest["rows"]
             for run_dir in row["run_dirs"]
         ]

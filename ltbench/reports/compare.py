@@ -1,19 +1,24 @@
-"""Two run directories side by side: what changed in the config, and what that did to the metrics.
+"""Two runs (or two table rows over their seeds) side by side: config diff, metric diff, and whether it is real.
 
 ``compare_runs`` computes every difference once; ``render_comparison`` only
 formats it. The config diff lists every dotted key whose value differs (seed,
 label and output included, since they tell the runs apart too); a key one run
-lacks shows as ``–``.
+lacks shows as ``–``. ``significance`` gives each group's B − A with its 95%
+interval and P(B > A), paired on the test images and seeds (``uncertainty``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ltbench.errors import LtbenchError
+from ltbench.reports.collect import Collection
+from ltbench.reports.evidence import samples_of_rows
 from ltbench.reports.reference import METRICS
+from ltbench.reports.table import LEVEL_PCT
+from ltbench.reports.uncertainty import Difference, difference
 from ltbench.runs import RunReadError, RunRecord, flat_config, format_value, read_run
 
 ABSENT = "–"
@@ -43,6 +48,31 @@ class Comparison:
     config: list[Change]  # differing keys only, in key order
     metrics: list[Change]  # total/head/medium/tail mAP, all four
     classes: list[ClassChange] | None  # None when the runs' classes differ
+    differences: list[Difference] | str | None = None  # per metric, or why there are none
+
+
+def significance(a: Sequence[RunRecord], b: Sequence[RunRecord]) -> list[Difference] | str:
+    """B − A per metric with its 95% interval and P(B > A); a sentence instead when they cannot be paired."""
+    problems: list[str] = []
+    rows = samples_of_rows({"A": list(a), "B": list(b)}, problems)
+    if problems:
+        return "; ".join(problems)
+    if rows["A"].test_set != rows["B"].test_set:
+        return "not paired: A and B were tested on different test sets"
+    return [difference(rows["A"], rows["B"], i) for i in range(len(METRICS))]
+
+
+def render_significance(differences: list[Difference] | str, seeds: str = "") -> list[str]:
+    """One line per metric: B − A, its interval, P(B > A) and whether the interval excludes 0."""
+    title = f"B − A, paired on the test images{seeds} ({LEVEL_PCT}% interval, hierarchical bootstrap):"
+    if isinstance(differences, str):
+        return ["", title, f"  {differences}"]
+    lines = ["", title, f"{'mAP (%)':<12}{'B − A':>8}{f'{LEVEL_PCT}% interval':>20}{'P(B > A)':>10}"]
+    for metric, d in zip(METRICS, differences):
+        interval = f"[{d.interval.low:+.2f}, {d.interval.high:+.2f}]"
+        verdict = "significant" if d.significant else "within noise"
+        lines.append(f"{metric:<12}{d.delta:>+8.2f}{interval:>20}{d.improvement:>10.2f}  {verdict}")
+    return lines
 
 
 def read_finished(path: str | Path) -> RunRecord:
@@ -64,7 +94,7 @@ def compare_runs(a: RunRecord, b: RunRecord) -> Comparison:
               for key in sorted(old.keys() | new.keys())
               if format_value(old.get(key, ABSENT)) != format_value(new.get(key, ABSENT))]
     metrics = [Change(m, float(a.metrics["map"][m]), float(b.metrics["map"][m])) for m in METRICS]
-    return Comparison(a.path, b.path, config, metrics, _class_changes(a, b))
+    return Comparison(a.path, b.path, config, metrics, _class_changes(a, b), significance([a], [b]))
 
 
 def _class_changes(a: RunRecord, b: RunRecord) -> list[ClassChange] | None:
@@ -91,9 +121,40 @@ def render_comparison(comparison: Comparison) -> str:
         lines.append("  identical")
     lines += ["", f"{'mAP (%)':<12}{'A':>8}{'B':>8}{'B − A':>9}"]
     lines += [f"{c.name:<12}{_values(c.old, c.new)}" for c in comparison.metrics]
+    if comparison.differences is not None:
+        lines += render_significance(comparison.differences)
     if comparison.classes is None:
         lines += ["", "per-class AP not compared: the runs have different classes"]
     else:
         lines += ["", f"{'AP (%)':<16}{'group':<8}{'A':>8}{'B':>8}{'B − A':>9}"]
         lines += [f"{c.name:<16}{c.group:<8}{_values(c.old, c.new)}" for c in comparison.classes]
     return "\n".join(lines) + "\n"
+
+
+def render_row_comparison(collection: Collection, label_a: str, label_b: str, dataset: str | None) -> str:
+    """Two table rows (label A, label B) over their seeds: means, B − A, interval and P(B > A) per group."""
+    datasets = [dataset] if dataset else collection.datasets
+    missing = [label for label in (label_a, label_b) if label not in collection.labels]
+    if missing:
+        raise LtbenchError(f"No row {missing[0]!r} in these results; pass run directories or one of the rows: "
+                           f"{', '.join(collection.labels)}.")
+    out = []
+    for ds in datasets:
+        a, b = collection.runs(ds, label_a), collection.runs(ds, label_b)
+        if not a or not b:
+            continue
+        seeds = [[run.metrics["seed"] for run in runs] for runs in (a, b)]
+        paired = ", seeds paired" if sorted(seeds[0]) == sorted(seeds[1]) else ""
+        lines = [f"{ds}: A = {label_a} (seeds {_seeds(seeds[0])}), B = {label_b} (seeds {_seeds(seeds[1])})", "",
+                 f"{'mAP (%)':<12}{'A':>8}{'B':>8}{'B − A':>9}"]
+        for m in METRICS:
+            mean_a, mean_b = (sum(run.metrics["map"][m] for run in runs) / len(runs) for runs in (a, b))
+            lines.append(f"{m:<12}{_values(mean_a, mean_b)}")
+        out.append("\n".join(lines + render_significance(significance(a, b), paired)))
+    if not out:
+        raise LtbenchError(f"Rows {label_a!r} and {label_b!r} share no dataset; pass two rows run on one dataset.")
+    return "\n\n".join(out) + "\n"
+
+
+def _seeds(seeds: list[int]) -> str:
+    return " ".join(map(str, seeds))

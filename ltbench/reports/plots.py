@@ -1,51 +1,64 @@
-"""Figures of collected runs, one subplot per dataset, each saved as PNG and PDF.
+"""Figures of collected runs, one subplot column per dataset, each saved as PNG and PDF.
 
 Uses matplotlib's object API (``Figure``, rendered by Agg) rather than pyplot,
-so plotting never touches global backend state or needs a display. A label
-keeps its colour and marker across all figures.
+so plotting never touches global backend state or needs a display. A row keeps
+its look (``styles.style``) across all figures; legends sit outside the axes,
+axes are fitted to the data, and smoke rows are hollow, dashed and daggered.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, NullLocator
 
 from ltbench.data.groups import HEAD_MIN, TAIL_MAX
 from ltbench.errors import LtbenchError
-from ltbench.reports.collect import Collection
-from ltbench.reports.reference import METRICS
-from ltbench.reports.table import DATASET_TITLES, summarize
 from ltbench.fileio import atomic_write
+from ltbench.reports.collect import Collection
+from ltbench.reports.styles import style
+from ltbench.reports.table import DATASET_TITLES
+from ltbench.smoke import DAGGER
 
-MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 GROUP_SHADES = (("tail", "#d62728"), ("medium", "#ff7f0e"), ("head", "#2ca02c"))
 FORMATS = ("png", "pdf")
+SPREAD = 0.12  # log10 width over which the rows' points at one class frequency are spread, so they stay apart
 
 
-def _style(collection: Collection, label: str) -> dict[str, Any]:
-    """The colour and marker of ``label``, fixed by its position in the table's row order."""
-    i = collection.labels.index(label)
-    return {"color": f"C{i % 10}", "marker": MARKERS[i % len(MARKERS)]}
+def row_style(collection: Collection, dataset: str, label: str) -> dict:
+    return style(collection.labels.index(label), collection.smoke(dataset, label))
 
 
-def _figure(collection: Collection, nrows: int = 1) -> tuple[Figure, np.ndarray]:
-    """A figure with one column of axes per dataset; axes as an ``nrows x datasets`` array."""
+def row_name(collection: Collection, dataset: str, label: str) -> str:
+    return label + (f" {DAGGER}" if collection.smoke(dataset, label) else "")
+
+
+def figure(collection: Collection, nrows: int = 1, ncols: int | None = None,
+           size: tuple[float, float] = (5.5, 4.0)) -> tuple[Figure, np.ndarray]:
+    """A figure with ``nrows x (ncols or one per dataset)`` axes, titled per dataset when columns are datasets."""
     if not collection.datasets:
         raise LtbenchError("No finished runs to plot.")
-    ncols = len(collection.datasets)
-    fig = Figure(figsize=(5.5 * ncols, 4.0 * nrows), layout="constrained")
-    axes = np.asarray(fig.subplots(nrows, ncols, squeeze=False))
-    for ax, dataset in zip(axes[0], collection.datasets):
-        ax.set_title(DATASET_TITLES.get(dataset, dataset))
+    columns = ncols or len(collection.datasets)
+    fig = Figure(figsize=(size[0] * columns, size[1] * nrows), layout="constrained")
+    axes = np.asarray(fig.subplots(nrows, columns, squeeze=False))
+    if ncols is None:
+        for ax, dataset in zip(axes[0], collection.datasets):
+            ax.set_title(DATASET_TITLES.get(dataset, dataset))
     return fig, axes
 
 
-def _save(fig: Figure, stem: str | Path) -> list[Path]:
+def legend_outside(fig: Figure, ax: Axes) -> None:
+    """One legend for the figure, right of the axes, never over the data."""
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    if unique:
+        fig.legend(unique.values(), unique.keys(), loc="outside right upper", fontsize="small", frameon=False)
+
+
+def save(fig: Figure, stem: str | Path) -> list[Path]:
     """Write ``<stem>.png`` and ``<stem>.pdf`` atomically; return their paths."""
     paths = []
     for fmt in FORMATS:
@@ -55,64 +68,61 @@ def _save(fig: Figure, stem: str | Path) -> list[Path]:
     return paths
 
 
+def class_ap(runs: list) -> np.ndarray:
+    """seeds x classes AP; NaN for a class without test positives (None in metrics.json)."""
+    return np.array([run.metrics["per_class_ap"] for run in runs], dtype=float)
+
+
 def plot_ap_vs_frequency(collection: Collection, stem: str | Path) -> list[Path]:
-    """Per-class AP (mean over seeds) against training images per class, groups shaded."""
-    fig, axes = _figure(collection)
-    for ax, dataset in zip(axes[0], collection.datasets):
-        freq = np.array([])
-        for label in collection.labels:
-            runs = collection.runs(dataset, label)
-            if runs:
-                freq = np.asarray(runs[0].metrics["class_freq"], dtype=float)
-                # a class without test positives has no AP (None in metrics.json)
-                ap = np.nanmean(np.array([run.metrics["per_class_ap"] for run in runs], dtype=float), axis=0)
-                ax.scatter(freq, ap, label=label, alpha=0.8, s=22, **_style(collection, label))
-        _shade_groups(ax, freq)
-        ax.set_xscale("log")
-        ax.set_xlabel("training images per class")
-        ax.set_ylabel("AP (%)")
-        ax.legend(fontsize="small")
-    return _save(fig, stem)
-
-
-def _shade_groups(ax: Axes, freq: np.ndarray) -> None:
-    """Shade tail (< TAIL_MAX), medium and head (>= HEAD_MIN) frequency ranges across the data."""
-    positive = freq[freq > 0]
-    low, high = positive.min() / 1.5, positive.max() * 1.5
-    bounds = {"tail": (low, TAIL_MAX), "medium": (TAIL_MAX, HEAD_MIN), "head": (HEAD_MIN, high)}
-    for group, colour in GROUP_SHADES:
-        ax.axvspan(*bounds[group], color=colour, alpha=0.08, label=group, zorder=0)
-    ax.set_xlim(low, high)
-
-
-def plot_group_bars(collection: Collection, stem: str | Path) -> list[Path]:
-    """Total / head / medium / tail mAP per label as grouped bars, error bars = sample std over seeds."""
-    fig, axes = _figure(collection)
-    positions = np.arange(len(METRICS))
+    """Per-class AP (mean over seeds, bar = min..max over seeds) against training images per class."""
+    fig, axes = figure(collection, size=(7.0, 4.5))
     for ax, dataset in zip(axes[0], collection.datasets):
         present = [label for label in collection.labels if collection.runs(dataset, label)]
-        width = 0.8 / len(present)
+        freq = np.array([])
         for i, label in enumerate(present):
             runs = collection.runs(dataset, label)
-            stats = summarize(runs)
-            ax.bar(
-                positions + (i - (len(present) - 1) / 2) * width,
-                [stats[m].mean for m in METRICS],
-                width,
-                yerr=[stats[m].std or 0.0 for m in METRICS],
-                capsize=2,
-                label=f"{label} (n={len(runs)})",
-                color=_style(collection, label)["color"],
-            )
-        ax.set_xticks(positions, METRICS)
-        ax.set_ylabel("mAP (%)")
-        ax.legend(fontsize="small")
-    return _save(fig, stem)
+            freq = np.asarray(runs[0].metrics["class_freq"], dtype=float)
+            ap = class_ap(runs)
+            with np.errstate(all="ignore"):
+                mean, low, high = np.nanmean(ap, 0), np.nanmin(ap, 0), np.nanmax(ap, 0)
+            x = freq * 10 ** (SPREAD * ((i + 0.5) / len(present) - 0.5))
+            look = row_style(collection, dataset, label)
+            ax.errorbar(x, mean, yerr=[mean - low, high - mean], fmt="none", ecolor=look["color"], alpha=0.5, lw=1)
+            ax.plot(x, mean, linestyle="none", marker=look["marker"], color=look["color"],
+                    markerfacecolor=look["markerfacecolor"], markersize=5, label=row_name(collection, dataset, label))
+        ax.set_xscale("log")  # before shading: the group names' top axis follows the scale it finds
+        shade_groups(ax, freq)
+        ax.set_xlabel("training images per class (log)")
+        ax.set_ylabel("AP (%), mean over seeds; bar: min-max")
+    legend_outside(fig, axes[0, 0])
+    return save(fig, stem)
+
+
+def shade_groups(ax: Axes, freq: np.ndarray) -> None:
+    """Shade tail (< TAIL_MAX), medium and head (>= HEAD_MIN) frequency ranges, named on a top axis; x fitted."""
+    positive = freq[freq > 0]
+    low, high = positive.min() / 1.6, positive.max() * 1.6
+    bounds = {"tail": (low, TAIL_MAX), "medium": (TAIL_MAX, HEAD_MIN), "head": (HEAD_MIN, high)}
+    centres, names, colours = [], [], []
+    for group, colour in GROUP_SHADES:
+        start, end = max(bounds[group][0], low), min(bounds[group][1], high)
+        if start < end:
+            ax.axvspan(start, end, color=colour, alpha=0.08, zorder=0)
+            centres.append((start * end) ** 0.5)
+            names.append(group)
+            colours.append(colour)
+    ax.set_xlim(low, high)
+    top = ax.secondary_xaxis("top")
+    top.set_xticks(centres, names, minor=False)
+    top.xaxis.set_minor_locator(NullLocator())
+    top.tick_params(length=0)
+    for label, colour in zip(top.get_xticklabels(), colours):
+        label.set_color(colour)
 
 
 def plot_curves(collection: Collection, stem: str | Path) -> list[Path]:
-    """Training loss (top) and test mAP (bottom) per epoch, one line per run, coloured by label."""
-    fig, axes = _figure(collection, nrows=2)
+    """Training loss (top) and test mAP (bottom) per epoch, one line per run, styled by row."""
+    fig, axes = figure(collection, nrows=2, size=(6.5, 4.0))
     for column, dataset in enumerate(collection.datasets):
         for label in collection.labels:
             for i, run in enumerate(collection.runs(dataset, label)):
@@ -120,12 +130,13 @@ def plot_curves(collection: Collection, stem: str | Path) -> list[Path]:
                     points = [(row["epoch"], row[key]) for row in run.history if row.get(key) is not None]
                     if points:
                         epochs, values = zip(*points)
-                        style = _style(collection, label)
-                        ax.plot(epochs, values, label=label if i == 0 else None, markersize=4, **style)
+                        ax.plot(epochs, values, label=row_name(collection, dataset, label) if i == 0 else None,
+                                markersize=3, markevery=max(1, len(epochs) // 6), lw=1,
+                                **row_style(collection, dataset, label))
         axes[0, column].set_ylabel("training loss")
         axes[1, column].set_ylabel("test mAP (%)")
         axes[1, column].set_xlabel("epoch")
         for ax in axes[:, column]:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes[0, column].legend(fontsize="small")
-    return _save(fig, stem)
+    legend_outside(fig, axes[0, 0])
+    return save(fig, stem)

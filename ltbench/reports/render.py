@@ -1,173 +1,148 @@
-"""A built ``Table`` rendered as Markdown, LaTeX, CSV or a rich console table, and written to files."""
+"""The table DataFrame (``table.build_table``) as Markdown, LaTeX, CSV or a rich console table, and as files.
+
+Every view formats the same numbers: ``display`` lays out one frame of cell
+strings (with a mask of best-set cells) that pandas writes as Markdown
+(``to_markdown``, via tabulate) or LaTeX (``Styler.to_latex`` with booktabs
+rules) and rich prints; CSV is the numeric frame itself.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
+import numpy as np
+import pandas as pd
 import rich.table
 from rich.text import Text
 
 from ltbench.fileio import write_text
 from ltbench.oracle import ORACLE_LABEL
 from ltbench.reports.reference import METRICS
-from ltbench.reports.table import DATASET_TITLES, DECIMALS, MISSING, NOTE, ORACLE_NOTE, Stat, Table
+from ltbench.reports.table import DATASET_TITLES
+from ltbench.smoke import DAGGER
+
+DECIMALS = 2
+MISSING = "–"
+PUBLISHED, DIFF = "↳ published", "↳ ours − published"
 
 
-class _Value(NamedTuple):
-    text: str
-    std: str | None = None
-    bold: bool = False
+class Display(NamedTuple):
+    cells: pd.DataFrame  # strings; index = shown row names, columns = (dataset title, column)
+    bold: pd.DataFrame  # same shape: cells in their column's best set
+    kinds: list[str]  # per row: "ours", "published" or "diff"
 
 
-class _Line(NamedTuple):
-    kind: Literal["ours", "published", "diff"]
-    label: str
-    values: list[_Value]  # per dataset: the metrics, then n
+def _number(value: float, fmt: str = f".{DECIMALS}f") -> str:
+    return MISSING if value is None or np.isnan(value) else format(value, fmt)
 
 
-def _num(value: float) -> str:
-    return f"{value:.{DECIMALS}f}"
+def _estimate(row: pd.Series, metric: str, pm: str) -> str:
+    """``mean ± std [low, high]``: std only with several seeds, the interval where test scores were read."""
+    text = _number(row[f"{metric}_mean"])
+    if not np.isnan(row[f"{metric}_std"]):
+        text += f" {pm} {_number(row[f'{metric}_std'])}"
+    if not np.isnan(row[f"{metric}_low"]):
+        text += f" [{_number(row[f'{metric}_low'], '.1f')}, {_number(row[f'{metric}_high'], '.1f')}]"
+    return text
 
 
-def _stat_value(stat: Stat | None) -> _Value:
-    if stat is None:
-        return _Value(MISSING)
-    return _Value(_num(stat.mean), None if stat.std is None else _num(stat.std))
-
-
-def _lines(table: Table) -> list[_Line]:
-    """The displayed rows: ours per label, then its published and difference rows where matched."""
-    lines = []
-    for label in table.labels:
-        ours: list[_Value] = []
-        published: list[_Value] = []
-        diff: list[_Value] = []
-        for dataset in table.datasets:
-            cell = table.cells.get((dataset, label))
-            extra = [_Value("")] * (2 if table.oracle else 1)  # under n (and the test-selected column)
-            if cell is None:
-                ours += [_Value(MISSING)] * (len(METRICS) + len(extra))
-            else:
-                ours += [
-                    _Value(_num(s.mean), None if s.std is None else _num(s.std), (dataset, label, m) in table.best)
-                    for m, s in cell.stats.items()
-                ] + [_Value(str(cell.n))] + ([_stat_value(cell.oracle)] if table.oracle else [])
-            if cell is None or cell.published is None:
-                published += [_Value(MISSING)] * len(METRICS) + extra
-                diff += [_Value(MISSING)] * len(METRICS) + extra
-            else:
-                published += [_Value(_num(cell.published.values[m])) for m in METRICS] + extra
-                diff += [_Value(f"{cell.diff(m):+.{DECIMALS}f}") for m in METRICS] + extra
-        lines.append(_Line("ours", label, ours))
-        if any(cell.published for (_, lb), cell in table.cells.items() if lb == label):
-            lines += [_Line("published", label, published), _Line("diff", label, diff)]
-    return lines
-
-
-def _columns(table: Table) -> list[tuple[str, str]]:
-    """(dataset title, metric or "n", then the test-selected column if shown) for every value column."""
-    extra = (ORACLE_LABEL,) if table.oracle else ()
-    return [(DATASET_TITLES.get(ds, ds), col) for ds in table.datasets for col in (*METRICS, "n", *extra)]
-
-
-def render_markdown(table: Table) -> str:
-    names = {"published": "↳ published", "diff": "↳ ours − published"}
-    header = ["Method"] + [f"{title} {col}" for title, col in _columns(table)]
-    out = ["| " + " | ".join(header) + " |", "|---" + "|---:" * (len(header) - 1) + "|"]
-    for line in _lines(table):
-        cells = [v.text + (f" ± {v.std}" if v.std else "") for v in line.values]
-        cells = [f"**{c}**" if v.bold else c for c, v in zip(cells, line.values)]
-        out.append("| " + " | ".join([names.get(line.kind, line.label), *cells]) + " |")
-    out += ["", NOTE] + ([ORACLE_NOTE] if table.oracle else [])
-    if table.sources():
-        out.append(f"Published: {'; '.join(table.sources())}.")
-    return "\n".join(out) + "\n"
-
-
-def _latex_escape(text: str) -> str:
-    for char, escaped in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
-        text = text.replace(char, escaped)
-    return text.replace(MISSING, "--")
-
-
-def render_latex(table: Table) -> str:
-    """A booktabs ``tabular`` (needs ``\\usepackage{booktabs}``), best per column in ``\\textbf``."""
-    names = {"published": r"\quad published", "diff": r"\quad ours $-$ published"}
-    width = len(METRICS) + 1 + table.oracle
-    groups = " & ".join(
-        rf"\multicolumn{{{width}}}{{c}}{{{_latex_escape(DATASET_TITLES.get(ds, ds))}}}" for ds in table.datasets
-    )
-    rules = " ".join(rf"\cmidrule(lr){{{2 + i * width}-{1 + (i + 1) * width}}}" for i in range(len(table.datasets)))
-    out = [
-        rf"\begin{{tabular}}{{l{' ' + 'r' * width * len(table.datasets)}}}",
-        r"\toprule",
-        rf" & {groups} \\",
-        rules,
-        "Method & " + " & ".join("$n$" if col == "n" else col.capitalize() for _, col in _columns(table)) + r" \\",
-        r"\midrule",
-    ]
-    for line in _lines(table):
-        cells = [_latex_escape(v.text) + (rf" $\pm$ {v.std}" if v.std else "") for v in line.values]
-        cells = [rf"\textbf{{{c}}}" if v.bold else c for c, v in zip(cells, line.values)]
-        out.append(" & ".join([names.get(line.kind, _latex_escape(line.label)), *cells]) + r" \\")
-    out += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(out) + "\n"
-
-
-def render_rich(table: Table) -> rich.table.Table:
-    """A rich table for the console (print it with ``rich.console.Console().print``)."""
-    names = {"published": "  published", "diff": "  ours − published"}
-    caption = NOTE + (f"\n{ORACLE_NOTE}" if table.oracle else "")
-    caption += f"\nPublished: {'; '.join(table.sources())}." if table.sources() else ""
-    view = rich.table.Table(caption=caption)
-    view.add_column("Method")
-    for title, col in _columns(table):
-        view.add_column(f"{title}\n{col}", justify="right")
-    for line in _lines(table):
-        style = "" if line.kind == "ours" else "dim"
-        cells = [Text(v.text + (f" ± {v.std}" if v.std else ""), style="bold" if v.bold else "") for v in line.values]
-        view.add_row(names.get(line.kind, line.label), *cells, style=style)
-    return view
-
-
-def render_csv(table: Table) -> str:
-    """One line per (label, dataset): n, then mean/std/published/diff per metric; blanks where none."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(
-        ["label", "dataset", "n"]
-        + [f"{m}_{part}" for m in METRICS for part in ("mean", "std", "published", "diff")]
-        + ["published_source"]
-        + (["test_selected_mean", "test_selected_std"] if table.oracle else [])
-    )
-
-    def number(value: float | None) -> str:
-        return "" if value is None else f"{value:.4f}"
-
-    for label in table.labels:
-        for dataset in table.datasets:
-            cell = table.cells.get((dataset, label))
-            if cell is None:
+def display(frame: pd.DataFrame, pm: str = "±") -> Display:
+    """The shown rows: ours per label (a dagger on smoke rows), then its published and difference rows."""
+    datasets, oracle = frame.attrs["datasets"], frame.attrs["oracle"]
+    columns = [(DATASET_TITLES.get(ds, ds), col) for ds in datasets
+               for col in (*METRICS, "n", *((ORACLE_LABEL,) if oracle else ()))]
+    rows: dict[str, tuple[str, dict, dict]] = {}
+    for label in frame.attrs["labels"]:
+        own = frame[frame["label"] == label].set_index("dataset")
+        if own.empty:
+            continue
+        ours, published, diff, bold = {}, {}, {}, {}
+        for ds in datasets:
+            title = DATASET_TITLES.get(ds, ds)
+            if ds not in own.index:
                 continue
-            values = []
-            for m in METRICS:
-                published = cell.published.values[m] if cell.published else None
-                values += [number(cell.stats[m].mean), number(cell.stats[m].std), number(published)]
-                values.append(number(cell.diff(m)))
-            oracle = [number(cell.oracle and cell.oracle.mean), number(cell.oracle and cell.oracle.std)]
-            writer.writerow([label, dataset, cell.n, *values, cell.published.source if cell.published else "",
-                             *(oracle if table.oracle else [])])
-    return buffer.getvalue()
+            row = own.loc[ds]
+            for metric in METRICS:
+                ours[(title, metric)] = _estimate(row, metric, pm)
+                bold[(title, metric)] = bool(row[f"{metric}_best"])
+                published[(title, metric)] = _number(row[f"{metric}_published"])
+                diff[(title, metric)] = _number(row[f"{metric}_diff"], f"+.{DECIMALS}f")
+            ours[(title, "n")] = str(row["n"])
+            for extra in ("n", *((ORACLE_LABEL,) if oracle else ())):  # nothing published under n or test-selected
+                published[(title, extra)] = diff[(title, extra)] = ""
+            if oracle:
+                mean, std = row["test_selected_mean"], row["test_selected_std"]
+                ours[(title, ORACLE_LABEL)] = _number(mean) + ("" if np.isnan(std) else f" {pm} {_number(std)}")
+        name = label + (f" {DAGGER}" if own["smoke"].any() else "")
+        rows[name] = ("ours", ours, bold)
+        if own["published_source"].astype(bool).any():
+            rows[f"{name} {PUBLISHED}"] = ("published", published, {})
+            rows[f"{name} {DIFF}"] = ("diff", diff, {})
+    index = pd.MultiIndex.from_tuples(columns)
+    cells = pd.DataFrame([values for _, values, _ in rows.values()], index=list(rows), columns=index).fillna(MISSING)
+    bold = pd.DataFrame([[flags.get(column, False) for column in columns] for _, _, flags in rows.values()],
+                        index=list(rows), columns=index, dtype=bool)
+    return Display(cells, bold, [kind for kind, _, _ in rows.values()])
 
 
-def write_tables(table: Table, out_dir: str | Path, stem: str) -> list[Path]:
+def _row_name(name: str, kind: str) -> str:
+    """``ERM ↳ published`` is shown as ``↳ published`` under its own row."""
+    return name[name.index("↳"):] if kind != "ours" else name
+
+
+def render_markdown(frame: pd.DataFrame) -> str:
+    view = display(frame)
+    cells = view.cells.where(~view.bold, "**" + view.cells + "**")
+    cells.columns = [f"{title} {col}" for title, col in cells.columns]
+    cells.insert(0, "Method", [_row_name(name, kind) for name, kind in zip(cells.index, view.kinds)])
+    body = cells.to_markdown(index=False, colalign=("left", *["right"] * (cells.shape[1] - 1)))
+    return body + "\n\n" + "\n".join(frame.attrs["notes"]) + "\n"
+
+
+def render_latex(frame: pd.DataFrame) -> str:
+    """A booktabs ``tabular`` (needs ``\\usepackage{booktabs}``), the best set in bold, notes as comments."""
+    view = display(frame, pm=r"$\pm$")
+    cells = view.cells.replace(MISSING, "--")
+    names = [_row_name(name, kind).replace("↳ ", r"\quad ").replace("−", "$-$") for name, kind in
+             zip(cells.index, view.kinds)]
+    cells.index = [_latex_label(name) for name in names]
+    styler = cells.style.apply(lambda _: np.where(view.bold, "textbf:--rwrap;", ""), axis=None)
+    latex = styler.to_latex(hrules=True, multicol_align="c", column_format="l" + "r" * cells.shape[1])
+    return latex + "".join(f"% {note}\n" for note in frame.attrs["notes"])
+
+
+def _latex_label(name: str) -> str:
+    for char, escaped in (("&", r"\&"), ("%", r"\%"), ("_", r"\_"), ("#", r"\#")):
+        name = name.replace(char, escaped)
+    return name.replace(DAGGER, r"$^\dagger$")
+
+
+def render_rich(frame: pd.DataFrame) -> rich.table.Table:
+    """A rich table for the console (print it with ``rich.console.Console().print``)."""
+    view = display(frame)
+    table = rich.table.Table(caption=Text("\n".join(frame.attrs["notes"])), caption_justify="left")
+    table.add_column("Method")
+    for title, col in view.cells.columns:
+        table.add_column(f"{title}\n{col}", justify="right")
+    for (name, values), kind in zip(view.cells.iterrows(), view.kinds):
+        flags = view.bold.loc[name]
+        cells = [Text(str(v), style="bold" if flag else "") for v, flag in zip(values, flags)]
+        table.add_row(Text("  " + _row_name(name, kind) if kind != "ours" else name), *cells,
+                      style="" if kind == "ours" else "dim")
+    return table
+
+
+def render_csv(frame: pd.DataFrame) -> str:
+    """The numeric table: one line per (label, dataset), every statistic in its own column."""
+    return frame.to_csv(index=False, float_format="%.4f", lineterminator="\n")
+
+
+def write_tables(frame: pd.DataFrame, out_dir: str | Path, stem: str) -> list[Path]:
     """Write ``<stem>.md``, ``.csv`` and ``.tex`` atomically into ``out_dir``; return their paths."""
     paths = []
     for suffix, render in ((".md", render_markdown), (".csv", render_csv), (".tex", render_latex)):
         path = Path(out_dir) / f"{stem}{suffix}"
-        write_text(path, render(table))
+        write_text(path, render(frame))
         paths.append(path)
     return paths

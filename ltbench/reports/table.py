@@ -1,114 +1,121 @@
-"""Collected runs -> the paper's table layout: every number computed once (``reports/render.py`` formats it).
+"""Collected runs -> the paper's table as a pandas DataFrame: every number computed once (``render.py`` formats).
 
-``build_table`` is a pure function that computes every number once (means,
-sample stds, best per column, published values and differences); the renderers
-only format, so all views of a table show the same numbers.
+One row per (label, dataset), in the collection's order, with for each metric
+of ``METRICS``: the mean and sample std over seeds, the 95% interval over seeds
+and test images (``uncertainty.row_intervals``), whether the row is in the
+column's best set, and the published value and difference where a reference row
+matches. ``df.attrs["notes"]`` holds the footnotes every view prints.
+
+Best set: the rows not significantly worse than the column's top mean (the 95%
+paired-bootstrap interval of their difference to it reaches 0). Smoke rows never
+compete, and a column with a single row has no best.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 
-from ltbench.reports.collect import Collection
 from ltbench.oracle import ORACLE_LABEL, best_test_epoch
-from ltbench.reports.reference import METRICS, PublishedRow, Reference
+from ltbench.reports.bootstrap import LEVEL, RESAMPLES
+from ltbench.reports.collect import Collection
+from ltbench.reports.evidence import row_samples
+from ltbench.reports.reference import METRICS, Reference
+from ltbench.reports.uncertainty import not_worse_than_top, row_intervals
 from ltbench.runs import RunRecord
+from ltbench.smoke import DAGGER
 
 DATASET_TITLES = {"voc_lt": "VOC-LT", "coco_lt": "COCO-LT", "mnist_lt": "MNIST-LT"}
-DECIMALS = 2  # shown precision; "best" is decided at this precision, so shown ties are all bold
-MISSING = "–"
-NOTE = "mAP (%), mean ± sample std over n seeds (one seed: the value); best per column in bold."
-ORACLE_NOTE = (f"'{ORACLE_LABEL}': total mAP of the epoch with the best test mAP, as the CPRFL authors select; "
-               "choosing on the test set makes it optimistic, so it is shown apart and never used as the result.")
+LEVEL_PCT = round(LEVEL * 100)
+NOTES = {
+    "values": "mAP (%), mean ± sample std over n seeds (one seed: the value); "
+              f"[low, high]: {LEVEL_PCT}% interval over seeds and test images (hierarchical bootstrap, "
+              f"{RESAMPLES} resamples; docs/reports.md).",
+    "best": f"Bold: rows not significantly worse than the best mean of the column (paired bootstrap over seeds "
+            f"and test images; the {LEVEL_PCT}% interval of the difference to the top row reaches 0).",
+    "smoke": f"{DAGGER} random weights: a smoke run, not the method's published setting; never bold, never averaged "
+             "with real runs.",
+    "oracle": f"'{ORACLE_LABEL}': total mAP of the epoch with the best test mAP, as the CPRFL authors select; "
+              "choosing on the test set makes it optimistic, so it is shown apart and never used as the result.",
+}
 
 
-@dataclass(frozen=True)
-class Stat:
-    """A metric over seeds."""
-
-    mean: float
-    std: float | None  # sample std (ddof=1); None with a single seed
+def summarize_values(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample std (NaN with a single value)."""
+    array = np.asarray(values, dtype=float)
+    return float(array.mean()), float(array.std(ddof=1)) if len(array) > 1 else float("nan")
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One row label on one dataset: our runs' statistics and, if matched, the published row."""
-
-    n: int
-    stats: dict[str, Stat]
-    published: PublishedRow | None = None
-    oracle: Stat | None = None  # test-selected total mAP (``--oracle`` only); None where no run has one
-
-    def diff(self, metric: str) -> float | None:
-        """Ours − published, in mAP points."""
-        return None if self.published is None else self.stats[metric].mean - self.published.values[metric]
-
-
-@dataclass(frozen=True)
-class Table:
-    """Rows = labels, column groups = datasets, each with total/head/medium/tail and n."""
-
-    labels: list[str]
-    datasets: list[str]
-    cells: dict[tuple[str, str], Cell]  # (dataset, label)
-    best: frozenset[tuple[str, str, str]]  # (dataset, label, metric) holding its column's best mean
-    reference: str | None = None  # name of the published table shown beside ours
-    oracle: bool = False  # show the test-selected column (ltbench/oracle.py)
-
-    def sources(self) -> list[str]:
-        """Distinct sources of the published rows shown, for a footnote."""
-        found = (c.published.source for c in self.cells.values() if c.published is not None)
-        return list(dict.fromkeys(found))
-
-
-def summarize(runs: Sequence[RunRecord]) -> dict[str, Stat]:
+def summarize(runs: Sequence[RunRecord]) -> dict[str, tuple[float, float]]:
     """Mean and sample std of each mAP metric over ``runs`` (one per seed)."""
     return {metric: summarize_values([run.metrics["map"][metric] for run in runs]) for metric in METRICS}
 
 
-def oracle_stat(runs: Sequence[RunRecord]) -> Stat | None:
-    """Mean and sample std over ``runs`` of the best per-epoch test mAP; None if a run has no test curve."""
+def _oracle(runs: Sequence[RunRecord]) -> tuple[float, float]:
+    """Mean and std over runs of the best per-epoch test mAP; NaN if a run has no test curve."""
     best = [best_test_epoch(run.history) for run in runs]
     if any(b is None for b in best):
-        return None
+        return float("nan"), float("nan")
     return summarize_values([b.test_map for b in best])
 
 
-def summarize_values(values: Sequence[float]) -> Stat:
-    array = np.asarray(values, dtype=float)
-    return Stat(float(array.mean()), float(array.std(ddof=1)) if len(array) > 1 else None)
-
-
-def build_table(collection: Collection, reference: Reference | None = None, oracle: bool = False) -> Table:
+def build_table(collection: Collection, reference: Reference | None = None, oracle: bool = False) -> pd.DataFrame:
     """The table of ``collection``; published rows of ``reference`` matched by (label, dataset).
 
-    ``oracle`` adds the test-selected column, labelled as not a valid result.
+    ``oracle`` adds the test-selected columns, labelled as not a valid result.
     """
-    cells = {
-        (dataset, label): Cell(
-            len(runs), summarize(runs), reference.lookup(label, dataset) if reference else None,
-            oracle_stat(runs) if oracle else None,
-        )
-        for (dataset, label), runs in collection.rows.items()
-    }
-    best = set()
-    for dataset in collection.datasets:
-        for metric in METRICS:
-            column = {lb: round(c.stats[metric].mean, DECIMALS) for (ds, lb), c in cells.items() if ds == dataset}
-            if len(column) > 1:  # a lone entry is not "best" of anything
-                top = max(column.values())
-                best |= {(dataset, lb, metric) for lb, value in column.items() if value == top}
-    return Table(
-        list(collection.labels),
-        list(collection.datasets),
-        cells,
-        frozenset(best),
-        reference.table if reference else None,
-        oracle,
-    )
+    samples = row_samples(collection)
+    records = []
+    for label in collection.labels:
+        for dataset in collection.datasets:
+            runs = collection.runs(dataset, label)
+            if not runs:
+                continue
+            published = reference.lookup(label, dataset) if reference else None
+            sample = samples.get((dataset, label))
+            intervals = row_intervals(sample) if sample is not None else np.full((len(METRICS), 2), np.nan)
+            record = {"label": label, "dataset": dataset, "n": len(runs),
+                      "seeds": " ".join(str(run.metrics["seed"]) for run in runs),
+                      "smoke": collection.smoke(dataset, label)}
+            for i, (metric, (mean, std)) in enumerate(summarize(runs).items()):
+                record |= {f"{metric}_mean": mean, f"{metric}_std": std, f"{metric}_low": intervals[i, 0],
+                           f"{metric}_high": intervals[i, 1], f"{metric}_best": False,
+                           f"{metric}_published": published.values[metric] if published else np.nan,
+                           f"{metric}_diff": mean - published.values[metric] if published else np.nan}
+            record["published_source"] = published.source if published else ""
+            if oracle:
+                record["test_selected_mean"], record["test_selected_std"] = _oracle(runs)
+            records.append(record)
+    frame = pd.DataFrame.from_records(records)
+    _mark_best(frame, samples)
+    frame.attrs.update(reference=reference.table if reference else None, oracle=oracle,
+                       datasets=list(collection.datasets), labels=list(collection.labels))
+    frame.attrs["notes"] = _notes(frame)
+    return frame
 
 
-# ---- views -------------------------------------------------------------------------------------
+def _mark_best(frame: pd.DataFrame, samples: dict) -> None:
+    """Set ``<metric>_best`` for the rows not significantly worse than their column's top mean."""
+    for dataset in frame["dataset"].unique() if len(frame) else []:
+        rows = frame[(frame["dataset"] == dataset) & ~frame["smoke"]]
+        competing = {label: samples[(dataset, label)] for label in rows["label"] if (dataset, label) in samples}
+        if len(competing) < 2:
+            continue
+        for i, metric in enumerate(METRICS):
+            means = dict(zip(rows["label"], rows[f"{metric}_mean"]))
+            best = not_worse_than_top(competing, means, i)
+            frame.loc[(frame["dataset"] == dataset) & frame["label"].isin(best), f"{metric}_best"] = True
+
+
+def _notes(frame: pd.DataFrame) -> list[str]:
+    notes = [NOTES["values"], NOTES["best"]]
+    if len(frame) and frame["smoke"].any():
+        notes.append(NOTES["smoke"])
+    if frame.attrs["oracle"]:
+        notes.append(NOTES["oracle"])
+    sources = [s for s in dict.fromkeys(frame.get("published_source", [])) if s]
+    if sources:
+        notes.append(f"Published: {'; '.join(sources)}.")
+    return notes

@@ -1,19 +1,18 @@
-"""Two classic long-tail methods as a user writes them: one file, no edit to ltbench."""
+"""Two-stage and per-epoch methods as a user writes them: one file, no edit to ltbench."""
 import numpy as np
 import torch
 
-from ltbench import MethodContext, MethodParts, Stage, register_method
-from ltbench.methods.baseline import build_baseline
+from ltbench import MethodContext, MethodParts, Stage, build_baseline, register_method
 
 
 @register_method("my_crt", loss="bce")
-def my_crt(ctx: MethodContext, classifier_epochs: int = 2) -> MethodParts:
-    """cRT (Kang et al. 2020): train all, then a fresh classifier on the frozen backbone, class-balanced."""
+def my_crt(ctx: MethodContext, classifier_epochs: int | None = None) -> MethodParts:
+    """cRT (Kang et al. 2020): train all, then a fresh classifier on the frozen model, class-balanced."""
     parts = build_baseline(ctx)
     parts.stages = [
-        Stage("representation"),
-        Stage("classifier", epochs=classifier_epochs, train=("head",), sampler="class_aware",
-              on_start=lambda model: model.head.classifier.reset_parameters()),
+        ctx.stage(name="representation"),  # the whole model, or only the head when model.freeze=all
+        Stage("classifier", epochs=classifier_epochs, train=("head.classifier",), sampler="class_aware",
+              on_start=lambda model: model.head.reset_classifier()),
     ]
     return parts
 

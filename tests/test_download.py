@@ -1,0 +1,221 @@
+"""``ltbench download`` against a loopback HTTP server (127.0.0.1 only): resume, checksums, errors, no refetch."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import io
+import subprocess
+import tarfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import SHARED_SPLITS
+from ltbench.cli import main
+from ltbench.download import catalog, fetch as fetch_module
+from ltbench.download.fetch import Checksum, Remote, fetch
+from ltbench.errors import LtbenchError
+
+PAYLOAD = bytes(range(256)) * 1200  # 300 KiB, several read chunks
+MD5 = hashlib.md5(PAYLOAD).hexdigest()
+
+
+class Server:
+    """Files served from memory with Range support; ``drop_after`` cuts the first response short; every request is logged."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.status: dict[str, int] = {}  # path -> forced HTTP error status
+        self.drop_after: dict[str, int] = {}  # path -> bytes sent before the first response breaks off
+        self.requests: list[tuple[str, str | None]] = []
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                path, ranged = self.path.lstrip("/"), self.headers.get("Range")
+                server.requests.append((path, ranged))
+                if path in server.status:
+                    return self.send_error(server.status[path])
+                if path not in server.files:
+                    return self.send_error(404)
+                body = server.files[path]
+                start = int(ranged.split("=")[1].split("-")[0]) if ranged else 0
+                if start >= len(body) and ranged:
+                    return self.send_error(416)
+                self.send_response(206 if ranged else 200)
+                if ranged:
+                    self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
+                self.send_header("Content-Length", str(len(body) - start))
+                self.end_headers()
+                cut = server.drop_after.pop(path, None)
+                self.wfile.write(body[start:] if cut is None else body[start:start + cut])
+                if cut is not None:
+                    self.close_connection = True
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def server(monkeypatch):
+    monkeypatch.setattr(fetch_module, "TIMEOUT_S", 5)  # a stuck test ends in seconds
+    served = Server()
+    yield served
+    served.close()
+
+
+def remote(path: str = "a/file.bin", checksum: Checksum | None = None) -> Remote:
+    return Remote("https://example.invalid/never-used", path, checksum or Checksum("md5", MD5), len(PAYLOAD))
+
+
+def test_an_interrupted_transfer_resumes_with_a_range_request(server, tmp_path):
+    server.files["a/file.bin"] = PAYLOAD
+    server.drop_after["a/file.bin"] = 100_000
+    path, fetched = fetch(remote(), tmp_path, server.url)
+    assert fetched and path.read_bytes() == PAYLOAD and not list(tmp_path.rglob("*.part"))
+    assert server.requests == [("a/file.bin", None), ("a/file.bin", "bytes=100000-")]
+
+
+def test_a_part_left_by_an_earlier_process_is_continued(server, tmp_path):
+    server.files["a/file.bin"] = PAYLOAD
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "file.bin.part").write_bytes(PAYLOAD[:12_345])
+    path, _ = fetch(remote(), tmp_path, server.url)
+    assert path.read_bytes() == PAYLOAD and server.requests == [("a/file.bin", "bytes=12345-")]
+
+
+def test_a_checksum_mismatch_is_one_sentence_and_leaves_nothing_that_passes_as_complete(server, tmp_path):
+    server.files["a/file.bin"] = PAYLOAD[:-1] + b"x"
+    with pytest.raises(LtbenchError, match=r"does not match its published md5 .*, so it was deleted") as error:
+        fetch(remote(), tmp_path, server.url)
+    assert str(error.value).count(". ") == 0
+    assert not (tmp_path / "a" / "file.bin").exists() and not (tmp_path / "a" / "file.bin.part").exists()
+
+
+@pytest.mark.parametrize("status, message", [(500, "HTTP 500"), (None, "HTTP 404 Not Found")])
+def test_a_server_error_or_a_missing_file_is_one_sentence(server, tmp_path, status, message):
+    if status:
+        server.status["a/file.bin"] = status
+    with pytest.raises(LtbenchError, match=message):
+        fetch(remote(), tmp_path, server.url)
+    assert not [path for path in tmp_path.rglob("*") if path.is_file()]
+
+
+def test_an_unreachable_server_is_one_sentence(tmp_path):
+    with pytest.raises(LtbenchError, match=r"Could not reach http://127\.0\.0\.1:9/a/file\.bin .*--mirror\.$"):
+        fetch(remote(), tmp_path, "http://127.0.0.1:9")  # the discard port: nothing listens
+
+
+def test_a_verified_file_is_not_fetched_again_and_a_corrupt_one_is(server, tmp_path):
+    server.files["a/file.bin"] = PAYLOAD
+    fetch(remote(), tmp_path, server.url)
+    assert fetch(remote(), tmp_path, server.url) == (tmp_path / "a" / "file.bin", False)
+    assert len(server.requests) == 1
+    (tmp_path / "a" / "file.bin").write_bytes(b"truncated")
+    assert fetch(remote(), tmp_path, server.url)[1] and len(server.requests) == 2
+
+
+def test_git_blob_ids_of_the_split_files_match_the_pinned_upstream_ones():
+    if not SHARED_SPLITS.is_dir():
+        pytest.skip("../shared/splits is not beside this checkout")
+    blobs = {local: blob for local, _, blob in catalog.SPLIT_FILES}
+    for local, copy in (("voc_lt/img_id.txt", "voc_lt/img_id.txt"), ("coco_lt/img_id.pkl", "coco_lt/img_id.txt")):
+        file = SHARED_SPLITS / copy
+        assert Checksum("git-blob", blobs[local]).matches(file)
+        git = subprocess.run(["git", "hash-object", str(file)], capture_output=True, text=True, check=True)
+        assert git.stdout.strip() == blobs[local]  # the same id git computes
+    source = (SHARED_SPLITS / "SOURCE.md").read_text()
+    assert catalog.SPLITS_COMMIT in source and all(blob in source for blob in blobs.values())
+
+
+def test_weights_come_from_torchvision_and_open_clip_tables_and_a_wrong_file_is_refused(server, tmp_path, capsys):
+    files = {remote.path: remote for remote, _ in catalog.weights(tmp_path).files}
+    assert files["resnet50-0676ba61.pth"].checksum == Checksum("sha256", "0676ba61")
+    assert files["RN50.pt"].checksum.expected == files["RN50.pt"].url.split("/")[-2] and len(
+        files["RN50.pt"].checksum.expected) == 64
+    server.files["resnet50-0676ba61.pth"] = PAYLOAD  # not the real weights
+    assert main(["download", "weights", "--dest", str(tmp_path), "--mirror", server.url]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"ltbench: error: {server.url}/resnet50-0676ba61.pth does not match its published "
+                              "sha256 0676ba61, so it was deleted")
+    assert not list(tmp_path.iterdir())
+
+
+def voc_tar(member: str, text: str) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        data = text.encode()
+        info = tarfile.TarInfo(member)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_download_voc_fetches_verifies_unpacks_then_prepares_and_a_rerun_fetches_nothing(server, tmp_path,
+                                                                                          monkeypatch, capsys):
+    from ltbench._torchvision_compat import ensure_torchvision_importable
+
+    ensure_torchvision_importable()
+    from torchvision.datasets import voc
+
+    prepared = []
+    monkeypatch.setattr("ltbench.data.prepare.prepare",
+                        lambda name, **params: prepared.append((name, params)) or type("R", (), {
+                            "summary": lambda self: "prepared"})())
+    for key in ("2007", "2007-test", "2012"):
+        entry = voc.DATASET_YEAR_DICT[key]
+        body = voc_tar(f"VOCdevkit/VOC{key[:4]}/{key}.txt", key)
+        server.files[entry["filename"]] = body
+        monkeypatch.setitem(voc.DATASET_YEAR_DICT, key, {**entry, "md5": hashlib.md5(body).hexdigest()})
+        monkeypatch.setitem(catalog.VOC_SIZES, key, len(body))
+    (tmp_path / "splits" / "voc_lt").mkdir(parents=True)
+    args = ["download", "voc", "--dest", str(tmp_path / "voc"), "--splits", str(tmp_path / "splits"),
+            "--mirror", server.url]
+    assert main(args) == 0
+    assert (tmp_path / "voc" / "VOCdevkit" / "VOC2007" / "2007-test.txt").read_text() == "2007-test"
+    assert (tmp_path / "voc" / "VOCdevkit" / "VOC2012" / "2012.txt").read_text() == "2012"
+    assert prepared == [("voc_lt", {"root": str(tmp_path / "voc"), "splits": str(tmp_path / "splits")})]
+    assert len(server.requests) == 3 and capsys.readouterr().out.strip().endswith("prepared")
+    (tmp_path / "voc" / "VOCdevkit" / "VOC2012" / "2012.txt").unlink()
+    assert main(args) == 0
+    assert len(server.requests) == 3  # verified archives are not fetched again ...
+    assert not (tmp_path / "voc" / "VOCdevkit" / "VOC2012" / "2012.txt").exists()  # ... nor unpacked again
+
+
+def test_download_splits_without_a_server_is_one_sentence(tmp_path, capsys):
+    assert main(["download", "splits", "--dest", str(tmp_path), "--mirror", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Could not reach http://127.0.0.1:9/voc_lt/img_id.txt" in err
+
+
+def test_weights_land_where_ltbench_looks_for_them(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+    import torch.hub
+
+    from ltbench.clip_loading import ClipWeights
+    from ltbench.models.backbones import _imagenet_weights
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # ~/.cache/clip
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf"))  # no copy found there
+    placed = {}
+    for remote, folder in catalog.weights(None).files:
+        placed[remote.path] = folder / remote.path
+        placed[remote.path].parent.mkdir(parents=True, exist_ok=True)
+        placed[remote.path].write_bytes(b"stand-in")
+    assert _imagenet_weights("resnet50", allow_download=False) == placed["resnet50-0676ba61.pth"]
+    assert _imagenet_weights("resnet101", allow_download=False) == placed["resnet101-63fe2227.pth"]
+    assert ClipWeights("clip-rn50", "RN50", "text").file == placed["RN50.pt"]
+    assert ClipWeights("clip-vit-b16", "ViT-B-16", "text").file == placed["ViT-B-16.pt"]
