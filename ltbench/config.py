@@ -39,7 +39,8 @@ COMPONENT_KEYS: dict[tuple[str, ...], str] = {
 }
 # keys of a component section that the engine reads itself: kept when another component is named
 ENGINE_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("train", "optimizer"): ("lr", "weight_decay", "decay_norm_and_bias"), ("text",): ("template", "trainable"),
+    ("train", "optimizer"): ("lr", "weight_decay", "decay_norm_and_bias"),
+    ("text",): ("template", "trainable", "names"), ("dataset",): ("test_images",),
 }
 
 

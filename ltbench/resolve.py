@@ -128,7 +128,8 @@ def _complete_section(section: Config, key: str, registry: Registry, name_key: s
 
 def _complete(config: Config, default_loss: str | None) -> None:
     """Complete every component section of ``config`` in place."""
-    config["dataset"] = _complete_section(config["dataset"], "dataset", DATASETS, "name", 0)
+    config["dataset"] = _complete_section(config["dataset"], "dataset", DATASETS, "name", 0,
+                                          ENGINE_KEYS[("dataset",)])
     config["method"] = _complete_section(config["method"], "method", METHODS, "name", 1)
     if "model" in config:
         config["model"] = _complete_section(config["model"], "model", BACKBONES, "backbone", 0)

@@ -146,14 +146,15 @@ class MethodContext:
 
         params = dict(self.config["text"])
         name, template, trainable = params.pop("encoder"), params.pop("template"), params.pop("trainable")
+        names = self.dataset.prompt_names(params.pop("names", "readable"))
         encoder = TEXT_ENCODERS.build(name, **params)
         self.provenance["text_encoder"] = f"{name}: {encoder.source}"
         if trainable:
             if not hasattr(encoder, "trainable_tower"):
                 raise LtbenchError(f"text.trainable=true needs a text encoder with a tower to train "
                                    f"(clip-rn50, clip-vit-b16), not {name!r}.")
-            return encoder.trainable_tower(self.dataset.class_names, template)
-        return encode_cached(encoder, self.dataset.class_names, template)
+            return encoder.trainable_tower(names, template)
+        return encode_cached(encoder, names, template)
 
     def loss(self) -> nn.Module:
         """The loss of the resolved ``loss`` section (the method's default unless the config names another)."""
