@@ -13,6 +13,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ltbench.data.groups import GROUP_NAMES
+from ltbench.errors import LtbenchError
 
 
 def average_precision(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -21,6 +22,11 @@ def average_precision(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
     targets = np.asarray(targets) > 0
     if scores.shape != targets.shape or scores.ndim != 2:
         raise ValueError(f"scores {scores.shape} and targets {targets.shape} must be equal N x C arrays")
+    bad = ~np.isfinite(scores)
+    if bad.any():  # a NaN ranks nowhere: its AP would be a chance-level number that means nothing
+        raise LtbenchError(f"The model's test scores are NaN or infinite for {bad.any(axis=1).sum():,} of "
+                           f"{len(scores):,} images in {bad.any(axis=0).sum()} of {scores.shape[1]} classes, "
+                           "so no mAP is reported; the model computes non-finite logits.")
     return np.array([_binary_ap(scores[:, c], targets[:, c]) for c in range(scores.shape[1])])
 
 

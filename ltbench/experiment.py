@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ltbench.config import Config, config_hash, deep_merge, dump_yaml
-from ltbench.data.base import LTDataset
+from ltbench.data.base import LTDataset, select_test_images
 from ltbench.engine.distributed import is_main_rank
 from ltbench.engine.trainer import Trainer, seed_everything
 from ltbench.evaluation import classes_without_test_positives
@@ -61,11 +61,11 @@ def run_dir_of(config: Config) -> Path:
 def build_dataset(config: Config, datasets: dict[str, LTDataset] | None = None) -> LTDataset:
     """The resolved config's dataset; ``datasets`` lets a suite reuse one already built with the same settings."""
     params = dict(config["dataset"])
-    name = params.pop("name")
+    name, test_images = params.pop("name"), params.pop("test_images", "all")
     datasets = {} if datasets is None else datasets
     key = digest(config["dataset"])
     if key not in datasets:
-        datasets[key] = DATASETS.build(name, **params)
+        datasets[key] = select_test_images(DATASETS.build(name, **params), test_images)
     return datasets[key]
 
 
@@ -148,7 +148,7 @@ def _train_and_write(experiment: Experiment, trainer: Trainer, writes: bool) -> 
     if selected is not None:  # what choosing the epoch on the test set would report: never the result
         metrics["test_selected"] = selected.as_json()
     save_model(run_dir / MODEL_FILE, result.model, trainer.frozen)
-    write_scores(run_dir / SCORES_FILE, result.scores, dataset.test.targets)
+    write_scores(run_dir / SCORES_FILE, result.scores, dataset.test.targets, experiment.parts.score)
     write_json(run_dir / METRICS_FILE, metrics)
     if not config["train"]["keep_checkpoint"]:
         (run_dir / CHECKPOINT_FILE).unlink(missing_ok=True)

@@ -9,7 +9,9 @@ behind the number does, each with its source (``path:line`` in the card's
 ``repository``, or a paper section), and the resolved-config keys the setting
 maps to with the recipe's value. A setting that is not a config key (the AP
 function, an initialisation) says in ``ltbench`` how ltbench does it. ``differs``
-gives the reason when ltbench departs from the recipe on purpose.
+gives the reason when ltbench departs from the recipe on purpose. A row that is
+a suite row rather than a preset (CPRFL's Table 2 losses) names it in
+``suite_row`` (``table2: BCE``); the card is then checked against that row's config.
 ``ltbench.recipe_check`` compares a card with ``resolve_config``'s output.
 """
 
@@ -33,7 +35,7 @@ REQUIRED_SETTINGS = (
     "text_encoder", "score", "ap", "checkpoint",
 )
 SETTING_FIELDS = ("paper", "paper_source", "code", "code_source", "config", "ltbench", "differs")
-CARD_FIELDS = ("base", "rows", "implemented", "basis", "repository", "no_source", "note", "settings")
+CARD_FIELDS = ("base", "rows", "implemented", "basis", "repository", "no_source", "note", "settings", "suite_row")
 BASES = ("code", "paper", "none")  # which column the ``config`` values encode
 
 
@@ -66,6 +68,7 @@ class Card:
     note: str | None
     settings: tuple[Setting, ...]
     path: Path
+    suite_row: tuple[str, str] | None = None  # (suite, row label) whose config the card is checked against
 
     @property
     def name(self) -> str:
@@ -97,8 +100,9 @@ def load_card(path: Path) -> Card:
     missing = [name for name in REQUIRED_SETTINGS if name not in {s.name for s in settings}]
     if missing:
         raise LtbenchError(f"{where} lacks settings: {', '.join(missing)}.")
+    suite_row = _row(data["suite_row"], where) if data.get("suite_row") else None
     return Card(method, path.parent.name, preset or None, rows, bool(data.get("implemented", True)), basis,
-                data.get("repository"), data.get("no_source"), data.get("note"), settings, path)
+                data.get("repository"), data.get("no_source"), data.get("note"), settings, path, suite_row)
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -7,6 +7,7 @@ import textwrap
 from collections import Counter
 from typing import Any, Sequence
 
+from ltbench.errors import LtbenchError
 from ltbench.recipe_cards import Card, find_card
 from ltbench.recipe_check import EQUAL, MISMATCH, Verdict, compare, show_value
 
@@ -20,6 +21,15 @@ def card_config(card: Card, overrides: Sequence[str] = ()) -> dict[str, Any] | N
 
     if not card.implemented:
         return None
+    if card.suite_row:
+        from ltbench.launch.tasks import SuiteTask, task_config
+
+        suite, label = card.suite_row
+        config = task_config(SuiteTask(suite, card.dataset, label, 1, tuple(overrides)))
+        if config["method"]["name"] != card.method:
+            raise LtbenchError(f"Recipe card {card.path} is for {card.method}, but suite {suite}'s row {label!r} "
+                               f"trains {config['method']['name']}.")
+        return config
     return resolve_config(card.method, card.dataset, card.preset, overrides)
 
 
@@ -71,6 +81,10 @@ def render_card(card: Card, config: dict[str, Any] | None) -> str:
         lines += _field("note", card.note)
     if config is None:
         lines += _field("ltbench", f"{card.method} is not implemented in ltbench; the card records the recipe only")
+    elif card.suite_row:
+        suite, label = card.suite_row
+        lines += _field("ltbench", f"the {suite} suite's row {label!r}: ltbench suite {suite} --dataset "
+                        f"{card.dataset} --rows {label!r}")
     else:
         preset = f" --config {card.preset}" if card.preset else ""
         lines += _field("ltbench", f"ltbench run --method {card.method} --dataset {card.dataset}{preset}"

@@ -5,7 +5,8 @@ A finished run directory holds::
     config.yaml     fully resolved config (every default explicit)
     metrics.json    see ``RunRecord``; ``status`` is "finished" once complete
     history.jsonl   one JSON object per finished epoch (epoch, train_loss, test_map, lr, ...)
-    scores.npz      test-set ``scores`` (N x C float32, sigmoid) and ``targets`` (N x C uint8)
+    scores.npz      test-set ``scores`` (N x C float32: the logits through the method's ``score``
+                    function, named in the file), ``targets`` (N x C uint8); docs/scores.md
     model.safetensors  the reported model's trained tensors (``ltbench.saved_model``)
     checkpoint.pt   last epoch's training state, for resuming; deleted when the run
                     finishes unless ``train.keep_checkpoint``
@@ -66,11 +67,20 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def write_scores(path: Path, scores: np.ndarray, targets: np.ndarray) -> None:
-    atomic_write(
-        path,
-        lambda h: np.savez_compressed(h, scores=scores.astype(np.float32), targets=targets.astype(np.uint8)),
-    )
+LEGACY_SCORE = "sigmoid"  # what a scores.npz without a ``score`` entry holds (runs before docs/scores.md)
+
+
+def write_scores(path: Path, scores: np.ndarray, targets: np.ndarray, score: str = "logit") -> None:
+    """``score`` names the score function that made ``scores`` (``ltbench.methods.base.SCORE_FUNCTIONS``)."""
+    atomic_write(path, lambda h: np.savez_compressed(
+        h, scores=scores.astype(np.float32), targets=targets.astype(np.uint8), score=np.array(score)))
+
+
+def read_scores(path: Path) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(scores, targets, score function)`` of a scores.npz; AP ranks the scores whichever function made them."""
+    with np.load(path) as saved:
+        score = str(saved["score"]) if "score" in saved.files else LEGACY_SCORE
+        return saved["scores"], saved["targets"], score
 
 
 def append_history(run_dir: Path, row: dict[str, Any]) -> None:

@@ -191,7 +191,6 @@ def _kill_at_second_epoch(info: EpochInfo) -> None:
 
 
 def _scores(run_dir: Path) -> np.ndarray:
-    from ltbench.runs import SCORES_FILE
+    from ltbench.runs import SCORES_FILE, read_scores
 
-    with np.load(run_dir / SCORES_FILE) as saved:
-        return saved["scores"]
+    return read_scores(run_dir / SCORES_FILE)[0]

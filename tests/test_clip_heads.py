@@ -10,6 +10,8 @@ from clip_helpers import TINY_VIT
 
 from ltbench.clip_loading import random_clip
 from ltbench.losses.cse import ClassSpecificEmbeddingLoss
+from ltbench.methods.base import SCORE_FUNCTIONS
+from ltbench.methods.zsclip import LMPT_TEMPERATURE
 from ltbench.models.clip_heads import PromptHead, ZeroShotHead
 from ltbench.models.clip_image import CLIP_MEAN, CLIP_STD, ClipImageBackbone
 from ltbench.models.hp_dval import HPDValHead, fuse_scores
@@ -67,14 +69,14 @@ def test_lmpt_compat_prompts_cut_the_joined_templates_and_the_names():
     assert prompts[3] == "a bad photo of a cat. a photo of many cat. a sculpture of a cat. a rendering o"[:76]
 
 
-def test_lmpt_compat_head_is_a_softmax_over_classes_at_temperature_100(clip, backbone):
+def test_lmpt_compat_scores_are_a_log_softmax_over_classes_at_temperature_100(clip, backbone):
     text = F.normalize(torch.randn(4, 16), dim=-1)
-    head = ZeroShotHead(text, clip[0].logit_scale, softmax=True)
+    head = ZeroShotHead(text, torch.tensor(LMPT_TEMPERATURE).log())
     features = backbone(torch.rand(3, 3, 32, 32))
-    scores = head(features)
+    scores = SCORE_FUNCTIONS["log_softmax"](head(features))
     image = F.normalize(features[:, :, 0, 0], dim=-1)
-    torch.testing.assert_close(scores, torch.softmax(100.0 * image @ text.T, dim=1))
-    torch.testing.assert_close(scores.sum(dim=1), torch.ones(3))
+    torch.testing.assert_close(scores.exp(), torch.softmax(100.0 * image @ text.T, dim=1))
+    torch.testing.assert_close(scores.exp().sum(dim=1), torch.ones(3))
 
 
 def test_prompt_context_places_learnable_vectors_before_the_name(backbone):

@@ -19,6 +19,7 @@ from ltbench.errors import LtbenchError
 from ltbench.evaluation import chance_map
 from ltbench.experiment import build_experiment, run_experiment
 from ltbench.resolve import resolve_config
+from ltbench.runs import read_scores
 
 SMALL_DRAW = ["dataset.max_count=40", "dataset.num_test=60"]
 
@@ -44,11 +45,10 @@ def test_zsclip_only_evaluates_and_writes_its_run_directory(tmp_path, monkeypatc
         metrics = run_experiment(experiment)
         assert np.isfinite(metrics["map"]["total"]) and metrics["map"]["total"] > 0
         assert (experiment.run_dir / "scores.npz").is_file()
-        with np.load(experiment.run_dir / "scores.npz") as data:
-            scores = data["scores"]
-        if preset == "lmpt_compat":  # the head's output is a softmax over classes (stored through a sigmoid)
-            head_output = np.log(scores / (1 - scores))
-            np.testing.assert_allclose(head_output.sum(axis=1), 1.0, rtol=1e-3)
+        scores, _, score = read_scores(experiment.run_dir / "scores.npz")
+        assert score == {"ensemble": "logit", "lmpt_compat": "log_softmax"}[preset]
+        if preset == "lmpt_compat":  # the log of a softmax over classes
+            np.testing.assert_allclose(np.exp(scores).sum(axis=1), 1.0, rtol=1e-5)
 
 
 @pytest.mark.parametrize("method, trains", [

@@ -32,7 +32,7 @@ def test_cutout_comes_first_and_nothing_is_normalised():
         white = (out >= 254).all(0)  # PIL's autocontrast maps the max to 254 or 255 (float rounding)
         assert white.any() and (out[:, ~white] == 0).all()  # a random colour cut after it would survive as itself
         height, width = _rectangle(white.numpy())
-        assert 16 <= height <= 32 and 16 <= width <= 32  # half the side, clipped at most to half of that
+        assert 17 <= height <= 33 and 17 <= width <= 33  # half the side plus one, clipped at most to about half
 
 
 def test_cutout_is_always_applied_half_size_in_one_random_colour():
@@ -41,10 +41,25 @@ def test_cutout_is_always_applied_half_size_in_one_random_colour():
     for _ in range(30):
         out = np.asarray(CutoutPIL(0.5)(Image.fromarray(np.zeros((40, 40, 3), np.uint8))))
         cut = out.any(2)
-        assert cut.any() and max(_rectangle(cut)) <= 20
+        assert cut.any() and max(_rectangle(cut)) <= 21
         colours.add(tuple(out[cut][0]))
         assert (out[cut] == out[cut][0]).all()
     assert len(colours) == 30
+
+
+def test_cutout_square_is_225_px_at_448_as_pils_rectangle_draws_it():
+    """CPRFL's helper_functions.py:131-141: half extent int(0.5 * 448 + 0.5) // 2 = 112 either side, ends included."""
+    torch.manual_seed(3)
+    sizes = set()
+    for _ in range(40):
+        out = np.asarray(CutoutPIL(0.5)(Image.fromarray(np.zeros((448, 448, 3), np.uint8))))
+        cut = out.any(2)
+        rows, cols = np.flatnonzero(cut.any(1)), np.flatnonzero(cut.any(0))
+        height, width = _rectangle(cut)
+        for extent, (first, last) in ((height, (rows[0], rows[-1])), (width, (cols[0], cols[-1]))):
+            assert extent == 225 or first == 0 or last == 447  # the full square unless it meets a border
+        sizes.add((height, width))
+    assert (225, 225) in sizes and max(max(s) for s in sizes) == 225
 
 
 def test_test_images_are_only_resized():

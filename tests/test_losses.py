@@ -135,6 +135,12 @@ def test_cb_focal_cprfl_variant() -> None:
     check("cb_focal", entry, mode="by_class", logit_reg=True, neg_scale=2.0, loss_weight=10.0)
 
 
+def test_focal_with_logit_reg_is_cprfls_fl() -> None:
+    """CPRFL's --loss_function FL (train.py:125-142): focal + DB logit regularisation, no re-weighting."""
+    check("focal", lambda k, i, z, y: db_entry(k, i, z, y, weighting=False), logit_reg=True)
+    check("focal", lambda k, i, z, y: db_entry(k, i, z, y, weighting=False, lam=2.0), logit_reg=True, neg_scale=2.0)
+
+
 def test_db_focal() -> None:
     check("db_focal", lambda k, i, z, y: db_entry(k, i, z, y))
     check("db_focal", lambda k, i, z, y: db_entry(k, i, z, y, mu=0.2, lam=2.0), mu=0.2, neg_scale=2.0)
@@ -266,6 +272,28 @@ def test_db_focal_batch_mean_focal_factor_is_one_scalar_from_the_mean_bce() -> N
     assert value != pytest.approx(run("db_focal", z)[0], rel=1e-3)  # not the per-element factor
     with pytest.raises(LtbenchError, match="focal_reduction must be one of element, batch_mean"):
         build_loss({"name": "db_focal", "focal_reduction": "mean"}, STATS)
+
+
+def test_cprfls_fl_takes_its_focal_factor_from_the_batch_mean_bce() -> None:
+    """CPRFL's ResampleLoss (src/loss_functions/dbl.py:62-63,360-369): FL = logit-regularised BCE (negatives
+    weighted 1/lambda) times one focal factor from the mean unregularised-weight BCE of the batch."""
+    z = logits64()
+    entries = [(k, i) for k in range(3) for i in range(4)]
+
+    def zt(k: int, i: int) -> torch.Tensor:
+        return z[k, i] - math.log(N / FREQ[i] - 1) * 0.05 / 5.0
+
+    bce = [torch.log1p(torch.exp(-zt(k, i))) if TARGETS[k, i] else torch.log1p(torch.exp(5.0 * zt(k, i)))
+           for k, i in entries]
+    p_t = torch.exp(-sum(bce) / len(entries))
+    weighted = sum(b if TARGETS[k, i] else b / 5.0 for b, (k, i) in zip(bce, entries)) / len(entries)
+    expected = 2.0 * (1 - p_t) ** 2 * weighted
+    (expected_grad,) = torch.autograd.grad(expected, z)
+    value, grad = run("focal", z, logit_reg=True, focal_reduction="batch_mean")
+    assert value == pytest.approx(expected.item(), rel=1e-5)
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-4, atol=1e-6)
+    cb_value, _ = run("cb_focal", z, mode="by_class", logit_reg=True, focal_reduction="batch_mean")
+    assert cb_value != pytest.approx(run("cb_focal", z, mode="by_class", logit_reg=True)[0], rel=1e-3)
 
 
 @pytest.mark.parametrize("pos_scale", [None, 5.0])

@@ -54,9 +54,9 @@ def test_crt_second_stage_keeps_the_backbone_bit_identical_and_caches_its_fine_t
     model.eval()
     loader = make_loader(SplitDataset(experiment.dataset.test, build_transform(64, "none", False)), 256)
     with torch.no_grad():
-        from_images = torch.cat([torch.sigmoid(model(to_float_images(x, torch.device("cpu")))) for x, _ in loader])
-    with np.load(experiment.run_dir / "scores.npz") as saved:
-        np.testing.assert_allclose(saved["scores"], from_images.numpy(), atol=1e-2)  # float16 cache
+        from_images = torch.cat([model(to_float_images(x, torch.device("cpu"))) for x, _ in loader])
+    with np.load(experiment.run_dir / "scores.npz") as saved:  # the logits
+        np.testing.assert_allclose(saved["scores"], from_images.numpy(), rtol=1e-2, atol=1e-2)  # float16 cache
     # one epoch of SGD fine-tuning on a few hundred 64 px digits mostly spoils the ImageNet features, so the
     # classifier re-trained on them is only a little above chance (27.2 against 25.15 here)
     assert metrics["map"]["total"] > chance_map(experiment.dataset.test.targets) + 1

@@ -6,6 +6,7 @@ import copy
 import json
 import os
 
+import numpy as np
 import pytest
 import torch
 
@@ -69,6 +70,38 @@ def test_glove_multiword_names_average_their_known_words(glove):
 def test_glove_name_without_known_word_is_an_error(glove):
     with pytest.raises(LtbenchError, match="qqzxqvw"):
         glove.encode(["cat", "qqzxqvw"], TEMPLATE)
+
+
+def _glove_text_file(path, words, dim=300):
+    """A tiny file in Stanford's GloVe text format; word k's vector is k + 0.5 * arange(dim) / dim."""
+    rows = {word: k + 0.5 * np.arange(dim) / dim for k, word in enumerate(words)}
+    path.write_text("".join(f"{w} " + " ".join(f"{x:.6f}" for x in v) + "\n" for w, v in rows.items()))
+    return {w: torch.tensor(v, dtype=torch.float32) for w, v in rows.items()}
+
+
+def test_glove_reads_a_300d_text_file_the_user_supplies(tmp_path, monkeypatch):
+    monkeypatch.setenv("LTBENCH_CACHE", str(tmp_path / "cache"))
+    vectors = _glove_text_file(tmp_path / "glove.6B.300d.txt", ["the", "dining", "table", "cat", "dog"])
+    encoder = TEXT_ENCODERS.build("glove", weights=str(tmp_path / "glove.6B.300d.txt"))
+    assert encoder.dim == 300 and encoder.source == str((tmp_path / "glove.6B.300d.txt").resolve())
+    emb = encode_cached(encoder, ["dining table", "cat"], TEMPLATE)
+    assert emb.shape == (2, 300)
+    torch.testing.assert_close(emb[0], (vectors["dining"] + vectors["table"]) / 2)
+    torch.testing.assert_close(emb[1], vectors["cat"])
+    torch.testing.assert_close(encode_cached(encoder, ["dining table", "cat"], TEMPLATE), emb)  # from the cache
+
+
+def test_missing_or_broken_glove_file_is_one_sentence(tmp_path):
+    with pytest.raises(LtbenchError) as error:
+        TEXT_ENCODERS.build("glove", weights=str(tmp_path / "glove.6B.300d.txt"))
+    message = str(error.value)
+    assert "glove.6B.300d.txt" in message and "text.weights=" in message and "\n" not in message
+    (tmp_path / "short.txt").write_text("cat 1 2 3\ndog 1 2\n")
+    with pytest.raises(LtbenchError, match=r"Line 2 of the GloVe file .* does not hold 3 numbers"):
+        TEXT_ENCODERS.build("glove", weights=str(tmp_path / "short.txt")).encode(["dog"], TEMPLATE)
+    (tmp_path / "RN50.pt").write_bytes(bytes(range(256)))  # a CLIP checkpoint passed by mistake
+    with pytest.raises(LtbenchError, match="does not start with a 'word x1 ... xD' line"):
+        TEXT_ENCODERS.build("glove", weights=str(tmp_path / "RN50.pt")).encode(["dog"], TEMPLATE)
 
 
 def test_random_encoder_is_seeded():

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, Sequence
 
 import numpy as np
 
 from ltbench.data.groups import split_groups
+from ltbench.errors import check_choice
+
+PROMPT_NAMES = ("readable", "annotation")
 
 
 class ImageSource(Protocol):
@@ -54,6 +57,16 @@ class LTDataset:
     train: Split
     test: Split
     meta: dict = field(default_factory=dict)  # provenance: root, split files, cache paths
+    annotated_names: list[str] | None = None  # as the annotations write them ("pottedplant"); None: class_names
+
+    def prompt_names(self, names: str) -> list[str]:
+        """Class names for text prompts: ``readable`` ("potted plant") or ``annotation`` ("pottedplant").
+
+        The CLIP-era authors' code (CPRFL, LMPT, HP-DVAL) feeds VOC's annotation
+        names to CLIP; readable names are ltbench's default.
+        """
+        check_choice("text.names", names, PROMPT_NAMES)
+        return list(self.annotated_names or self.class_names) if names == "annotation" else list(self.class_names)
 
     @property
     def num_classes(self) -> int:
@@ -70,3 +83,36 @@ class LTDataset:
     @property
     def groups(self) -> dict[str, np.ndarray]:
         return split_groups(self.class_freq)
+
+
+TEST_IMAGES = ("all", "labelled")
+
+
+class ImageSubset:
+    """The images of ``rows`` of another source, in that order."""
+
+    def __init__(self, images: ImageSource, rows: np.ndarray) -> None:
+        self.images, self.rows = images, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        return self.images[int(self.rows[index])]
+
+
+def select_test_images(dataset: LTDataset, test_images: str) -> LTDataset:
+    """``dataset`` with every test image (``all``) or only those with a positive label (``labelled``).
+
+    ``labelled`` is how LMPT's zero-shot test runs (zero_shot_clip/test.py:110-112
+    skips an image whose label list is empty): the 48 COCO val2017 images without
+    an annotated object leave the test set; VOC2007 test has none such.
+    """
+    check_choice("dataset.test_images", test_images, TEST_IMAGES)
+    if test_images == "all":
+        return dataset
+    rows = np.flatnonzero(dataset.test.targets.any(axis=1))
+    test = Split(ImageSubset(dataset.test.images, rows), dataset.test.targets[rows],
+                 [dataset.test.ids[r] for r in rows])
+    meta = {**dataset.meta, "test_images": f"labelled only: {len(dataset.test) - len(rows)} unlabelled dropped"}
+    return replace(dataset, test=test, meta=meta)

@@ -2,8 +2,8 @@
 
 Their code (``src/data_loader``, issue 13) builds ``Resize((S, S))``, then
 ``CutoutPIL(cutout_factor=0.5)`` (ASL's: always applied, a square half the
-image side, centred at a uniform point and clipped at the borders, filled with
-one random colour), then ``RandAugment()`` of the PyPI package ``randaugment``
+image side plus one pixel, centred at a uniform point and clipped at the
+borders, filled with one random colour), then ``RandAugment()`` of the PyPI package ``randaugment``
 (1.0.2), then ``ToTensor()`` with no mean/std normalisation. Test images are
 only resized. Nothing here is vendored: the behaviour below is written from the
 package's description and its source's documented policy:
@@ -38,7 +38,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from PIL import Image, ImageEnhance, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 from ltbench.data.transforms import Transform
 from ltbench.registry import AUGMENTATIONS
@@ -117,14 +117,25 @@ class RandAugment:
 
 
 class CutoutPIL:
-    """Always cut a square ``factor`` of the image side wide, filled with one random colour (ASL's CutoutPIL)."""
+    """Always cut a rectangle about ``factor`` of each side, filled with one random colour (ASL's CutoutPIL).
+
+    As the authors' code draws it (CPRFL ``helper_functions.py:131-141``): half
+    extent ``int(factor * side + 0.5) // 2`` either side of a uniform centre,
+    clipped to the image, drawn with PIL's ``rectangle``, which includes both
+    end points: 225 x 225 px at 448 (not 224), 113 at 224.
+    """
 
     def __init__(self, factor: float = 0.5) -> None:
         self.factor = factor
 
     def __call__(self, image: Image.Image) -> Image.Image:
-        colour = [_randint(256) for _ in range(3)]
-        return _fill_square(image, round(self.factor * min(image.size)), colour)
+        width, height = image.size
+        cy, cx = _randint(height), _randint(width)
+        half_h, half_w = int(self.factor * height + 0.5) // 2, int(self.factor * width + 0.5) // 2
+        box = [max(cx - half_w, 0), max(cy - half_h, 0), min(cx + half_w, width), min(cy + half_h, height)]
+        image = image.copy()
+        ImageDraw.Draw(image).rectangle(box, fill=tuple(_randint(256) for _ in range(3)))
+        return image
 
 
 def code_transform(size: int, train: bool = True, randaugment: RandAugment | None = None) -> Transform:

@@ -50,7 +50,7 @@ def voc_lt(root: str | None = None, splits: str | None = None, cache_size: int |
     train = _read_split(devkit / "VOC2012", train_ids, "train", cache_size)
     test = _read_split(devkit / "VOC2007", test_ids, "test", cache_size)
     return LTDataset(
-        name="voc_lt", class_names=list(CLASS_NAMES), train=train, test=test,
+        name="voc_lt", class_names=list(CLASS_NAMES), annotated_names=list(XML_NAMES), train=train, test=test,
         meta={"root": str(base), "train_ids": str(train_list), "test_ids": str(test_list),
               "images": images_meta(train, test), "cache_size": cache_size,
               "source": "PASCAL VOC2012 trainval (train subset of Wu et al. 2020) and VOC2007 test"},

@@ -24,8 +24,9 @@ from ltbench.engine.checkpoint import Position, read_checkpoint, restore_trainin
 from ltbench.engine.device import amp_dtype, amp_enabled, autocast, pick_device
 from ltbench.engine.ema import make_ema
 from ltbench.engine.inputs import Inputs
-from ltbench.engine.optim import build_optimizer, build_scheduler, decay_groups
 from ltbench.engine.active_stage import ActiveStage, set_train_modes, stage_section
+from ltbench.engine.optim import build_optimizer, build_scheduler, decay_groups
+from ltbench.engine.prediction import predict_scores
 from ltbench.errors import LtbenchError
 from ltbench.evaluation import evaluate
 from ltbench.loggers import LoggerGroup
@@ -43,7 +44,7 @@ def seed_everything(seed: int) -> None:
 
 @dataclass
 class TrainResult:
-    scores: np.ndarray  # test-set sigmoid scores of the reported model
+    scores: np.ndarray  # test-set scores of the reported model (float32 logits through its score function)
     metrics: dict[str, Any]  # evaluator output for those scores
     epochs: int
     device: str
@@ -209,18 +210,12 @@ class Trainer:
             logits = self.model.head(features(batch[0]))
         return self.loss_fn(logits.float(), batch[1].to(self.device, non_blocking=True))
 
-    @torch.no_grad()
     def predict(self, model: nn.Module, last_stage: Stage | None) -> np.ndarray:
-        """Sigmoid test-set scores of ``model`` (cached features when its backbone did not train last)."""
+        """Test-set scores of ``model`` (cached features when its backbone did not train last)."""
         cached = self.inputs.cached_for_evaluation(last_stage)
-        loader = self.inputs.test_loader(model.backbone, cached)
-        model.eval()
-        outputs = []
-        for inputs, _ in loader:
-            with autocast(self.amp, self.device, self.dtype):
-                logits = model.head(self.inputs.to_features(model.backbone, inputs, cached))
-            outputs.append(torch.sigmoid(logits.float()).cpu())
-        return torch.cat(outputs).numpy()
+        return predict_scores(model, self.inputs.test_loader(model.backbone, cached),
+                              lambda inputs: self.inputs.to_features(model.backbone, inputs, cached),
+                              lambda: autocast(self.amp, self.device, self.dtype), self.parts.score)
 
     def _record_final_map(self, epoch: int, test_map: float) -> None:
         """Put the reported model's mAP on the last epoch's history row (for the learning curves)."""

@@ -8,6 +8,7 @@ repository (Wu et al., ECCV 2020), see REFERENCE.md "Losses".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,6 +44,11 @@ def db_logit_bias(stats: ClassStats, kappa: float, neg_scale: float) -> torch.Te
     """
     pos, neg = class_counts(stats)
     return class_tensor(-np.log(neg / pos) * kappa / neg_scale)
+
+
+def logit_regularisation(stats: ClassStats, enabled: bool, kappa: float, neg_scale: float) -> dict[str, Any]:
+    """``ResampleLoss`` keywords for DB's logit regularisation (bias and lambda) on a loss that adds it optionally."""
+    return {"bias": db_logit_bias(stats, kappa, neg_scale), "neg_scale": neg_scale} if enabled else {}
 
 
 class ResampleLoss(nn.Module):

@@ -5,8 +5,9 @@ The model maps images to logits and is split into ``backbone`` (images -> featur
 and ``head`` (features -> logits), so that the engine can cache the features of a
 backbone that does not train. Everything else the engine would otherwise decide
 (stages and what trains in each, samplers, optimizer overrides, parameter groups,
-transforms, per-epoch switches, the loss of a batch) the method may say here;
-the engine asks instead of inspecting the model.
+transforms, per-epoch switches, the loss of a batch, the score function that
+turns test logits into what AP ranks) the method may say here; the engine asks
+instead of inspecting the model.
 """
 
 from __future__ import annotations
@@ -20,11 +21,18 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from ltbench.data.base import LTDataset
-from ltbench.errors import LtbenchError
+from ltbench.errors import LtbenchError, check_choice
 from ltbench.registry import BACKBONES, TEXT_ENCODERS
 
 Transform = Callable[[np.ndarray], torch.Tensor]
 NamedParams = list[tuple[str, nn.Parameter]]
+
+# What AP ranks, from the head's float32 logits (docs/scores.md). Both are exact in float32 at any logit
+# scale, where a float32 sigmoid is exactly 1.0 for every logit >= 16.7 and ties the images above it.
+SCORE_FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "logit": lambda logits: logits,  # ranks each class's images as its sigmoid does
+    "log_softmax": lambda logits: logits.log_softmax(dim=-1),  # ranks as a softmax over classes (LMPT's code)
+}
 
 
 class SplitModel(nn.Module):
@@ -105,6 +113,10 @@ class MethodParts:
     train_transform: Transform | None = None  # None: the input.augment pipeline
     test_transform: Transform | None = None  # None: resize to input.size
     train_dataset: Callable[[Dataset, np.ndarray], Dataset] | None = None  # wrap the engine's (e.g. pairs)
+    score: str = "logit"  # a SCORE_FUNCTIONS name: what the test logits are ranked by (its published form's)
+
+    def __post_init__(self) -> None:
+        check_choice("MethodParts.score", self.score, tuple(SCORE_FUNCTIONS))
 
 
 @dataclass
@@ -138,14 +150,15 @@ class MethodContext:
 
         params = dict(self.config["text"])
         name, template, trainable = params.pop("encoder"), params.pop("template"), params.pop("trainable")
+        names = self.dataset.prompt_names(params.pop("names", "readable"))
         encoder = TEXT_ENCODERS.build(name, **params)
         self.provenance["text_encoder"] = f"{name}: {encoder.source}"
         if trainable:
             if not hasattr(encoder, "trainable_tower"):
                 raise LtbenchError(f"text.trainable=true needs a text encoder with a tower to train "
                                    f"(clip-rn50, clip-vit-b16), not {name!r}.")
-            return encoder.trainable_tower(self.dataset.class_names, template)
-        return encode_cached(encoder, self.dataset.class_names, template)
+            return encoder.trainable_tower(names, template)
+        return encode_cached(encoder, names, template)
 
     def loss(self) -> nn.Module:
         """The loss of the resolved ``loss`` section (the method's default unless the config names another)."""

@@ -23,16 +23,17 @@ def clip_backbone(ctx: MethodContext, method: str) -> ClipImageBackbone:
     return backbone
 
 
-def clip_transforms(backbone: ClipImageBackbone, flip: bool) -> dict:
+def clip_transforms(backbone: ClipImageBackbone, flip: bool, crop: bool = False) -> dict:
     """CLIP's bicubic resize to the tower's own size, with a horizontal flip in training when ``flip``.
 
     Without ``flip`` the method names no train transform, so that the engine
     may train on cached features (computed with the test transform) when
-    nothing upstream of the head trains.
+    nothing upstream of the head trains. ``crop``: CLIP's preprocess (shorter
+    side, centre crop) at test time.
     """
     size = backbone.image_size
     return {"train_transform": clip_image_transform(size, flip=True) if flip else None,
-            "test_transform": clip_image_transform(size)}
+            "test_transform": clip_image_transform(size, crop=crop)}
 
 
 def training_captions(ctx: MethodContext, path: str | None, option: str) -> list[str]:

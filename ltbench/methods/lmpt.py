@@ -7,7 +7,8 @@ COCO mu 0.2 / lambda 2 in the dataset configs); L_cse is
 ``ltbench.losses.cse`` (captions cut to 75 characters, CLIP token
 embeddings, offset m = 2, margin 0.2 / q_c^(1/4), class weights (1/q_c)^2),
 with the two fixes that make the committed code run (q_c the frequency
-shares, weights normalised over classes).
+shares, weights normalised over classes). Test images are ranked by the
+log-softmax over classes by default (``method.score``; see ``coop``).
 
 Captions: the authors generated them with an image-captioning model; ltbench
 reads ``method.captions``, a UTF-8 file with one ``<image id><TAB><caption>``
@@ -23,7 +24,7 @@ import torch
 
 from ltbench.methods.base import BatchInputs, MethodContext, MethodParts, Stage
 from ltbench.methods.clip_common import WithIndex, clip_transforms, training_captions
-from ltbench.methods.coop import prompt_model
+from ltbench.methods.coop import checked_score, prompt_model
 from ltbench.losses.cse import ClassSpecificEmbeddingLoss
 from ltbench.registry import METHODS
 
@@ -33,7 +34,7 @@ CAPTION_CHARS = 75  # LMPT cuts each caption here before tokenising
 @METHODS.register("lmpt", loss="db_focal", uses=("model", "loss"))
 def lmpt(ctx: MethodContext, captions: str | None = None, n_ctx: int = 16, init_std: float = 0.02,
          cls_weight: float = 0.5, margin: float = 0.2, gamma: float = 2.0, offset: int = 2,
-         flip: bool = True) -> MethodParts:
+         flip: bool = True, score: str = "log_softmax") -> MethodParts:
     """LMPT: CoOp + a caption-driven class-specific embedding loss (method.captions=/path/to/captions.tsv)."""
     texts = training_captions(ctx, captions, "method.captions")
     model = prompt_model(ctx, "lmpt", n_ctx, init_std)
@@ -51,4 +52,5 @@ def lmpt(ctx: MethodContext, captions: str | None = None, n_ctx: int = 16, init_
         return cls_weight * cls_loss(logits, targets) + (1 - cls_weight) * cse_loss
 
     return MethodParts(model=model, loss=cls_loss, stages=[Stage(train=("head.text.context",))], batch_loss=batch_loss,
-                       train_dataset=lambda dataset, targets: WithIndex(dataset), **clip_transforms(model.backbone, flip))
+                       train_dataset=lambda dataset, targets: WithIndex(dataset), score=checked_score(score),
+                       **clip_transforms(model.backbone, flip))

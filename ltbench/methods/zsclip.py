@@ -6,12 +6,18 @@ normalised again; the image is CLIP's global embedding; the score is the
 cosine times CLIP's temperature. ``preset: lmpt_compat`` reproduces LMPT's
 baseline (``zero_shot_clip/test.py``), whose numbers (VOC-LT 85.05, COCO-LT
 60.17 with ViT-B/16) later papers quote: the 80 templates joined into one
-string cut to 76 characters, class names cut to their first word, and a
-softmax over classes per image at temperature 100.
+string cut to 76 characters, its label files' names cut to their first word
+(VOC's "diningtable", COCO's "traffic"), CLIP's preprocess (shorter side
+resized, centre crop), and a softmax over classes per image at temperature 100
+(``zero_shot_clip/test.py`` ranks ``Softmax(dim=1)`` of the logits; ltbench
+ranks their log-softmax, which orders every class's images alike without
+underflowing to ties). Its test set skips unlabelled images: the
+``zsclip_lmpt`` dataset configs set ``dataset.test_images: labelled`` for that.
 """
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from ltbench.errors import check_choice
@@ -22,6 +28,7 @@ from ltbench.models.prompts import ensemble_text_embeddings, imagenet_templates,
 from ltbench.registry import METHODS
 
 PRESETS = ("ensemble", "lmpt_compat")
+LMPT_TEMPERATURE = 100.0  # LMPT's baseline hard-codes CLIP's temperature
 
 
 @METHODS.register("zsclip", uses=("model",))
@@ -29,12 +36,12 @@ def zsclip(ctx: MethodContext, preset: str = "ensemble") -> MethodParts:
     """Zero-shot CLIP: 80-template ensemble, full class names, no training (preset lmpt_compat: LMPT's baseline)."""
     check_choice("method.preset", preset, PRESETS)
     backbone = clip_backbone(ctx, "zsclip").freeze_all()
-    tower, names, templates = backbone.text_tower, ctx.dataset.class_names, imagenet_templates()
-    if preset == "ensemble":
-        head = ZeroShotHead(ensemble_text_embeddings(tower, names, templates), tower.logit_scale)
+    tower, templates, compat = backbone.text_tower, imagenet_templates(), preset == "lmpt_compat"
+    if compat:  # LMPT's label files write VOC's names as the annotations do (data/voc/voc_labels.txt)
+        prompts = lmpt_compat_prompts(ctx.dataset.prompt_names("annotation"), templates)
+        head = ZeroShotHead(tower.encode(prompts).detach(), torch.tensor(LMPT_TEMPERATURE).log())
     else:
-        head = ZeroShotHead(tower.encode(lmpt_compat_prompts(names, templates)).detach(), tower.logit_scale,
-                            softmax=True)
+        head = ZeroShotHead(ensemble_text_embeddings(tower, ctx.dataset.class_names, templates), tower.logit_scale)
     no_training = nn.BCEWithLogitsLoss()  # required by the contract, never called: there is no stage
     return MethodParts(model=SplitModel(backbone, head), loss=no_training, stages=[],
-                       **clip_transforms(backbone, flip=False))
+                       score="log_softmax" if compat else "logit", **clip_transforms(backbone, flip=False, crop=compat))

@@ -30,6 +30,9 @@ Freeze = Literal["none", "stem_layer1", "all"]
 FREEZE_MODES = typing.get_args(Freeze)
 
 
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
 class Backbone(nn.Module):
     """A timm body plus its input normalisation, frozen parts and weights provenance."""
 
@@ -174,8 +177,7 @@ def _resnet(name: str) -> Callable[..., Backbone]:
             state = {k: v for k, v in _load_state_dict(file).items() if not k.startswith("fc.")}
             _load_by_name(body, state, file, name)
             source = str(file)
-        imagenet_mean, imagenet_std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-        return Backbone(body, imagenet_mean, imagenet_std, ["conv1", "bn1", "layer1"], source, freeze, bn_eval,
+        return Backbone(body, IMAGENET_MEAN, IMAGENET_STD, ["conv1", "bn1", "layer1"], source, freeze, bn_eval,
                         normalize)
 
     factory.__name__ = name

@@ -15,23 +15,17 @@ from ltbench.models.clip_image import split_tokens
 from ltbench.models.clip_text import cosine_logits
 from ltbench.models.prompts import PromptedText
 
-LMPT_SOFTMAX_SCALE = 100.0  # LMPT's baseline hard-codes CLIP's temperature
-
 
 class ZeroShotHead(nn.Module):
-    """Fixed class embeddings (C x E); ``softmax`` scores each image by a softmax over classes (LMPT's baseline)."""
+    """Fixed class embeddings (C x E) scored by cosine times ``exp(logit_scale)``."""
 
-    def __init__(self, text: torch.Tensor, logit_scale: torch.Tensor, softmax: bool = False) -> None:
+    def __init__(self, text: torch.Tensor, logit_scale: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("text", text.float())
         self.register_buffer("logit_scale", logit_scale.detach().clone())
-        self.softmax = softmax
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         image, _ = split_tokens(features)
-        if self.softmax:
-            scale = torch.tensor(LMPT_SOFTMAX_SCALE, device=image.device).log()
-            return cosine_logits(image, self.text, scale).softmax(dim=-1)
         return cosine_logits(image, self.text, self.logit_scale)
 
 

@@ -31,11 +31,13 @@ from torch import nn
 
 from ltbench.clip_loading import ClipWeights, open_clip_module, random_clip
 from ltbench.errors import check_choice
+from ltbench.models.backbones import IMAGENET_MEAN, IMAGENET_STD
 from ltbench.models.clip_text import ClipTextTower
 from ltbench.registry import BACKBONES
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+MEAN_STD = {"clip": (CLIP_MEAN, CLIP_STD), "imagenet": (IMAGENET_MEAN, IMAGENET_STD)}
 FREEZE_MODES = ("none", "all")
 
 
@@ -49,13 +51,14 @@ class ClipImageBackbone(nn.Module):
     """CLIP's image tower with its own preprocessing; methods whose tower must not train call ``freeze_all``."""
 
     def __init__(self, clip: nn.Module, tokenizer: Callable, source: str, freeze: str = "none",
-                 bn_eval: bool = False, normalize: bool = True) -> None:
+                 bn_eval: bool = False, normalize: bool = True, mean_std: str = "clip") -> None:
         super().__init__()
         check_choice("model.freeze", freeze, FREEZE_MODES)
+        check_choice("model.mean_std", mean_std, tuple(MEAN_STD))
         self.visual = clip.visual
-        # persistent, so that the feature cache's weights digest tells normalize=false apart;
-        # false: HP-DVAL's code feeds [0, 1] pixels without CLIP's mean/std
-        mean, std = (CLIP_MEAN, CLIP_STD) if normalize else ((0.0,) * 3, (1.0,) * 3)
+        # persistent, so that the feature cache's weights digest tells the normalisations apart;
+        # normalize=false: HP-DVAL's code feeds [0, 1] pixels; mean_std=imagenet: LMPT's CoOp and LMPT runs
+        mean, std = MEAN_STD[mean_std] if normalize else ((0.0,) * 3, (1.0,) * 3)
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
         size = self.visual.image_size
@@ -112,14 +115,20 @@ class ClipImageBackbone(nn.Module):
         return torch.cat([pooled.unsqueeze(1), local], dim=1)
 
 
-def clip_image_transform(size: int, flip: bool = False) -> Callable[[np.ndarray], torch.Tensor]:
-    """CLIP's pipeline on uint8 H x W x 3: bicubic resize to ``size`` x ``size`` (and a random flip when training)."""
+def clip_image_transform(size: int, flip: bool = False, crop: bool = False) -> Callable[[np.ndarray], torch.Tensor]:
+    """Bicubic resize of uint8 H x W x 3 to ``size`` x ``size`` (and a random flip when training).
+
+    ``crop``: CLIP's own ``preprocess`` instead (clip/clip.py ``_transform``):
+    the shorter side resized to ``size``, then the centre ``size`` x ``size``.
+    """
     from ltbench._torchvision_compat import ensure_torchvision_importable
 
     ensure_torchvision_importable()
     from torchvision.transforms import InterpolationMode, v2
 
-    steps = [v2.Resize((size, size), interpolation=InterpolationMode.BICUBIC, antialias=True)]
+    bicubic = InterpolationMode.BICUBIC
+    steps = ([v2.Resize(size, interpolation=bicubic, antialias=True), v2.CenterCrop(size)] if crop
+             else [v2.Resize((size, size), interpolation=bicubic, antialias=True)])
     pipeline = v2.Compose(steps + [v2.RandomHorizontalFlip()] if flip else steps)
 
     def transform(image: np.ndarray) -> torch.Tensor:
@@ -131,13 +140,14 @@ def clip_image_transform(size: int, flip: bool = False) -> Callable[[np.ndarray]
 def _clip_backbone(name: str, model_name: str) -> Callable[..., ClipImageBackbone]:
     def factory(weights: str | None = None, pretrained: bool = True, allow_download: bool = False,
                 cache_dir: str | None = None, config: dict[str, Any] | None = None, freeze: str = "none",
-                bn_eval: bool = False, normalize: bool = True) -> ClipImageBackbone:
+                bn_eval: bool = False, normalize: bool = True, mean_std: str = "clip") -> ClipImageBackbone:
         if config is not None or not pretrained:
             clip, tokenizer = random_clip(config or open_clip_module().get_model_config(model_name))
             what = "model.config" if config is not None else model_name
-            return ClipImageBackbone(clip, tokenizer, f"random init ({what})", freeze, bn_eval, normalize)
+            return ClipImageBackbone(clip, tokenizer, f"random init ({what})", freeze, bn_eval, normalize, mean_std)
         source = ClipWeights(name, model_name, "model", weights, allow_download, cache_dir)
-        return ClipImageBackbone(source.load(), source.tokenizer(), str(source.file), freeze, bn_eval, normalize)
+        return ClipImageBackbone(source.load(), source.tokenizer(), str(source.file), freeze, bn_eval, normalize,
+                                 mean_std)
 
     factory.__name__ = name
     factory.__doc__ = (f"CLIP {model_name} image tower (OpenAI weights via open_clip: model.weights file, else the "
