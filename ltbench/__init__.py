@@ -14,6 +14,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ltbench.registry import PUBLIC  # the component table: standard library only, no torch
+
 __version__ = "0.1.0"
 
 _EXPORTS = {
@@ -23,16 +25,12 @@ _EXPORTS = {
     "ltbench.evaluation": ("evaluate",),
     "ltbench.runs": ("read_run",),
     "ltbench.report_commands": ("table",),
-    "ltbench.methods.base": ("MethodContext", "MethodParts", "Stage", "EpochInfo", "StepInputs", "SplitModel"),
+    "ltbench.methods.base": ("MethodContext", "MethodParts", "Stage", "EpochInfo", "BatchInputs", "SplitModel"),
     "ltbench.methods.baseline": ("build_baseline", "loss_method"),
     "ltbench.data.base": ("ClassStats",),
     "ltbench.testing": ("check_method", "MethodCheckError"),
     "ltbench.errors": ("LtbenchError",),
-    "ltbench.registry": (
-        "METHODS", "DATASETS", "BACKBONES", "TEXT_ENCODERS", "LOSSES", "OPTIMIZERS", "SCHEDULES", "SAMPLERS",
-        "AUGMENTATIONS", "register_method", "register_dataset", "register_backbone", "register_text_encoder",
-        "register_loss", "register_optimizer", "register_schedule", "register_sampler", "register_augmentation",
-    ),
+    "ltbench.registry": PUBLIC,  # every kind's registry and register_ decorator, from the component table
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_WHERE)

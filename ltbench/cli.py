@@ -14,7 +14,8 @@ from typing import Callable, Sequence
 
 from ltbench.cli_overrides import split_overrides
 from ltbench.errors import LtbenchError
-from ltbench.listing import REGISTRIES, cmd_list
+from ltbench.listing import cmd_list
+from ltbench.registry import KINDS
 from ltbench.report_commands import add_report_filters, cmd_compare, cmd_plot, cmd_table
 from ltbench.fs_errors import describe, is_fs_fault
 from ltbench.paths import explicit_configs
@@ -197,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_download_parser(sub)
 
     lst = sub.add_parser("list", help="registered components; with a name, that component's parameters")
-    lst.add_argument("kind", nargs="?", choices=list(REGISTRIES))
+    lst.add_argument("kind", nargs="?", choices=list(KINDS))
     lst.add_argument("name", nargs="?", help="a component name (shows its parameters), or a glob, e.g. '*focal*'")
     lst.set_defaults(func=cmd_list)
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 import copy
 import difflib
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
 from ltbench.errors import LtbenchError
 from ltbench.fileio import digest, load_yaml_text
 from ltbench.paths import resolve_base
+from ltbench.registry import KINDS, Kind
 
 Config = dict[str, Any]
 
@@ -32,34 +33,37 @@ def deep_merge(base: Config, update: Config) -> Config:
     return merged
 
 
-# section path -> the key that names its component
-COMPONENT_KEYS: dict[tuple[str, ...], str] = {
-    ("dataset",): "name", ("method",): "name", ("model",): "backbone", ("loss",): "name", ("text",): "encoder",
-    ("train", "optimizer"): "name", ("train", "schedule"): "name", ("train", "sampler"): "name",
-}
-# keys of a component section that the engine reads itself: kept when another component is named
-ENGINE_KEYS: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("train", "optimizer"): ("lr", "weight_decay", "decay_norm_and_bias"),
-    ("text",): ("template", "trainable", "names"), ("dataset",): ("test_images",),
-}
+def section_of(kind: Kind, value: str | Mapping[str, Any]) -> Config:
+    """A section as given, or a bare name as the section naming it (``"class_aware"``)."""
+    return {kind.name_key: value} if isinstance(value, str) else dict(value)
+
+
+def kept_under(kind: Kind, old: Mapping[str, Any], new: Mapping[str, Any]) -> Config:
+    """What of section ``old`` survives ``new`` laid over it: all, or only the engine's keys when ``new``
+    names another component."""
+    if kind.name_key in new and new[kind.name_key] != old.get(kind.name_key):
+        return {k: v for k, v in old.items() if k in kind.engine_keys}
+    return dict(old)
 
 
 def merge_layers(layers: Sequence[Config]) -> Config:
     """Merge ``layers`` in order; a layer that names another component drops the earlier one's parameters
-    (but not the engine's keys of that section, such as the optimizer's lr)."""
+    (but not the engine's keys of that section, such as the optimizer's lr): the rule of ``kept_under``."""
     merged: Config = {}
     for layer in layers:
         layer = _normalise(layer)
-        for path, name_key in COMPONENT_KEYS.items():
-            new, old = _section(layer, path), _section(merged, path)
-            if new and old and name_key in new and new[name_key] != old.get(name_key):
-                for key in set(old) - set(ENGINE_KEYS.get(path, ())):
-                    del old[key]
+        for kind in KINDS.values():
+            new, old = section_at(layer, kind.section), section_at(merged, kind.section)
+            if kind.has_section and new and old:
+                kept = kept_under(kind, old, new)
+                old.clear()
+                old.update(kept)
         merged = deep_merge(merged, layer)
     return merged
 
 
-def _section(config: Config, path: tuple[str, ...]) -> Config | None:
+def section_at(config: Config, path: Sequence[str]) -> Config | None:
+    """The mapping at key ``path`` of ``config``, or None."""
     node: Any = config
     for part in path:
         node = node.get(part) if isinstance(node, dict) else None
@@ -67,11 +71,14 @@ def _section(config: Config, path: tuple[str, ...]) -> Config | None:
 
 
 def _normalise(layer: Config) -> Config:
-    """``train.sampler: class_aware`` is short for ``train.sampler: {name: class_aware}``."""
-    train = layer.get("train")
-    if isinstance(train, dict) and isinstance(train.get("sampler"), str):
-        layer = deep_merge(layer, {})
-        layer["train"]["sampler"] = {"name": layer["train"]["sampler"]}
+    """A component named by a string is short for its section: ``train.sampler: class_aware`` is
+    ``train.sampler: {name: class_aware}``."""
+    for kind in KINDS.values():
+        *parents, leaf = kind.section
+        parent = section_at(layer, tuple(parents))
+        if kind.has_section and parent is not None and isinstance(parent.get(leaf), str):
+            layer = deep_merge(layer, {})
+            section_at(layer, tuple(parents))[leaf] = section_of(kind, parent[leaf])  # type: ignore[index]
     return layer
 
 
@@ -127,7 +134,7 @@ def dump_yaml(config: Config) -> str:
     return yaml.safe_dump(config, sort_keys=False, default_flow_style=False)
 
 
-def config_hash(config: Config, ignore: Iterable[str] = ("output",)) -> str:
+def config_hash(config: Config, ignore: Iterable[str]) -> str:
     """A short stable digest of what determines a run's result; ``ignore`` holds (dotted) keys that do not."""
     relevant = deep_merge(config, {})
     for key in ignore:
@@ -144,11 +151,14 @@ def load_defaults() -> Config:
     return load_yaml(DEFAULTS_FILE)
 
 
-# sections whose keys are fixed by defaults.yaml; the others (dataset, method, model,
-# loss, text, train.optimizer, train.schedule, train.sampler) hold a component's
-# parameters, which are checked against its factory (ltbench/resolve.py)
+# sections whose keys are fixed by defaults.yaml; a component's section holds its factory's
+# parameters instead, which are checked against its signature (ltbench/components.py)
 STRICT_SECTIONS = ("input", "train", "eval", "output")
-COMPONENT_SUBSECTIONS = ("train.optimizer", "train.schedule", "train.sampler")
+
+
+def component_sections() -> set[str]:
+    """Dotted paths of the sections that hold a component's parameters."""
+    return {".".join(kind.section) for kind in KINDS.values() if kind.has_section}
 
 
 def check_known_keys(config: Config, reference: Config) -> None:
@@ -169,7 +179,7 @@ def check_known_keys(config: Config, reference: Config) -> None:
 def _unknown_keys(section: Config, reference: Config, path: str) -> list[tuple[str, list[str]]]:
     unknown: list[tuple[str, list[str]]] = []
     for key, value in section.items():
-        if f"{path}.{key}" in COMPONENT_SUBSECTIONS:
+        if f"{path}.{key}" in component_sections():
             continue
         if key not in reference:
             unknown.append((f"{path}.{key}", list(reference)))

@@ -73,7 +73,7 @@ def build_experiment(config: Config, datasets: dict[str, LTDataset] | None = Non
     method_name = params.pop("name")
     ctx = MethodContext(config, dataset)
     seed_everything(config["seed"])  # weight initialisation follows the seed too
-    parts = METHODS.build(method_name, ctx, **params)
+    parts = METHODS.build(method_name, ctx=ctx, **params)
     run_dir = run_dir_of(config)
     config["output"]["root"] = str(run_dir.parent.parent)
     return Experiment(config, dataset, parts, RunDir(run_dir), ctx.provenance)

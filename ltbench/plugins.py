@@ -1,9 +1,9 @@
 """Discovery of built-in components and third-party plugins.
 
 Plugins register themselves with the registries on import. They come from
-installed packages' entry points (groups ``ltbench.methods``, ``ltbench.datasets``,
-``ltbench.backbones``, ``ltbench.text_encoders``, ``ltbench.losses``, ``ltbench.loggers``; each entry
-point names a module) and from ``*.py`` files in the plugin folders: those in
+installed packages' entry points (one group per kind of the component table,
+``ltbench.<kind>``: ``ltbench.methods``, ``ltbench.losses``, ``ltbench.text_encoders``, ...;
+each entry point names a module) and from ``*.py`` files in the plugin folders: those in
 ``$LTBENCH_PLUGINS`` (paths separated by ``os.pathsep``) plus ``./methods`` (else,
 in a checkout, the repository's ``methods/``). The folders add up, so pointing
 ``$LTBENCH_PLUGINS`` at one more folder does not silently drop the project's own
@@ -21,39 +21,10 @@ from pathlib import Path
 
 from ltbench.errors import LtbenchError
 from ltbench.paths import IN_CHECKOUT, REPO_ROOT, env_paths, unique_folders
+from ltbench.registry import KINDS
 
-BUILTIN_MODULES = (
-    "ltbench.engine.optim",
-    "ltbench.data.samplers",
-    "ltbench.data.transforms",
-    "ltbench.data.randaugment",
-    "ltbench.data.db_augment",
-    "ltbench.losses",
-    "ltbench.models.backbones",
-    "ltbench.models.clip_image",
-    "ltbench.text",
-    "ltbench.data.mnist_lt",
-    "ltbench.data.voc",
-    "ltbench.data.coco",
-    "ltbench.data.custom",
-    "ltbench.data.samplers",
-    "ltbench.methods.baseline",
-    "ltbench.methods.bbn",
-    "ltbench.methods.cprfl",
-    "ltbench.methods.decoupling",
-    "ltbench.methods.ldam_drw",
-    "ltbench.methods.logit_adjusted",
-    "ltbench.methods.ml_gcn",
-    "ltbench.methods.zsclip",
-    "ltbench.methods.coop",
-    "ltbench.methods.lmpt",
-    "ltbench.methods.hp_dval",
-    "ltbench.methods.capnet",
-    "ltbench.loggers.tensorboard_logger",
-    "ltbench.loggers.wandb_logger",
-)
-ENTRY_POINT_GROUPS = ("ltbench.methods", "ltbench.datasets", "ltbench.backbones", "ltbench.text_encoders",
-                      "ltbench.losses", "ltbench.loggers")
+BUILTIN_MODULES = tuple(dict.fromkeys(module for kind in KINDS.values() for module in kind.builtins))
+ENTRY_POINT_GROUPS = tuple(kind.entry_point_group for kind in KINDS.values())
 PLUGIN_PACKAGE = "ltbench_plugins"
 
 _loaded = False

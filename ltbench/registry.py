@@ -1,7 +1,11 @@
-"""One small registry class, used for every kind of pluggable component.
+"""The registries and the component table: for each kind, where a config names it and what the engine passes.
 
-Modelled on timm's ``register_model``: the registered callable's name is the key
-and the first line of its docstring is the help text that ``ltbench list`` prints.
+A registry is modelled on timm's ``register_model``: the registered callable's
+name is the key and the first line of its docstring is the help text that
+``ltbench list`` prints. ``KINDS`` is the one table of the kinds of component;
+config merging, known-key checks, completion (``ltbench/components.py``),
+``ltbench list``, plugin entry points and the package's exports all read it, so
+adding a kind is one row here (and the code that builds it).
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ import fnmatch
 import inspect
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, Literal, Mapping, TypeVar
 
+from ltbench.config_types import Spec
 from ltbench.errors import LtbenchError
 
 T = TypeVar("T", bound=Callable[..., Any])
@@ -33,10 +38,15 @@ class Entry:
 
 
 class Registry(Generic[T]):
-    """Maps names to factories for one kind of component (method, dataset, ...)."""
+    """Maps names to factories for one kind of component (method, dataset, ...).
 
-    def __init__(self, kind: str) -> None:
+    ``engine_args`` are the arguments the engine passes every factory of the kind, by keyword
+    (a loss's ``stats``); a factory that cannot take one of them by name is refused when registered.
+    """
+
+    def __init__(self, kind: str, engine_args: tuple[str, ...] = ()) -> None:
         self.kind = kind
+        self.engine_args = engine_args
         self._entries: dict[str, Entry] = {}
 
     def register(self, name: str | None = None, **meta: Any) -> Callable[[T], T]:
@@ -44,6 +54,7 @@ class Registry(Generic[T]):
 
         def decorator(fn: T) -> T:
             key = name or fn.__name__
+            self._check_engine_args(key, fn)
             existing = self._entries.get(key)
             if existing is not None and existing.factory is not fn:
                 def place(f: Any) -> tuple[str | None, str | None]:
@@ -56,6 +67,18 @@ class Registry(Generic[T]):
 
         return decorator
 
+    def _check_engine_args(self, key: str, fn: Callable[..., Any]) -> None:
+        params = inspect.signature(fn).parameters.values()
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            return
+        by_name = {p.name for p in params if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                          inspect.Parameter.KEYWORD_ONLY)}
+        missing = [arg for arg in self.engine_args if arg not in by_name]
+        if missing:
+            raise LtbenchError(f"{self.kind} {key!r} must take the engine's argument{'s' * (len(missing) > 1)} "
+                               f"{', '.join(missing)} by name (the engine passes {', '.join(self.engine_args)} "
+                               f"as keywords); add {'them' if len(missing) > 1 else 'it'} to its signature.")
+
     def entry(self, name: str) -> Entry:
         """The entry for ``name``, or a one-sentence error naming close matches."""
         try:
@@ -66,8 +89,9 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         return self.entry(name).factory  # type: ignore[return-value]
 
-    def build(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return self.get(name)(*args, **kwargs)
+    def build(self, name: str, **kwargs: Any) -> Any:
+        """``name``'s factory called with keywords only, so an engine argument never lands in another slot."""
+        return self.get(name)(**kwargs)
 
     def list(self, pattern: str = "*") -> list[str]:
         """Registered names matching a glob ``pattern``, sorted."""
@@ -83,16 +107,89 @@ class Registry(Generic[T]):
         return f"Unknown {self.kind} {name!r}: not registered (registered: {known}).{hint}"
 
 
-METHODS: Registry = Registry("method")
-DATASETS: Registry = Registry("dataset")
-BACKBONES: Registry = Registry("backbone")
-TEXT_ENCODERS: Registry = Registry("text encoder")
-LOSSES: Registry = Registry("loss")
-OPTIMIZERS: Registry = Registry("optimizer")
-SCHEDULES: Registry = Registry("schedule")
-SAMPLERS: Registry = Registry("sampler")
-AUGMENTATIONS: Registry = Registry("augmentation")
-LOGGERS: Registry = Registry("logger")  # experiment trackers (ltbench.loggers)
+Uses = Literal["always", "by_default", "on_request"]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of component: its registry and where a resolved config names and configures it.
+
+    ``name_path`` is the config key that names the component; the rest of its section holds the
+    factory's parameters, except ``engine_keys`` (read by the engine, kept when another component is
+    named). ``engine_args`` are what the engine passes every factory, by keyword. ``uses``: whether every method has the section, methods unless their ``uses`` leaves it out,
+    or only methods whose ``uses`` names it. ``has_section=False``: named by one key of an engine section
+    (a name, or a list of names).
+    """
+
+    plural: str  # the `ltbench list` kind; entry-point group ltbench.<plural, '-' as '_'>
+    singular: str
+    name_path: tuple[str, ...]
+    builtins: tuple[str, ...]  # modules that register the built-in components
+    engine_args: tuple[str, ...] = ()
+    engine_keys: Mapping[str, Spec] = field(default_factory=dict)
+    uses: Uses = "always"
+    has_section: bool = True
+    registry: Registry = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "registry", Registry(self.singular, self.engine_args))
+
+    @property
+    def section(self) -> tuple[str, ...]:
+        return self.name_path[:-1]
+
+    @property
+    def name_key(self) -> str:
+        return self.name_path[-1]
+
+    @property
+    def where(self) -> str:
+        """The section's dotted config key, for messages."""
+        return ".".join(self.section)
+
+    @property
+    def entry_point_group(self) -> str:
+        return "ltbench." + self.plural.replace("-", "_")
+
+
+_OPTIMIZER_KEYS = {"lr": Spec(float, above=0), "weight_decay": Spec(float, minimum=0),
+                   "decay_norm_and_bias": Spec(bool)}
+_METHOD_MODULES = tuple(f"ltbench.methods.{m}" for m in (
+    "baseline", "bbn", "cprfl", "decoupling", "ldam_drw", "logit_adjusted", "ml_gcn", "zsclip", "coop", "lmpt",
+    "hp_dval", "capnet"))
+KINDS: dict[str, Kind] = {kind.plural: kind for kind in (
+    Kind("methods", "method", ("method", "name"), _METHOD_MODULES, engine_args=("ctx",)),
+    Kind("datasets", "dataset", ("dataset", "name"),
+         tuple(f"ltbench.data.{m}" for m in ("mnist_lt", "voc", "coco", "custom")),
+         engine_keys={"test_images": Spec(str)}),
+    Kind("backbones", "backbone", ("model", "backbone"), ("ltbench.models.backbones", "ltbench.models.clip_image"),
+         uses="by_default"),
+    Kind("text-encoders", "text encoder", ("text", "encoder"), ("ltbench.text",), uses="on_request",
+         engine_keys={"template": Spec(str), "trainable": Spec(bool), "names": Spec(str)}),
+    Kind("losses", "loss", ("loss", "name"), ("ltbench.losses",), engine_args=("stats",), uses="by_default"),
+    Kind("optimizers", "optimizer", ("train", "optimizer", "name"), ("ltbench.engine.optim",),
+         engine_args=("groups", "lr"), engine_keys=_OPTIMIZER_KEYS),
+    Kind("schedules", "schedule", ("train", "schedule", "name"), ("ltbench.engine.optim",),
+         engine_args=("optimizer", "steps_per_epoch", "epochs")),
+    Kind("samplers", "sampler", ("train", "sampler", "name"), ("ltbench.data.samplers",),
+         engine_args=("targets", "seed")),
+    Kind("augmentations", "augmentation", ("input", "augment"),
+         ("ltbench.data.transforms", "ltbench.data.randaugment", "ltbench.data.db_augment"),
+         engine_args=("size", "train"), has_section=False),
+    Kind("loggers", "logger", ("output", "log"), ("ltbench.loggers.tensorboard_logger", "ltbench.loggers.wandb_logger"),
+         engine_args=("run",), has_section=False),  # experiment trackers (ltbench.loggers); output.log lists names
+)}
+
+METHODS: Registry = KINDS["methods"].registry
+DATASETS: Registry = KINDS["datasets"].registry
+BACKBONES: Registry = KINDS["backbones"].registry
+TEXT_ENCODERS: Registry = KINDS["text-encoders"].registry
+LOSSES: Registry = KINDS["losses"].registry
+OPTIMIZERS: Registry = KINDS["optimizers"].registry
+SCHEDULES: Registry = KINDS["schedules"].registry
+SAMPLERS: Registry = KINDS["samplers"].registry
+AUGMENTATIONS: Registry = KINDS["augmentations"].registry
+LOGGERS: Registry = KINDS["loggers"].registry
 
 # decorators for plugins: ``@register_method("name", loss="bce")``
 register_method = METHODS.register
@@ -105,6 +202,10 @@ register_schedule = SCHEDULES.register
 register_sampler = SAMPLERS.register
 register_augmentation = AUGMENTATIONS.register
 register_logger = LOGGERS.register
+
+# what ``import ltbench`` hands out from this module
+PUBLIC = tuple(name for name, value in list(globals().items())
+               if isinstance(value, Registry) or name.startswith("register_"))
 
 
 @dataclass(frozen=True)
@@ -119,13 +220,14 @@ class Param:
 REQUIRED = inspect.Parameter.empty
 
 
-def factory_params(registry: Registry, name: str, skip: int = 0) -> tuple[list[Param], bool]:
-    """The configurable parameters of ``name``'s factory (after ``skip``) and whether it takes ``**kwargs``.
+def factory_params(kind: Kind, name: str) -> tuple[list[Param], bool]:
+    """The configurable parameters of ``name``'s factory (all but the engine's) and whether it takes ``**kwargs``.
 
-    An entry registered with ``params_of=(callable, skip)`` takes its parameters from
-    that callable's signature instead (a method that forwards ``**options`` to a module).
+    An entry registered with ``params_of=(callable, skip)`` takes its parameters from that callable's
+    signature after its first ``skip`` (a method that forwards ``**options`` to a module).
     """
-    factory, skip = registry.entry(name).meta.get("params_of", (registry.get(name), skip))
+    entry = kind.registry.entry(name)
+    factory, skip = entry.meta.get("params_of", (entry.factory, 0))
     try:
         hints = typing.get_type_hints(factory.__init__ if inspect.isclass(factory) else factory)
     except Exception:  # an annotation that cannot be evaluated is simply not type-checked
@@ -133,18 +235,6 @@ def factory_params(registry: Registry, name: str, skip: int = 0) -> tuple[list[P
     params = list(inspect.signature(factory).parameters.values())[skip:]
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
     named = [Param(p.name, p.default, hints.get(p.name, Any)) for p in params
-             if p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)]
+             if p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+             and p.name not in kind.engine_args]
     return named, accepts_any
-
-
-def resolve_params(registry: Registry, name: str, given: dict[str, Any], skip: int = 0) -> dict[str, Any]:
-    """``given`` completed with the factory's defaults; unknown keys are a one-sentence error."""
-    params, accepts_any = factory_params(registry, name, skip)
-    known = {p.name for p in params}
-    unknown = sorted(set(given) - known)
-    if unknown and not accepts_any:
-        raise LtbenchError(
-            f"{registry.kind} {name!r} has no parameter {', '.join(unknown)} "
-            f"(its parameters: {', '.join(sorted(known)) or 'none'})."
-        )
-    return {**{p.name: p.default for p in params if p.default is not REQUIRED}, **given}

@@ -13,24 +13,22 @@ out (and so out of the run's hash); every value is type- and range-checked.
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
+from ltbench.components import check_name, complete
 from ltbench.config import (
-    ENGINE_KEYS, Config, check_known_keys, deep_merge, load_defaults, load_yaml, merge_layers, parse_overrides,
+    Config, check_known_keys, deep_merge, load_defaults, load_yaml, merge_layers, parse_overrides, section_at,
 )
-from ltbench.config_types import check_engine_values, check_type
+from ltbench.config_types import check_engine_values
 from ltbench.errors import LtbenchError
 from ltbench.paths import config_search_path, find_config
 from ltbench.plugins import load_plugins
-from ltbench.registry import (
-    AUGMENTATIONS, BACKBONES, DATASETS, LOSSES, METHODS, OPTIMIZERS, SAMPLERS, SCHEDULES, TEXT_ENCODERS, REQUIRED,
-    Registry, factory_params,
-)
+from ltbench.registry import KINDS, METHODS
 
-OPTIONAL_SECTIONS = ("model", "loss", "text")  # present only when the method says it uses them
-DEFAULT_USES = ("model", "loss")
+# sections a method has only when its ``uses`` says so; by default it uses those the table marks by_default
+OPTIONAL_SECTIONS = tuple(k.section[0] for k in KINDS.values() if k.uses != "always")
+DEFAULT_USES = tuple(k.section[0] for k in KINDS.values() if k.uses == "by_default")
 
 
 def config_file(name_or_path: str | Path, dataset: str | None) -> Path:
@@ -63,8 +61,9 @@ def resolve_config(
     explicit = load_yaml(config_file(config, early["dataset"]["name"])) if config else None
     names = merge_layers([defaults, explicit or {}, cli])
     method_name, dataset_name = names["method"]["name"], names["dataset"]["name"]
-    method_entry = _entry(METHODS, "method.name", method_name)
-    _entry(DATASETS, "dataset.name", dataset_name)
+    check_name(KINDS["methods"], method_name)
+    check_name(KINDS["datasets"], dataset_name)
+    method_entry = METHODS.entry(method_name)
     layers = [defaults, explicit if explicit is not None else _preset(dataset_name, method_name), cli]
     resolved = merge_layers(layers)
     check_known_keys(resolved, defaults)
@@ -89,63 +88,22 @@ def _preset(dataset: str, method: str) -> Config:
     return {}
 
 
-def _entry(registry: Registry, key: str, name: Any) -> Any:
-    if isinstance(name, str) and name in registry:
-        return registry.entry(name)
-    close = difflib.get_close_matches(str(name), registry.list(), n=1, cutoff=0.5)
-    hint = f" (did you mean {close[0]}?)" if close else ""
-    raise LtbenchError(f"{key} must be one of {', '.join(registry.list())}, not {name!r}{hint}.")
-
-
-def _complete_section(section: Config, key: str, registry: Registry, name_key: str, skip: int,
-                      engine_keys: Sequence[str] = ()) -> Config:
-    """``section`` with its component's every parameter, each type-checked."""
-    name = section.get(name_key)
-    _entry(registry, f"{key}.{name_key}", name)
-    given = {k: v for k, v in section.items() if k != name_key and k not in engine_keys}
-    params, accepts_any = factory_params(registry, name, skip)
-    known = {p.name: p for p in params}
-    unknown = sorted(set(given) - set(known))
-    if unknown and not accepts_any:
-        choices = sorted(known) + list(engine_keys)
-        described = []
-        for bad in unknown:
-            close = difflib.get_close_matches(bad, choices, n=1)
-            described.append(f"{key}.{bad}" + (f" (did you mean {key}.{close[0]}?)" if close else ""))
-        raise LtbenchError(f"{registry.kind} {name!r} has no parameter {', '.join(described)}; "
-                           f"its parameters: {', '.join(choices) or 'none'}.")
-    completed = {name_key: name, **{k: section[k] for k in engine_keys if k in section}}
-    for param in params:
-        if param.name in given:
-            completed[param.name] = check_type(f"{key}.{param.name}", given[param.name], param.annotation)
-        elif param.default is not REQUIRED:
-            completed[param.name] = check_type(f"{key}.{param.name}", param.default, param.annotation)
-        else:
-            raise LtbenchError(f"{key}.{param.name} is required by {registry.kind} {name!r}; set it.")
-    completed.update({k: given[k] for k in unknown})  # a **kwargs factory takes them as they are
-    return completed
-
-
 def _complete(config: Config, default_loss: str | None) -> None:
-    """Complete every component section of ``config`` in place."""
-    config["dataset"] = _complete_section(config["dataset"], "dataset", DATASETS, "name", 0,
-                                          ENGINE_KEYS[("dataset",)])
-    config["method"] = _complete_section(config["method"], "method", METHODS, "name", 1)
-    if "model" in config:
-        config["model"] = _complete_section(config["model"], "model", BACKBONES, "backbone", 0)
-    if "loss" in config:
-        if not config["loss"].get("name"):
-            if not default_loss:
-                raise LtbenchError(f"Method {config['method']['name']!r} has no default loss; set loss.name.")
-            config["loss"]["name"] = default_loss
-        config["loss"] = _complete_section(config["loss"], "loss", LOSSES, "name", 1)
-    if "text" in config:
-        config["text"] = _complete_section(config["text"], "text", TEXT_ENCODERS, "encoder", 0,
-                                           ENGINE_KEYS[("text",)])
-    train = config["train"]
-    train["optimizer"] = _complete_section(train["optimizer"], "train.optimizer", OPTIMIZERS, "name", 2,
-                                           ENGINE_KEYS[("train", "optimizer")])
-    train["schedule"] = _complete_section(train["schedule"], "train.schedule", SCHEDULES, "name", 3)
-    train["sampler"] = _complete_section(train["sampler"], "train.sampler", SAMPLERS, "name", 2)
-    _entry(AUGMENTATIONS, "input.augment", config["input"]["augment"])
-
+    """Complete, in place, every component section that ``config`` has, from the component table."""
+    loss = config.get("loss")
+    if loss is not None and not loss.get("name"):
+        if not default_loss:
+            raise LtbenchError(f"Method {config['method']['name']!r} has no default loss; set loss.name.")
+        loss["name"] = default_loss
+    for kind in KINDS.values():
+        *parents, leaf = kind.section if kind.has_section else kind.name_path
+        parent = section_at(config, parents)
+        if parent is None or leaf not in parent:
+            continue  # a section the method does not use
+        if kind.has_section:
+            parent[leaf] = complete(kind, parent[leaf])
+        elif isinstance(parent[leaf], list):  # output.log: the registry's own message names close matches
+            for name in parent[leaf]:
+                kind.registry.entry(name)
+        else:
+            check_name(kind, parent[leaf])

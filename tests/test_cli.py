@@ -42,21 +42,25 @@ def test_example_plugin_is_discovered_and_trains(tmp_path, capsys):
     assert "poly1 on mnist_lt" in capsys.readouterr().out
 
 
-def test_plugin_folder_from_environment(tmp_path, monkeypatch):
+def test_plugin_folder_from_environment_is_loaded_and_its_method_builds(tmp_path):
     plugin = tmp_path / "my_method.py"
     plugin.write_text(
         "from ltbench.registry import METHODS\n"
         "from ltbench.methods.baseline import build_baseline\n"
-        "@METHODS.register('my_method')\n"
-        "def my_method(ctx):\n"
+        "@METHODS.register('my_method', loss='focal')\n"
+        "def my_method(ctx, neck_dim: int = 32):\n"
         "    '''A user method.'''\n"
-        "    return build_baseline(ctx, 'focal', 'linear', 256, 0.5)\n")
+        "    return build_baseline(ctx, 'db_neck', neck_dim, 0.0)\n")
     code = ("import ltbench.plugins as p; p.load_plugins(); from ltbench.registry import METHODS; "
-            "print(METHODS.entry('my_method').help)")
+            "from ltbench.resolve import resolve_config; from ltbench.experiment import build_experiment; "
+            f"config = resolve_config('my_method', 'mnist_lt', overrides=['method.neck_dim=16', "
+            f"'output.root={tmp_path}']); parts = build_experiment(config).parts; head = parts.model.head; "
+            "print(METHODS.entry('my_method').help, type(parts.loss).__name__, head.kind, "
+            "head.classifier.in_features, head.classifier.out_features)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**os.environ, "LTBENCH_PLUGINS": str(tmp_path)}, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "A user method."
+    assert result.stdout.strip().splitlines()[-1] == "A user method. FocalLoss db_neck 16 10"
 
 
 def installed_plugin(site: Path, module: str, body: str) -> None:

@@ -7,6 +7,7 @@ import inspect
 import numpy as np
 import pytest
 
+from ltbench.components import complete
 from ltbench.config import load_yaml
 from ltbench.data.arrays import ArrayImages
 from ltbench.launch.tasks import SuiteTask, task_config
@@ -15,7 +16,7 @@ from ltbench.suites import load_suite
 from ltbench.engine.onecycle import one_cycle
 from ltbench.paths import find_config
 from ltbench.plugins import load_plugins
-from ltbench.registry import BACKBONES, METHODS, resolve_params
+from ltbench.registry import KINDS
 
 load_plugins()
 
@@ -26,11 +27,12 @@ def _preset(dataset: str, name: str) -> dict:
 
 def _check_factories(config: dict) -> dict:
     """The method's parameters completed with the head's defaults; unknown keys raise."""
-    method, model = dict(config["method"]), dict(config["model"])
-    resolve_params(BACKBONES, model.pop("backbone"), model)
+    complete(KINDS["backbones"], config["model"])
     schedule = {k: v for k, v in config["train"]["schedule"].items() if k != "name"}
     assert set(schedule) <= set(inspect.signature(one_cycle).parameters)
-    return resolve_params(METHODS, method.pop("name"), method, skip=1)
+    completed = complete(KINDS["methods"], config["method"])
+    del completed["name"]
+    return completed
 
 
 @pytest.mark.parametrize("dataset", ["voc_lt", "coco_lt"])

@@ -139,7 +139,7 @@ def _split_targets(dataset: str) -> np.ndarray:
 def test_db_focal_preset_samples_class_aware_with_reduce_four(dataset, samples, iterations):
     config = resolve_config("db_focal", dataset)
     params = {k: v for k, v in config["train"]["sampler"].items() if k != "name"}
-    sampler = SAMPLERS.build(config["train"]["sampler"]["name"], _split_targets(dataset), 1, **params)
+    sampler = SAMPLERS.build(config["train"]["sampler"]["name"], targets=_split_targets(dataset), seed=1, **params)
     assert len(sampler) == samples
     assert len(sampler) // config["train"]["batch_size"] == iterations
     assert resolve_config("erm", dataset)["train"]["sampler"] == {"name": "random"}  # DB's ERM: uniform

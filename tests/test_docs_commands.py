@@ -164,7 +164,7 @@ def test_the_readme_is_short_and_shows_the_command_ci_runs() -> None:
 
 def test_docs_link_only_to_files_that_exist() -> None:
     for doc in DOCS:
-        for target in re.findall(r"\]\(([^)#:]+)\)", doc.read_text()):
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", doc.read_text()):
             assert (doc.parent / target).exists(), f"{doc.name} links to {target}, which does not exist"
 
 

@@ -253,9 +253,9 @@ def test_a_plugin_logger_gets_every_history_row_and_the_final_metrics(tmp_path):
             calls.append(("close",))
 
     @register_logger("recording")
-    def recording(run_info):
+    def recording(run):
         """Records what it is given (a test plugin)."""
-        calls.append(("open", run_info))
+        calls.append(("open", run))
         return Recording()
 
     overrides = split_overrides([*TINY, "--train.epochs", "2", "--output.root", str(tmp_path)])

@@ -16,7 +16,8 @@ from ltbench.data.base import ClassStats
 from ltbench.errors import LtbenchError
 from ltbench.losses import build_loss
 from ltbench.losses.resample import db_logit_bias
-from ltbench.registry import LOSSES, resolve_params
+from ltbench.components import complete
+from ltbench.registry import KINDS, LOSSES
 
 FREQ = [50, 10, 3, 1]
 N = 60
@@ -223,13 +224,13 @@ def test_every_loss_is_registered() -> None:
 
 
 def test_build_loss_resolves_every_parameter() -> None:
-    resolved = resolve_params(LOSSES, "asl", {"clip": 0.1}, skip=1)
-    assert resolved == {"gamma_neg": 4.0, "gamma_pos": 0.0, "clip": 0.1, "eps": 1e-8, "loss_weight": 1.0}
+    resolved = complete(KINDS["losses"], {"name": "asl", "clip": 0.1})
+    assert resolved == {"name": "asl", "gamma_neg": 4.0, "gamma_pos": 0.0, "clip": 0.1, "eps": 1e-8, "loss_weight": 1.0}
     assert build_loss({"name": "asl", "clip": 0.1}, STATS).clip == 0.1
 
 
 def test_build_loss_rejects_unknown_parameter_listing_valid_ones() -> None:
-    with pytest.raises(LtbenchError, match=r"no parameter gama.*clip, eps, gamma_neg, gamma_pos, loss_weight"):
+    with pytest.raises(LtbenchError, match=r"no parameter loss.gama .*clip, eps, gamma_neg, gamma_pos, loss_weight"):
         build_loss({"name": "asl", "gama": 2}, STATS)
 
 

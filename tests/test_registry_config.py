@@ -1,13 +1,17 @@
 import pytest
 
 from ltbench.cli_overrides import split_overrides
-from ltbench.config import config_hash, deep_merge, load_yaml, parse_overrides
+from ltbench.components import complete
+from ltbench.config import deep_merge, load_yaml, parse_overrides
 from ltbench.errors import LtbenchError
-from ltbench.registry import Registry, resolve_params
+from ltbench.runs import run_dir_of
+from ltbench.registry import Kind, Registry
+from ltbench.resolve import resolve_config
 
 
-def make_registry() -> Registry:
-    registry = Registry("widget")
+def make_kind() -> Kind:
+    kind = Kind("widgets", "widget", ("widget", "name"), ())
+    registry = kind.registry
 
     @registry.register()
     def small_widget(size: int = 3, colour: str = "red"):
@@ -21,7 +25,11 @@ def make_registry() -> Registry:
     def _large():
         """A large widget."""
 
-    return registry
+    return kind
+
+
+def make_registry() -> Registry:
+    return make_kind().registry
 
 
 def test_register_get_list_and_help():
@@ -44,11 +52,13 @@ def test_duplicate_registration_is_refused():
         registry.register("large_widget")(lambda: None)
 
 
-def test_resolve_params_fills_defaults_and_rejects_unknown():
-    registry = make_registry()
-    assert resolve_params(registry, "small_widget", {"size": 9}) == {"size": 9, "colour": "red"}
-    with pytest.raises(LtbenchError, match="no parameter weight"):
-        resolve_params(registry, "small_widget", {"weight": 1})
+def test_complete_fills_defaults_checks_types_and_rejects_unknown():
+    kind = make_kind()
+    assert complete(kind, {"name": "small_widget", "size": 9}) == {"name": "small_widget", "size": 9, "colour": "red"}
+    with pytest.raises(LtbenchError, match=r"^widget 'small_widget' has no parameter widget.weight;"):
+        complete(kind, {"name": "small_widget", "weight": 1})
+    with pytest.raises(LtbenchError, match=r"^widget.size must be an integer, not 'big'.$"):
+        complete(kind, {"name": "small_widget", "size": "big"})
 
 
 def test_yaml_base_inheritance(tmp_path):
@@ -66,9 +76,20 @@ def test_overrides_parse_yaml_scalars():
         split_overrides(["--train.epochs"])
 
 
-def test_deep_merge_and_hash():
+def test_deep_merge_keeps_the_base():
     base = {"a": {"b": 1, "c": 2}, "output": {"root": "x"}}
-    merged = deep_merge(base, {"a": {"b": 3}})
-    assert merged == {"a": {"b": 3, "c": 2}, "output": {"root": "x"}} and base["a"]["b"] == 1
-    assert config_hash(merged) == config_hash(deep_merge(merged, {"output": {"root": "elsewhere"}}))
-    assert config_hash(merged) != config_hash(base)
+    assert deep_merge(base, {"a": {"b": 3}}) == {"a": {"b": 3, "c": 2}, "output": {"root": "x"}}
+    assert base["a"]["b"] == 1
+
+
+def test_a_runs_folder_name_changes_with_what_changes_its_result_only(tmp_path):
+    """The hash in the run's folder name, as production computes it (``run_dir_of``)."""
+    name = run_dir_of(resolve_config("erm", "mnist_lt")).name
+    for same in ("label=ERM*", f"output.root={tmp_path}", "train.keep_checkpoint=true", "train.threads=1"):
+        assert run_dir_of(resolve_config("erm", "mnist_lt", overrides=[same])).name == name, same
+    for other in ("train.optimizer.lr=0.5", "loss.name=asl", "input.augment=flip_crop", "dataset.max_count=50"):
+        assert run_dir_of(resolve_config("erm", "mnist_lt", overrides=[other])).name != name, other
+    reseeded = run_dir_of(resolve_config("erm", "mnist_lt", overrides=["seed=2"])).name
+    assert reseeded.startswith("erm_s2_") and reseeded[-10:] != name[-10:]
+
+

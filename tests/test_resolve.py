@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ltbench.cli import main
+from ltbench.components import complete
 from ltbench.errors import LtbenchError
 from ltbench.runs import run_dir_of
-from ltbench.registry import DATASETS, LOSSES, resolve_params
+from ltbench.registry import DATASETS, KINDS
 from ltbench.resolve import resolve_config
 
 
@@ -35,7 +36,7 @@ def test_naming_another_loss_drops_the_old_losses_parameters():
     assert resolve_config("db_focal", "coco_lt", overrides=["loss.name=asl"])["loss"] == {
         "name": "asl", "gamma_neg": 4.0, "gamma_pos": 0.0, "clip": 0.05, "eps": 1e-8, "loss_weight": 1.0}
     other = resolve_config("db_focal", "coco_lt", overrides=["loss.name=db_nofocal"])["loss"]
-    assert other == {"name": "db_nofocal", **resolve_params(LOSSES, "db_nofocal", {}, skip=1)}  # its own defaults
+    assert other == complete(KINDS["losses"], {"name": "db_nofocal"})  # its own defaults
     given_again = resolve_config("db_focal", "coco_lt", overrides=["loss.name=db_nofocal", "loss.mu=0.2"])["loss"]
     assert given_again["mu"] == 0.2
 

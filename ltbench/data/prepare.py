@@ -14,11 +14,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ltbench.components import complete
 from ltbench.data import coco, voc  # noqa: F401  (registers voc_lt and coco_lt)
 from ltbench.data.image_cache import check_cache_size, open_cache
 from ltbench.data.split_files import CANONICAL
 from ltbench.errors import LtbenchError
-from ltbench.registry import DATASETS, resolve_params
+from ltbench.registry import DATASETS, KINDS
 
 MAX_LISTED = 5  # differing classes quoted in an error message
 
@@ -56,7 +57,8 @@ def prepare(name: str, **dataset_params: Any) -> PrepareReport:
     """Read ``name`` from the user's files, check it against the benchmark, and build its image caches."""
     if name not in CANONICAL:
         raise LtbenchError(f"ltbench prepare works on {' and '.join(CANONICAL)}, not {name!r}.")
-    dataset_params = resolve_params(DATASETS, name, dataset_params)  # an unknown option is one sentence
+    dataset_params = complete(KINDS["datasets"], {"name": name, **dataset_params})  # an unknown option: one sentence
+    dataset_params.pop("name")
     cache_size = dataset_params.pop("cache_size", None)
     check_cache_size(cache_size)
     timings: dict[str, float] = {}

@@ -24,7 +24,7 @@ Transform = Callable[[np.ndarray], torch.Tensor]
 
 def build_transform(size: int, augment: str = "none", train: bool = True) -> Transform:
     """The registered augmentation ``augment``'s pipeline for one split; test images are only resized."""
-    return AUGMENTATIONS.build(augment, size, train)
+    return AUGMENTATIONS.build(augment, size=size, train=train)
 
 
 def to_float_images(images: torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader, Sampler
 from ltbench.errors import LtbenchError
 
 SYNC_BN = ("auto", "on", "off")
-Step = Callable[[Callable[[], torch.Tensor]], torch.Tensor]  # step(compute) -> compute()'s loss
+LossComputer = Callable[[Callable[[], torch.Tensor]], torch.Tensor]  # compute_loss(closure) -> closure()'s loss
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def shard_loader(loader: DataLoader, ctx: Distributed) -> DataLoader:
 
 
 class _Closure(nn.Module):
-    """Runs a loss closure inside DDP's forward, so any step (cached features, a custom method step) syncs grads."""
+    """Runs a loss closure inside DDP's forward, so any batch loss (cached features, a method's own batch_loss) syncs grads."""
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
@@ -144,8 +144,8 @@ def _trains_batchnorm(model: nn.Module) -> bool:
                for m in model.modules())
 
 
-def ddp_step(model: nn.Module, ctx: Distributed) -> Step:
-    """``step(compute)`` returns ``compute()``'s loss, whose backward averages gradients over the ranks.
+def ddp_loss_computer(model: nn.Module, ctx: Distributed) -> LossComputer:
+    """``compute_loss(closure)`` returns ``closure()``'s loss, whose backward averages gradients over the ranks.
 
     Wrap again whenever the set of trainable parameters changes (a new stage).
     """
@@ -157,12 +157,12 @@ def ddp_step(model: nn.Module, ctx: Distributed) -> Step:
     return nn.parallel.DistributedDataParallel(_Closure(model), device_ids=None)
 
 
-def for_stage(loader: DataLoader, model: nn.Module) -> tuple[DataLoader, Step]:
-    """A training stage's loader and step: as they are in one process; this rank's share and DDP under torchrun."""
+def for_stage(loader: DataLoader, model: nn.Module) -> tuple[DataLoader, LossComputer]:
+    """A training stage's loader and loss computer: as they are in one process; this rank's share and DDP under torchrun."""
     ctx = current()
     if ctx is None:
         return loader, _call
-    return shard_loader(loader, ctx), ddp_step(model, ctx)
+    return shard_loader(loader, ctx), ddp_loss_computer(model, ctx)
 
 
 def _call(compute: Callable[[], torch.Tensor]) -> torch.Tensor:

@@ -23,7 +23,9 @@ from ltbench.engine.features import cached_features, extract_features, weights_d
 from ltbench.errors import LtbenchError
 from ltbench.fileio import digest
 from ltbench.methods.base import MethodParts, Stage
-from ltbench.registry import SAMPLERS, resolve_params
+from ltbench.components import build
+from ltbench.engine.active_stage import stage_section
+from ltbench.registry import KINDS
 
 
 class Inputs:
@@ -81,11 +83,8 @@ class Inputs:
             train_set = SplitDataset(self.dataset.train, self.train_transform)
         if self.parts.train_dataset is not None:
             train_set = self.parts.train_dataset(train_set, targets)
-        sampler_cfg = dict(cfg["sampler"])
-        if stage.sampler is not None:
-            sampler_cfg = {"name": stage.sampler} if isinstance(stage.sampler, str) else dict(stage.sampler)
-        name = sampler_cfg.pop("name")
-        sampler = SAMPLERS.build(name, targets, seed, **resolve_params(SAMPLERS, name, sampler_cfg, skip=2))
+        samplers = KINDS["samplers"]
+        sampler = build(samplers, stage_section(samplers, cfg["sampler"], stage), targets=targets, seed=seed)
         batch = cfg["batch_size"]
         drop_last = len(train_set) > batch if cfg["drop_last"] == "auto" else cfg["drop_last"]
         return make_loader(train_set, batch, shuffle=True, sampler=sampler, seed=seed,

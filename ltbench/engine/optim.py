@@ -15,12 +15,9 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ltbench.config import ENGINE_KEYS
+from ltbench.components import build
 from ltbench.engine.onecycle import one_cycle
-from ltbench.registry import OPTIMIZERS, SCHEDULES
-
-# keys of train.optimizer that the engine reads itself; the rest are the factory's
-ENGINE_OPTIMIZER_KEYS = ("name", *ENGINE_KEYS[("train", "optimizer")])
+from ltbench.registry import KINDS, OPTIMIZERS, SCHEDULES
 
 Groups = list[dict[str, Any]]
 
@@ -83,8 +80,8 @@ def constant(optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int
     return _with_warmup(optimizer, lambda step: 1.0, warmup_iters, warmup_ratio)
 
 
-@SCHEDULES.register("step")
-def step(optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int, milestones: list[int] | None = None,
+@SCHEDULES.register("step")  # the config's name for it (part of committed runs' config hashes)
+def step_decay(optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int, milestones: list[int] | None = None,
          gamma: float = 0.1, warmup_iters: int = 0, warmup_ratio: float = 0.3333) -> Scheduler:
     """Multiply the lr by gamma at each milestone epoch (the DB recipe)."""
     marks = milestones or []
@@ -97,12 +94,10 @@ SCHEDULES.register("onecycle")(one_cycle)
 
 def build_optimizer(groups: Groups, cfg: dict[str, Any]) -> torch.optim.Optimizer:
     """The resolved ``train.optimizer`` section's optimizer over ``groups``."""
-    params = {k: v for k, v in cfg.items() if k not in ENGINE_OPTIMIZER_KEYS}
-    return OPTIMIZERS.build(cfg["name"], groups, cfg["lr"], **params)
+    return build(KINDS["optimizers"], cfg, groups=groups, lr=cfg["lr"])
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, cfg: dict[str, Any], steps_per_epoch: int,
                     epochs: int) -> Scheduler:
     """The resolved ``train.schedule`` section's schedule, stepped once per iteration."""
-    params = {k: v for k, v in cfg.items() if k != "name"}
-    return SCHEDULES.build(cfg["name"], optimizer, steps_per_epoch, epochs, **params)
+    return build(KINDS["schedules"], cfg, optimizer=optimizer, steps_per_epoch=steps_per_epoch, epochs=epochs)

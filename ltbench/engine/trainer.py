@@ -22,15 +22,15 @@ from ltbench.engine import distributed
 from ltbench.engine.checkpoint import Position, read_checkpoint, restore_training, save_checkpoint
 from ltbench.engine.device import amp_dtype, autocast
 from ltbench.engine.ema import make_ema
-from ltbench.engine.optim import ENGINE_OPTIMIZER_KEYS, build_optimizer, build_scheduler, decay_groups
+from ltbench.engine.active_stage import ActiveStage, set_train_modes, stage_section
+from ltbench.engine.optim import build_optimizer, build_scheduler, decay_groups
 from ltbench.engine.prediction import place, predict
-from ltbench.engine.stage_run import StageRun, set_train_modes, stage_section
 from ltbench.errors import LtbenchError
 from ltbench.evaluation import evaluate
 from ltbench.loggers import LoggerGroup
-from ltbench.methods.base import EpochInfo, MethodParts, StepInputs
+from ltbench.methods.base import BatchInputs, EpochInfo, MethodParts
 from ltbench.progress import console, progress_bar
-from ltbench.registry import OPTIMIZERS, SCHEDULES
+from ltbench.registry import KINDS
 from ltbench.runs import RunDir
 
 
@@ -81,7 +81,7 @@ class Trainer:
             self.inputs.cached_for_training(stage)  # refuse an impossible feature_cache=true before training
 
     # ------------------------------------------------------------- stages
-    def _start_stage(self, index: int, resume: tuple[Position, dict[str, Any]] | None) -> StageRun:
+    def _start_stage(self, index: int, resume: tuple[Position, dict[str, Any]] | None) -> ActiveStage:
         stage = self.stages[index]
         if resume is None and stage.on_start is not None:
             stage.on_start(self.model)
@@ -90,13 +90,13 @@ class Trainer:
         named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]
         if not named:
             raise LtbenchError(f"Stage {stage.name!r} trains no parameter; check the method's Stage.train.")
-        opt_cfg = stage_section(self.train_cfg["optimizer"], stage.optimizer, OPTIMIZERS, 2, ENGINE_OPTIMIZER_KEYS)
+        opt_cfg = stage_section(KINDS["optimizers"], self.train_cfg["optimizer"], stage)
         groups = (self.parts.param_groups or decay_groups)(named, opt_cfg)
         optimizer = build_optimizer(groups, opt_cfg)
         cached = self.inputs.cached_for_training(stage)
-        loader, step = distributed.for_stage(self.inputs.train_loader(stage, self.model.backbone, cached), self.model)
+        loader, compute_loss = distributed.for_stage(self.inputs.train_loader(stage, self.model.backbone, cached), self.model)
         epochs = self.epochs[index]
-        schedule_cfg = stage_section(self.train_cfg["schedule"], stage.schedule, SCHEDULES, 3)
+        schedule_cfg = stage_section(KINDS["schedules"], self.train_cfg["schedule"], stage)
         scheduler = build_scheduler(optimizer, schedule_cfg, len(loader), epochs)
         ema = make_ema(self.model, self.train_cfg["ema"]) if self.train_cfg["ema"] else None
         if ema is not None and resume is None and self.train_cfg["ema_from_init"]:
@@ -106,8 +106,8 @@ class Trainer:
             restore_training(self.rundir.checkpoint, resume[1], self.frozen, optimizer, scheduler, ema)
             if hasattr(loader.sampler, "fast_forward"):  # a sampler whose draws continue across epochs
                 loader.sampler.fast_forward(resume[0].epoch)
-        return StageRun(index, stage, epochs, sum(self.epochs[:index]) + 1, cached, loader, optimizer, scheduler, ema,
-                        scaler, step)
+        return ActiveStage(index, stage, epochs, sum(self.epochs[:index]) + 1, cached, loader, optimizer, scheduler,
+                           ema, scaler, compute_loss)
 
     # ------------------------------------------------------------- training
     def fit(self) -> TrainResult:
@@ -125,7 +125,7 @@ class Trainer:
         done_before = sum(self.epochs[:start]) + (resume[0].epoch if resume else 0)
         self.history = [row for row in self.rundir.history() if row["epoch"] <= done_before]
         started = time.perf_counter() - sum(row.get("seconds", 0.0) for row in self.history)
-        run: StageRun | None = None
+        run: ActiveStage | None = None
         for index in range(start, len(self.stages)):
             run = self._start_stage(index, resume)
             first = resume[0].epoch + 1 if resume else 1
@@ -144,7 +144,7 @@ class Trainer:
                            time.perf_counter() - started, ema.module if ema is not None else self.model,
                            self.history)
 
-    def _epoch(self, run: StageRun, epoch: int) -> None:
+    def _epoch(self, run: ActiveStage, epoch: int) -> None:
         global_epoch = run.first_epoch + epoch - 1
         info = EpochInfo(run.stage.name, run.index, epoch, run.epochs, global_epoch)
         epoch_start = time.perf_counter()
@@ -166,7 +166,7 @@ class Trainer:
         row["seconds"] = time.perf_counter() - epoch_start
         self._end_epoch(run, epoch, row)
 
-    def _end_epoch(self, run: StageRun, epoch: int, row: dict[str, Any]) -> None:
+    def _end_epoch(self, run: ActiveStage, epoch: int, row: dict[str, Any]) -> None:
         """An epoch's history row: kept, written with the checkpoint it belongs to (rank 0 alone), shown."""
         self.history.append(row)
         if distributed.is_main_rank():
@@ -177,15 +177,15 @@ class Trainer:
         console.print(f"epoch {row['epoch']}/{sum(self.epochs)} ({run.stage.name})  loss {row['train_loss']:.4f}" +
                       (f"  test mAP {row['test_map']:.2f}" if "test_map" in row else ""))
 
-    def _train_epoch(self, run: StageRun, info: EpochInfo) -> float:
+    def _train_epoch(self, run: ActiveStage, info: EpochInfo) -> float:
         set_train_modes(self.model, run.stage)
         total, count = 0.0, 0
         clip = self.train_cfg["grad_clip"]
         params = [p for group in run.optimizer.param_groups for p in group["params"]]
         with progress_bar(f"epoch {info.global_epoch}", len(run.loader)) as advance:
             for batch in run.loader:
-                loss = run.step(lambda: self._batch_loss(run, batch, info))  # noqa: B023 - called at once
-                value = loss.item()  # the step's only host-device synchronisation
+                loss = run.compute_loss(lambda: self._batch_loss(run, batch, info))  # noqa: B023 - called at once
+                value = loss.item()  # the batch's only host-device synchronisation
                 if not math.isfinite(value):
                     raise LtbenchError(f"The loss became {value} in epoch {info.global_epoch}; "
                                        "lower train.optimizer.lr.")
@@ -205,13 +205,13 @@ class Trainer:
                 advance(f"loss {total / count:.4f}")
         return distributed.mean_over_ranks(total, count)
 
-    def _batch_loss(self, run: StageRun, batch: tuple[Any, ...], info: EpochInfo) -> torch.Tensor:
+    def _batch_loss(self, run: ActiveStage, batch: tuple[Any, ...], info: EpochInfo) -> torch.Tensor:
         def features(inputs: torch.Tensor) -> torch.Tensor:
             return self.inputs.to_features(self.model.backbone, inputs, run.cached)
 
         with autocast(self.amp, self.device, self.dtype):  # the loss itself in float32, outside autocast
-            if self.parts.step is not None:
-                return self.parts.step(StepInputs(tuple(batch), features, self.model, self.loss_fn, info))
+            if self.parts.batch_loss is not None:
+                return self.parts.batch_loss(BatchInputs(tuple(batch), features, self.model, self.loss_fn, info))
             logits = self.model.head(features(batch[0]))
         return self.loss_fn(logits.float(), batch[1].to(self.device, non_blocking=True))
 

@@ -84,7 +84,7 @@ def open_loggers(names: Sequence[str], run: RunInfo) -> LoggerGroup:
     from ltbench.registry import LOGGERS
 
     check_loggers(names)
-    return LoggerGroup([LOGGERS.build(name, run) for name in names])
+    return LoggerGroup([LOGGERS.build(name, run=run) for name in names])
 
 
 def run_figures(run_dir: Path) -> list[Path]:

@@ -9,13 +9,13 @@ from torch import nn
 from ltbench.data.base import ClassStats
 from ltbench.errors import LtbenchError
 from ltbench.losses import asl, basic, distribution_balanced, focal, ldam, logit_adjusted  # noqa: F401  (registers)
-from ltbench.registry import LOSSES, resolve_params
+from ltbench.components import build
+from ltbench.registry import KINDS, LOSSES
 
 
 def build_loss(config: Mapping[str, Any], stats: ClassStats) -> nn.Module:
-    """The loss named in ``config``, with the training split's class statistics and ``config``'s parameters."""
-    params = dict(config)
-    name = params.pop("name", None)
-    if not name:
+    """The loss named in ``config``, with the training split's class statistics (as ``stats``) and ``config``'s
+    parameters."""
+    if not config.get("name"):
         raise LtbenchError(f"The loss config needs a name (one of: {', '.join(LOSSES.list())}).")
-    return LOSSES.build(name, stats, **resolve_params(LOSSES, name, params, skip=1))
+    return build(KINDS["losses"], config, stats=stats)

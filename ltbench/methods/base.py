@@ -53,9 +53,13 @@ class Stage:
 
     ``train`` lists name prefixes of the model's parameters that train (``("head",)``);
     ``None`` trains every parameter that requires a gradient. When only the head
-    trains, the engine may cache the backbone's features. ``optimizer`` and
-    ``schedule`` are merged over the config's ``train.optimizer`` / ``train.schedule``;
-    ``sampler`` names a registered sampler (or ``{"name": ..., **params}``).
+    trains, the engine may cache the backbone's features.
+
+    ``optimizer``, ``schedule`` and ``sampler`` follow one rule, the one config layers
+    follow: each is laid over the config's ``train.optimizer`` / ``train.schedule`` /
+    ``train.sampler`` section, its keys winning; naming another component (``{"name":
+    "sgd"}``) drops the config's component parameters but keeps the section's engine keys
+    (the optimizer's ``lr``, ``weight_decay``). A bare name is short for ``{"name": ...}``.
     """
 
     name: str = "train"
@@ -63,7 +67,7 @@ class Stage:
     train: tuple[str, ...] | None = None
     optimizer: dict[str, Any] | None = None
     schedule: dict[str, Any] | None = None
-    sampler: str | dict[str, Any] | None = None  # None: train.sampler
+    sampler: str | dict[str, Any] | None = None  # None: train.sampler as it is
     on_start: Callable[[nn.Module], None] | None = None  # e.g. a fresh classifier (cRT)
 
     def trains(self, name: str) -> bool:
@@ -76,7 +80,7 @@ class Stage:
 
 @dataclass(frozen=True)
 class EpochInfo:
-    """Where training stands, given to per-epoch hooks and custom steps."""
+    """Where training stands, given to per-epoch hooks and a method's own batch loss."""
 
     stage: str
     stage_index: int
@@ -86,8 +90,8 @@ class EpochInfo:
 
 
 @dataclass
-class StepInputs:
-    """What a custom ``MethodParts.step`` receives for one training batch."""
+class BatchInputs:
+    """What a method's own ``MethodParts.batch_loss`` receives for one training batch."""
 
     batch: tuple[Any, ...]  # as the (possibly wrapped) train loader yields it: inputs, targets, ...
     features: Callable[[torch.Tensor], torch.Tensor]  # loader inputs -> backbone features on the device
@@ -105,7 +109,7 @@ class MethodParts:
     stages: list[Stage] = field(default_factory=lambda: [Stage()])  # [] = evaluate only (zero-shot)
     param_groups: Callable[[NamedParams, dict[str, Any]], list[dict[str, Any]]] | None = None
     on_epoch: list[Callable[[EpochInfo], None]] = field(default_factory=list)  # at every epoch's start
-    step: Callable[[StepInputs], torch.Tensor] | None = None  # None: loss(head(features(x)), y)
+    batch_loss: Callable[[BatchInputs], torch.Tensor] | None = None  # None: loss(head(features(x)), y)
     train_transform: Transform | None = None  # None: the input.augment pipeline
     test_transform: Transform | None = None  # None: resize to input.size
     train_dataset: Callable[[Dataset, np.ndarray], Dataset] | None = None  # wrap the engine's (e.g. pairs)

@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ltbench.data.pairs import ReversedPairs
-from ltbench.methods.base import EpochInfo, MethodContext, MethodParts, SplitModel, StepInputs
+from ltbench.methods.base import BatchInputs, EpochInfo, MethodContext, MethodParts, SplitModel
 from ltbench.models.bbn import BBNHead, bbn_loss, cumulative_alpha
 from ltbench.registry import METHODS
 
@@ -41,7 +41,7 @@ class BilateralSampling:
             self.pairs.set_epoch(info.global_epoch)
 
 
-def bbn_step(inputs: StepInputs) -> torch.Tensor:
+def bbn_batch_loss(inputs: BatchInputs) -> torch.Tensor:
     """BBN's loss of one batch of (uniform inputs, targets, reversed inputs, targets)."""
     uniform, targets, reversed_, reversed_targets = inputs.batch
     uniform_features, reversed_features = inputs.features(uniform), inputs.features(reversed_)
@@ -57,5 +57,5 @@ def bbn(ctx: MethodContext, branch_dim: int = 256) -> MethodParts:
     backbone = ctx.backbone()
     model = SplitModel(backbone, BBNHead(backbone.out_channels, ctx.dataset.num_classes, branch_dim))
     sampling = BilateralSampling(ctx.config["seed"])
-    return MethodParts(model=model, loss=ctx.loss(), stages=[ctx.stage()], step=bbn_step,
+    return MethodParts(model=model, loss=ctx.loss(), stages=[ctx.stage()], batch_loss=bbn_batch_loss,
                        train_dataset=sampling.wrap, on_epoch=[sampling.on_epoch])

@@ -40,7 +40,7 @@ import torch
 
 from ltbench.data.transforms import to_float_images
 from ltbench.errors import check_choice
-from ltbench.methods.base import EpochInfo, MethodContext, MethodParts, SplitModel, Stage, StepInputs
+from ltbench.methods.base import BatchInputs, EpochInfo, MethodContext, MethodParts, SplitModel, Stage
 from ltbench.methods.clip_common import clip_backbone, clip_transforms
 from ltbench.models.clip_image import split_tokens
 from ltbench.models.hp_dval import HPDValHead
@@ -76,7 +76,7 @@ def hp_dval(ctx: MethodContext, preset: str = "paper", k: int | None = None, alp
             backbone.load_state_dict(start["backbone"])
             head.embed.load_state_dict(start["embed"])
 
-    def step(inputs: StepInputs) -> torch.Tensor:
+    def batch_loss(inputs: BatchInputs) -> torch.Tensor:
         images, targets = inputs.batch[:2]
         features = inputs.features(images)
         logits = inputs.model.head(features)
@@ -96,4 +96,4 @@ def hp_dval(ctx: MethodContext, preset: str = "paper", k: int | None = None, alp
         stages.append(Stage("prompts", epochs=prompt_epochs, train=prompt_train, optimizer={"lr": prompt_lr},
                             on_start=enter_prompts))
     transforms = {} if code else clip_transforms(backbone, flip)  # the code's input.augment (RandAugment) applies
-    return MethodParts(model=model, loss=cls_loss, stages=stages, on_epoch=[enter_stage], step=step, **transforms)
+    return MethodParts(model=model, loss=cls_loss, stages=stages, on_epoch=[enter_stage], batch_loss=batch_loss, **transforms)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import torch
 
-from ltbench.methods.base import MethodContext, MethodParts, Stage, StepInputs
+from ltbench.methods.base import BatchInputs, MethodContext, MethodParts, Stage
 from ltbench.methods.clip_common import WithIndex, clip_transforms, training_captions
 from ltbench.methods.coop import checked_score, prompt_model
 from ltbench.losses.cse import ClassSpecificEmbeddingLoss
@@ -43,7 +43,7 @@ def lmpt(ctx: MethodContext, captions: str | None = None, n_ctx: int = 16, init_
     cse = ClassSpecificEmbeddingLoss(ctx.dataset.class_freq, margin, gamma, offset)
     cls_loss = ctx.loss()
 
-    def step(inputs: StepInputs) -> torch.Tensor:
+    def batch_loss(inputs: BatchInputs) -> torch.Tensor:
         images, targets, index = inputs.batch[:3]
         logits = inputs.model.head(inputs.features(images))
         targets = targets.to(logits.device)
@@ -51,6 +51,6 @@ def lmpt(ctx: MethodContext, captions: str | None = None, n_ctx: int = 16, init_
         cse_loss = cse.to(logits.device)(caption_embeddings, prompted.context(), targets)
         return cls_weight * cls_loss(logits, targets) + (1 - cls_weight) * cse_loss
 
-    return MethodParts(model=model, loss=cls_loss, stages=[Stage(train=("head.text.context",))], step=step,
+    return MethodParts(model=model, loss=cls_loss, stages=[Stage(train=("head.text.context",))], batch_loss=batch_loss,
                        train_dataset=lambda dataset, targets: WithIndex(dataset), score=checked_score(score),
                        **clip_transforms(model.backbone, flip))
