@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch import nn
 
-import ltbench.engine.trainer as trainer_module
+import ltbench.engine.prediction as prediction_module
 from ltbench.data.transforms import build_transform
 from ltbench.engine.features import extract_features
 from ltbench.engine.trainer import Trainer
@@ -38,7 +38,7 @@ END_TO_END = ["model.freeze=none", "input.augment=flip_crop", "train.batch_size=
 def amp_on_the_dry_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """On the CPU dry run, ``train.amp=auto`` means bf16 autocast as it does on CUDA."""
     if DEVICE == "cpu":
-        monkeypatch.setattr(trainer_module, "amp_enabled", lambda setting, device: setting == "auto" or bool(setting))
+        monkeypatch.setattr(prediction_module, "amp_enabled", lambda setting, device: setting == "auto" or bool(setting))
 
 
 def registered_methods() -> list[str]:

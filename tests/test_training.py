@@ -129,9 +129,9 @@ def test_mixed_precision_path_trains_where_no_gpu_is_present(tmp_path, monkeypat
     AMP is on only for CUDA, so without this a machine with no GPU would never
     execute that path; a dtype mismatch in a head or a loss would show up here.
     """
-    import ltbench.engine.trainer as trainer_module
+    import ltbench.engine.prediction as prediction_module
 
-    monkeypatch.setattr(trainer_module, "amp_enabled", lambda setting, device: True)
+    monkeypatch.setattr(prediction_module, "amp_enabled", lambda setting, device: True)
     # CPU bfloat16 is slow: a small head on a smaller draw of mnist_lt
     small = ["train.epochs=6", "train.ema=0.9", "method.dim=64", "method.ffn_dim=128", "method.heads=4",
              "method.dim_head=32", "dataset.max_count=100", "dataset.num_test=200"]
