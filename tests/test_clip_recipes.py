@@ -42,7 +42,7 @@ def _zsclip(dataset: LTDataset, monkeypatch) -> tuple[list[str], object]:
 
     monkeypatch.setattr(ClipTextTower, "encode", record)
     config = {"model": {"backbone": "clip_vit_b16", "config": TINY_VIT}}
-    parts = METHODS.build("zsclip", MethodContext(config, dataset), preset="lmpt_compat")
+    parts = METHODS.build("zsclip", ctx=MethodContext(config, dataset), preset="lmpt_compat")
     return encoded, parts
 
 

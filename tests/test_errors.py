@@ -141,7 +141,7 @@ def test_a_corrupt_or_foreign_checkpoint_is_one_sentence(tmp_path, damage):
 def test_prepare_with_an_unknown_dataset_option_lists_the_options(capsys):
     assert main(["prepare", "voc_lt", "--dataset.colour", "red"]) == 2
     err = capsys.readouterr().err
-    assert "no parameter colour" in err and "root" in err and "Traceback" not in err
+    assert "no parameter dataset.colour" in err and "root" in err and "Traceback" not in err
 
 
 def test_prepare_refuses_options_of_other_sections(capsys):
