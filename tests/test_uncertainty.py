@@ -203,10 +203,11 @@ def test_an_old_manifest_naming_runs_from_the_suites_folder_still_reads(tmp_path
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     copy = tmp_path / "archive"
     shutil.copytree(Path(__file__).parents[1] / "results" / "mnist_lt" / "suites", copy / "suites")
-    first = json.loads((copy / "suites" / "table1_mnist_lt.json").read_text())["rows"][0]["run_dirs"][0]
+    # table2's committed manifest predates run ids (table1's was rewritten with them)
+    first = json.loads((copy / "suites" / "table2_mnist_lt.json").read_text())["rows"][0]["run_dirs"][0]
     assert first.startswith("results/mnist_lt/runs/")  # written before run ids, from the repository root
     run = Path(__file__).parents[1] / first
     shutil.copytree(run, copy / "runs" / "mnist_lt" / run.name)
     monkeypatch.chdir(tmp_path)
-    collection = collect_runs(manifests=[copy / "suites" / "table1_mnist_lt.json"])
-    assert [r.path for r in collection.runs("mnist_lt", "ERM")] == [copy / "runs" / "mnist_lt" / run.name]
+    collection = collect_runs(manifests=[copy / "suites" / "table2_mnist_lt.json"])
+    assert [r.path for r in collection.runs("mnist_lt", "BCE")] == [copy / "runs" / "mnist_lt" / run.name]
