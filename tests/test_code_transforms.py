@@ -35,12 +35,17 @@ def test_cutout_comes_first_and_nothing_is_normalised():
         assert 17 <= height <= 33 and 17 <= width <= 33  # half the side plus one, clipped at most to about half
 
 
+def _cutouts(side: int, draws: int, seed: int):
+    """``draws`` CutoutPIL(0.5) outputs on a black ``side`` x ``side`` image, each with its cut mask."""
+    torch.manual_seed(seed)
+    for _ in range(draws):
+        out = np.asarray(CutoutPIL(0.5)(Image.fromarray(np.zeros((side, side, 3), np.uint8))))
+        yield out, out.any(2)
+
+
 def test_cutout_is_always_applied_half_size_in_one_random_colour():
-    torch.manual_seed(1)
     colours = set()
-    for _ in range(30):
-        out = np.asarray(CutoutPIL(0.5)(Image.fromarray(np.zeros((40, 40, 3), np.uint8))))
-        cut = out.any(2)
+    for out, cut in _cutouts(40, 30, seed=1):
         assert cut.any() and max(_rectangle(cut)) <= 21
         colours.add(tuple(out[cut][0]))
         assert (out[cut] == out[cut][0]).all()
@@ -49,11 +54,8 @@ def test_cutout_is_always_applied_half_size_in_one_random_colour():
 
 def test_cutout_square_is_225_px_at_448_as_pils_rectangle_draws_it():
     """CPRFL's helper_functions.py:131-141: half extent int(0.5 * 448 + 0.5) // 2 = 112 either side, ends included."""
-    torch.manual_seed(3)
     sizes = set()
-    for _ in range(40):
-        out = np.asarray(CutoutPIL(0.5)(Image.fromarray(np.zeros((448, 448, 3), np.uint8))))
-        cut = out.any(2)
+    for _, cut in _cutouts(448, 40, seed=3):
         rows, cols = np.flatnonzero(cut.any(1)), np.flatnonzero(cut.any(0))
         height, width = _rectangle(cut)
         for extent, (first, last) in ((height, (rows[0], rows[-1])), (width, (cols[0], cols[-1]))):
