@@ -1,9 +1,11 @@
 """Recipe cards: how each published VOC-LT / COCO-LT number was produced, setting by setting, with sources.
 
 A card is ``ltbench/recipes/<dataset>/<method>[@<preset>].yaml`` (shipped in the
-package). ``base: FILE`` (relative to the card) inherits another file's fields;
-a setting the card names replaces the base's whole entry, never merges into it.
-Files under ``recipes/_base/`` are not cards. It names the published rows it stands for and, for every setting of
+package). It inherits in one of two ways: ``base: FILE`` (relative to the card)
+takes another file's fields, and a setting the card names replaces the base's
+whole entry, never merges into it; ``_base_: [FILES]`` (read by ``load_yaml``, as
+configs are) deep-merges the files in order, so a setting named again merges
+field by field into the earlier entry. Files under ``recipes/_base/`` are not cards. It names the published rows it stands for and, for every setting of
 ``REQUIRED_SETTINGS`` (and any others), what the paper says and what the code
 behind the number does, each with its source (``path:line`` in the card's
 ``repository``, or a paper section), and the resolved-config keys the setting
