@@ -20,6 +20,7 @@ from ltbench.report_commands import add_report_filters, cmd_compare, cmd_plot, c
 from ltbench.fs_errors import describe, is_fs_fault
 from ltbench.paths import explicit_configs
 from ltbench.recipe_command import add_recipe_parser
+from ltbench.submissions.commands import add_eval_scores_arguments, add_export_parser, cmd_eval_scores
 
 Command = Callable[[argparse.Namespace, list[str]], int]
 
@@ -76,6 +77,10 @@ def cmd_eval(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.experiment import format_map
     from ltbench.saved_model import evaluate_run
 
+    if args.scores:
+        return cmd_eval_scores(args)
+    if not args.run_dir:
+        raise LtbenchError("ltbench eval needs a run directory, or --scores FILE --dataset NAME.")
     metrics = evaluate_run(args.run_dir)
     print(f"{args.run_dir}: {format_map({'map': metrics})}")
     return 0
@@ -150,8 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_log_argument(run)
     run.set_defaults(func=cmd_run)
 
-    evaluate = sub.add_parser("eval", help="re-evaluate a finished run's saved model on its test split")
-    evaluate.add_argument("run_dir", help="a run directory holding model.safetensors")
+    evaluate = sub.add_parser("eval", help="re-evaluate a finished run's saved model, or score a submission file")
+    evaluate.add_argument("run_dir", nargs="?", help="a run directory holding model.safetensors")
+    add_eval_scores_arguments(evaluate)
     _add_configs_option(evaluate)
     evaluate.set_defaults(func=cmd_eval)
 
@@ -203,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst.set_defaults(func=cmd_list)
 
     add_recipe_parser(sub)
+    add_export_parser(sub)
     return parser
 
 
