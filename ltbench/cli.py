@@ -20,6 +20,7 @@ from ltbench.report_commands import add_report_filters, cmd_compare, cmd_plot, c
 from ltbench.fs_errors import describe, is_fs_fault
 from ltbench.paths import explicit_configs
 from ltbench.recipe_command import add_recipe_parser
+from ltbench.leaderboard.command import add_leaderboard_parser
 from ltbench.submissions.commands import add_eval_scores_arguments, add_export_parser, cmd_eval_scores
 
 Command = Callable[[argparse.Namespace, list[str]], int]
@@ -210,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_recipe_parser(sub)
     add_export_parser(sub)
+    add_leaderboard_parser(sub)
     return parser
 
 
