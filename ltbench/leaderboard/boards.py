@@ -127,8 +127,8 @@ def build_boards(root: Path) -> list[Board]:
             if board.rows:
                 boards.append(board)
         mine = _only(others, dataset)
-        if mine.rows:
-            boards.append(_board(OTHER_RUNS, dataset, mine, set(), None, cards))
+        if mine.rows:  # beside Table 1's published rows, as ``ltbench table`` without --suite shows them
+            boards.append(_board(OTHER_RUNS, dataset, mine, set(), references.get(MAIN_SUITE), cards, paper_rows=False))
     if boards:
         boards[0].problems[:0] = problems
     return boards
@@ -197,11 +197,11 @@ def _cards_by_row(cards: list[Card]) -> dict[tuple[str, str], list[Card]]:
 
 
 def _board(suite: str, dataset: str, collection: Collection, submitted: set[str], reference: Reference | None,
-           cards: dict[tuple[str, str], list[Card]]) -> Board:
+           cards: dict[tuple[str, str], list[Card]], paper_rows: bool = True) -> Board:
     frame = build_table(collection, reference) if collection.rows else None
     rows = [_run_row(record, collection, suite, submitted, cards) for record in
             (frame.to_dict("records") if frame is not None else [])]
-    published = [r for r in (reference.rows if reference else ()) if r.dataset == dataset]
+    published = [r for r in (reference.rows if reference and paper_rows else ()) if r.dataset == dataset]
     rows += [_paper_row(r, suite, cards) for r in published]
     for i, row in enumerate(rows):
         row.slug = f"{i:03d}-{slug(row.label)}"
@@ -223,7 +223,8 @@ def _run_row(record: dict[str, Any], collection: Collection, suite: str, submitt
     return Row(label, source, "", values, checkpoint, n=int(record["n"]), seeds=record["seeds"],
                smoke=bool(record["smoke"]), best={m: bool(record[f"{m}_best"]) for m in METRICS},
                published=published, published_source=record["published_source"],
-               cards=cards.get((suite, label), []) if source == LTBENCH else [], runs=runs)
+               cards=cards.get((MAIN_SUITE if suite == OTHER_RUNS else suite, label), []) if source == LTBENCH else [],
+            runs=runs)
 
 
 def _paper_row(published: PublishedRow, suite: str, cards: dict[tuple[str, str], list[Card]]) -> Row:

@@ -36,6 +36,7 @@ MARKER = ".ltbench-leaderboard"  # marks a folder this command wrote, so it may 
 BOARD_COLUMNS = ("Method", "Source", *(m.capitalize() for m in METRICS), "n", "Checkpoint", "Published total",
                  "Gap", "In 95% interval", "Recipe card", "Config", "Code")
 TEXT_COLUMNS = {"Method", "Source", "Checkpoint", "Recipe card", "Config", "Code"}
+UNBROKEN_COLUMNS = {"Method", "Config", "Code"}  # short names and ids, kept on one line
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def _styled(cells: pd.DataFrame, table_id: str, classes: pd.DataFrame | None = N
     if classes is not None:  # text columns' headers align with their left-aligned cells
         text = [column for column in cells.columns if classes[column].str.contains("text").any()]
         styler = styler.set_table_styles({column: [{"selector": "th", "props": "text-align: left"}] for column in text})
-    styler = styler.set_table_attributes(f'id="{table_id}" class="{"sortable" if sortable else "plain"}"')
+    styler = styler.set_table_attributes(f'class="{"sortable" if sortable else "plain"}"')  # id: T_<table_id>
     if classes is not None:
         styler = styler.set_td_classes(classes)
     return Markup(styler.to_html(doctype_html=False))
@@ -111,7 +112,7 @@ def board_table(board: Board, root: str) -> Markup:
         name = row.label + (f" {DAGGER}" if row.smoke else "")
         record: dict[str, Any] = {"Method": _link(root + row_page(board, row), name), "Source": row.source}
         css = {column: f"src-{row.source}" + (" smoke" if row.smoke else "") + (" text" if column in TEXT_COLUMNS else "")
-               for column in BOARD_COLUMNS}
+               + (" num" if column in UNBROKEN_COLUMNS else "") for column in BOARD_COLUMNS}
         for metric in METRICS:
             column = metric.capitalize()
             if row.source == PAPER:
