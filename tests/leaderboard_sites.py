@@ -11,7 +11,7 @@ from ltbench.submissions.format import read_submission, write_submission
 
 COMMITTED = Path(__file__).resolve().parent.parent / "results" / "mnist_lt"
 SUBMITTED = {"method": "Outside method", "checkpoint": "validation", "paper": "Doe et al., 2026",
-             "code": "https://example.org/outside-method", "seed": 1}
+             "code": "https://example.org/outside-method", "seed": 1, "score": "logit"}
 
 
 def manifest_labels(suite: str = "table1", dataset: str = "mnist_lt") -> list[str]:

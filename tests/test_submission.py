@@ -11,6 +11,8 @@ import pytest
 
 from ltbench.cli import main
 from ltbench.evaluation import evaluate
+from ltbench.metrics import evaluate_metrics
+from ltbench.metrics.scored import Scored
 from ltbench.reports import build_table, collect_runs
 from ltbench.reports.reference import METRICS
 from ltbench.runs import RunDir
@@ -55,9 +57,11 @@ def test_round_trip_reproduces_per_class_ap_exactly(exported: Path, results: Pat
     again = RunDir(recorded).metrics()
     assert again["per_class_ap"] == metrics["per_class_ap"]  # float for float, not approximately
     assert again["map"] == metrics["map"]
-    scores, targets, _ = run.scores()
+    scores, targets, score = run.scores()
     assert again["per_class_ap"] == evaluate(scores, targets, {})["per_class_ap"]
     assert again["submission"]["checkpoint"] == "last" and again["submission"]["method"] == metrics["label"]
+    scored = Scored(scores, targets, metrics["groups"], score)
+    assert again["metrics"] == json.loads(json.dumps(evaluate_metrics(scored)))  # every other metric, same scores
 
 
 def test_image_order_does_not_matter(exported: Path, tmp_path: Path) -> None:
@@ -116,6 +120,8 @@ def _edit(arrays: dict, split, case: str) -> None:
         arrays["metadata"] = np.array(json.dumps({"method": "X", "checkpoint": "best"}))
     elif case == "metadata":
         arrays["metadata"] = np.array("{method: X}")
+    elif case == "probabilities":  # logits said to be probabilities (no score: the default, sigmoid)
+        arrays["metadata"] = np.array(json.dumps({"method": "X", "checkpoint": "last"}))
     if "image_ids" in arrays:
         arrays["image_ids"], arrays["scores"] = np.array(ids), scores
 
@@ -135,6 +141,7 @@ BAD = {  # case -> words the sentence must hold
     "entry": ["lacks the submission entries split_digest"],
     "checkpoint": ["checkpoint must be one of last, validation, test, not 'best'"],
     "metadata": ["metadata is not JSON"],
+    "probabilities": ["outside [0, 1]", "not probabilities", "score to logit"],
 }
 
 

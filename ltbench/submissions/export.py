@@ -27,7 +27,7 @@ def export_run(run_dir: str | Path, out: str | Path) -> Path:
     rundir = RunDir(run_dir)
     try:
         record = rundir.finished_record()
-        scores, targets, _ = rundir.scores()
+        scores, targets, score = rundir.scores()
     except RunReadError as exc:
         raise LtbenchError(f"{exc}; export needs a finished run directory with its scores.npz.") from None
     split = load_eval_split(record.metrics["dataset"], record.config)
@@ -35,7 +35,7 @@ def export_run(run_dir: str | Path, out: str | Path) -> Path:
         raise LtbenchError(f"{rundir.path}'s stored test labels differ from the {split.dataset} test split its "
                            "config builds now, so its scores cannot be matched to image ids.")
     submission = Submission(split.dataset, split.digest, split.image_ids, split.class_names,
-                            np.asarray(scores), _metadata(record))
+                            np.asarray(scores), _metadata(record) | {"score": score})
     return write_submission(out, submission)
 
 
@@ -48,5 +48,6 @@ def _metadata(record: RunRecord) -> dict[str, Any]:
         raise LtbenchError(f"{record.path} selected its model by {selection!r}, which the format cannot say.")
     provenance = {key: metrics[key] for key in ("config_id", "config_hash") if key in metrics}
     provenance |= {"run": record.path.name, "version": (metrics.get("versions") or {}).get("ltbench")}
+    provenance |= {f"code_{key}": value for key, value in (metrics.get("code") or {}).items()}  # commit, dirty
     return {"method": metrics.get("label") or default_label(record.config), "checkpoint": SELECTIONS[selection],
             "seed": int(metrics["seed"]), "ltbench": provenance}

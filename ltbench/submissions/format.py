@@ -8,7 +8,7 @@ Entries (docs/leaderboard.md gives the field-by-field spec)::
     image_ids     N str     test image ids, any order, each once
     class_names   C str     the split's class order
     scores        N x C     float32 or float64, finite; higher = more confident the class is present
-    metadata      0-d str   JSON object: method, checkpoint (required); paper, code, seed, notes, ltbench
+    metadata      0-d str   JSON object: method, checkpoint (required); paper, code, seed, score, notes, ltbench
 
 ``read_submission`` checks what the file alone can tell (entries, types, shape,
 finite scores, metadata); ``match.check_against`` checks it against a split.
@@ -34,7 +34,11 @@ SCORE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # how the submitted model was chosen: the last epoch, on a validation split, or on the test split itself
 CHECKPOINTS = ("last", "validation", "test")
 REQUIRED_METADATA = ("method", "checkpoint")
-OPTIONAL_METADATA = ("paper", "code", "seed", "notes", "ltbench")
+OPTIONAL_METADATA = ("paper", "code", "seed", "score", "notes", "ltbench")
+# what the scores are (docs/scores.md): probabilities unless the metadata says logits or log-softmax; AP only
+# ranks them, thresholded metrics (docs/metrics.md) need to know
+SCORES = ("sigmoid", "logit", "log_softmax")
+DEFAULT_SCORE = "sigmoid"
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,10 @@ class Submission:
     @property
     def seed(self) -> int:
         return int(self.metadata.get("seed", 1))
+
+    @property
+    def score(self) -> str:
+        return str(self.metadata.get("score", DEFAULT_SCORE))
 
 
 def write_submission(path: str | Path, submission: Submission) -> Path:
@@ -93,6 +101,9 @@ def read_submission(path: str | Path) -> Submission:
     except json.JSONDecodeError as exc:
         raise LtbenchError(f"{where}'s metadata is not JSON ({exc.msg} at character {exc.pos}).") from None
     check_metadata(metadata, where)
+    if metadata.get("score", DEFAULT_SCORE) == "sigmoid" and (scores.min() < 0 or scores.max() > 1):
+        raise LtbenchError(f"{where}'s scores lie outside [0, 1] (from {scores.min():.3g} to {scores.max():.3g}), so "
+                           "they are not probabilities; set metadata score to logit or log_softmax.")
     return Submission(text["dataset"], text["split_digest"], ids, classes, scores, metadata)
 
 
@@ -139,6 +150,8 @@ def check_metadata(metadata: Any, where: str) -> None:
     if metadata["checkpoint"] not in CHECKPOINTS:
         raise LtbenchError(f"{where}'s metadata checkpoint must be one of {', '.join(CHECKPOINTS)}, "
                            f"not {metadata['checkpoint']!r}.")
+    if metadata.get("score", DEFAULT_SCORE) not in SCORES:
+        raise LtbenchError(f"{where}'s metadata score must be one of {', '.join(SCORES)}, not {metadata['score']!r}.")
     seed = metadata.get("seed", 1)
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise LtbenchError(f"{where}'s metadata seed must be an integer, not {seed!r}.")

@@ -19,7 +19,10 @@ import numpy as np
 
 from ltbench.evaluation import classes_without_test_positives, evaluate
 from ltbench.fileio import digest, write_json
+from ltbench.metrics import evaluate_metrics
+from ltbench.metrics.scored import Scored as MetricScores
 from ltbench.paths import results_root
+from ltbench.provenance import code_version
 from ltbench.reports.reference import METRICS
 from ltbench.runs import FINISHED, RunDir, config_id
 from ltbench.submissions.format import Submission, read_submission
@@ -55,7 +58,7 @@ def score_file(path: str | Path, dataset: str) -> Scored:
     split = load_eval_split(dataset)
     scores = scores_in_split_order(submission, split, str(path))
     metrics = evaluate(scores, split.targets, split.groups)
-    sample = RunSample(np.asarray(scores, dtype=np.float32), split.targets, split.groups)
+    sample = RunSample(np.asarray(scores, dtype=np.float32), split.targets, split.groups, submission.score)
     replicates = bootstrap_runs({Path(path): sample})
     low, high = replicates.low[Path(path)], replicates.high[Path(path)]
     intervals = {metric: (float(low[i]), float(high[i])) for i, metric in enumerate(METRICS)}
@@ -77,22 +80,18 @@ def record_submission(scored: Scored, source_file: str | Path, root: Path | None
     run_dir = (root or submissions_root()) / split.dataset / f"{_slug(meta['method'])}_s{submission.seed}_{key}"
     rundir = RunDir(run_dir)
     rundir.start(config)
-    rundir.write_scores(scored.scores, split.targets, SOURCE)
+    rundir.write_scores(scored.scores, split.targets, submission.score)
     shutil.copyfile(source_file, run_dir / SUBMITTED_FILE)
     write_json(run_dir / "metrics.json", {
         "status": FINISHED, "source": SOURCE, "method": meta["method"], "dataset": split.dataset,
         "label": meta["method"], "seed": submission.seed, "config_hash": key, "config_id": config_id(config),
         "map": {metric: scored.metrics[metric] for metric in METRICS},
         "per_class_ap": scored.metrics["per_class_ap"],
+        "metrics": evaluate_metrics(MetricScores(scored.scores, split.targets, split.groups, submission.score)),
         "classes_without_test_positives": classes_without_test_positives(split.targets, split.class_names),
         "class_names": split.class_names, "class_freq": split.class_freq, "groups": split.groups,
         "num_train": split.num_train, "num_test": len(split.image_ids), "selection": meta["checkpoint"],
-        "split_digest": split.digest, "submission": meta, "smoke": False, "versions": {"ltbench": _version()},
+        "split_digest": split.digest, "submission": meta, "smoke": False, "code": code_version(),  # the ltbench that scored it
     })
     return run_dir
 
-
-def _version() -> str:
-    import ltbench
-
-    return ltbench.__version__
