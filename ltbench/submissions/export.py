@@ -31,7 +31,7 @@ def export_run(run_dir: str | Path, out: str | Path) -> Path:
     except RunReadError as exc:
         raise LtbenchError(f"{exc}; export needs a finished run directory with its scores.npz.") from None
     split = load_eval_split(record.metrics["dataset"], record.config)
-    if targets.shape != split.targets.shape or not np.array_equal(targets > 0, split.targets > 0):
+    if not np.array_equal(targets, split.targets):
         raise LtbenchError(f"{rundir.path}'s stored test labels differ from the {split.dataset} test split its "
                            "config builds now, so its scores cannot be matched to image ids.")
     submission = Submission(split.dataset, split.digest, split.image_ids, split.class_names,

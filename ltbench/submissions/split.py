@@ -17,15 +17,19 @@ from typing import Any, Sequence
 import numpy as np
 
 from ltbench.data.groups import GROUP_NAMES
+from ltbench.data.label_values import known, positives
 
 
 def split_digest(dataset: str, class_names: Sequence[str], image_ids: Sequence[str], targets: np.ndarray) -> str:
-    """sha256 of ``{"classes": [...], "dataset": ..., "images": [[id, [positive class indices]], ...]}``.
+    """sha256 of ``{"classes": [...], "dataset": ..., "images": [[id, [positive], [ignored]], ...]}``.
 
-    The JSON has sorted keys and no spaces (``separators=(",", ":")``); images are in the split's order.
+    ``positive`` and ``ignored`` are class indices (ignored: labels left out of evaluation,
+    ``label_values.IGNORED``, e.g. VOC's difficult-only classes under ``dataset.difficult=ignore``). The JSON
+    has sorted keys and no spaces (``separators=(",", ":")``); images are in the split's order.
     """
-    positives = np.asarray(targets) > 0
-    images = [[str(image), np.flatnonzero(row).tolist()] for image, row in zip(image_ids, positives)]
+    positive, ignored = positives(targets), ~known(targets)
+    images = [[str(image), np.flatnonzero(pos).tolist(), np.flatnonzero(ign).tolist()]
+              for image, pos, ign in zip(image_ids, positive, ignored)]
     blob = json.dumps({"classes": list(class_names), "dataset": dataset, "images": images},
                       sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
