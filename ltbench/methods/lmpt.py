@@ -34,10 +34,11 @@ CAPTION_CHARS = 75  # LMPT cuts each caption here before tokenising
 @METHODS.register("lmpt", loss="db_focal", uses=("model", "loss"))
 def lmpt(ctx: MethodContext, captions: str | None = None, n_ctx: int = 16, init_std: float = 0.02,
          cls_weight: float = 0.5, margin: float = 0.2, gamma: float = 2.0, offset: int = 2,
-         flip: bool = True, score: str = "log_softmax") -> MethodParts:
+         flip: bool = True, score: str = "log_softmax", names: str = "readable",
+         resize: str = "bicubic") -> MethodParts:
     """LMPT: CoOp + a caption-driven class-specific embedding loss (method.captions=/path/to/captions.tsv)."""
     texts = training_captions(ctx, captions, "method.captions")
-    model = prompt_model(ctx, "lmpt", n_ctx, init_std)
+    model = prompt_model(ctx, "lmpt", n_ctx, init_std, names)
     prompted = model.head.text
     caption_tokens = prompted.tower.tokenize([text[:CAPTION_CHARS] for text in texts]).cpu()
     cse = ClassSpecificEmbeddingLoss(ctx.dataset.class_freq, margin, gamma, offset)
@@ -53,4 +54,4 @@ def lmpt(ctx: MethodContext, captions: str | None = None, n_ctx: int = 16, init_
 
     return MethodParts(model=model, loss=cls_loss, stages=[Stage(train=("head.text.context",))], batch_loss=batch_loss,
                        train_dataset=lambda dataset, targets: WithIndex(dataset), score=checked_score(score),
-                       **clip_transforms(model.backbone, flip))
+                       **clip_transforms(model.backbone, flip, resize=resize))
