@@ -8,6 +8,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from ltbench.data.groups import split_groups
+from ltbench.data.label_values import positives
 from ltbench.errors import check_choice
 
 PROMPT_NAMES = ("readable", "annotation")
@@ -112,7 +113,7 @@ def select_test_images(dataset: LTDataset, test_images: str) -> LTDataset:
     check_choice("dataset.test_images", test_images, TEST_IMAGES)
     if test_images == "all":
         return dataset
-    rows = np.flatnonzero(dataset.test.targets.any(axis=1))
+    rows = np.flatnonzero(positives(dataset.test.targets).any(axis=1))
     test = Split(ImageSubset(dataset.test.images, rows), dataset.test.targets[rows],
                  [dataset.test.ids[r] for r in rows])
     meta = {**dataset.meta, "test_images": f"labelled only: {len(dataset.test) - len(rows)} unlabelled dropped"}
