@@ -60,13 +60,14 @@ class LTDataset:
     meta: dict = field(default_factory=dict)  # provenance: root, split files, cache paths
     annotated_names: list[str] | None = None  # as the annotations write them ("pottedplant"); None: class_names
 
-    def prompt_names(self, names: str) -> list[str]:
+    def prompt_names(self, names: str, option: str = "text.names") -> list[str]:
         """Class names for text prompts: ``readable`` ("potted plant") or ``annotation`` ("pottedplant").
 
         The CLIP-era authors' code (CPRFL, LMPT, HP-DVAL) feeds VOC's annotation
-        names to CLIP; readable names are ltbench's default.
+        names to CLIP; readable names are ltbench's default. ``option`` names
+        the setting in the error (``method.names`` for the CLIP methods).
         """
-        check_choice("text.names", names, PROMPT_NAMES)
+        check_choice(option, names, PROMPT_NAMES)
         return list(self.annotated_names or self.class_names) if names == "annotation" else list(self.class_names)
 
     @property
