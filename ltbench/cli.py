@@ -15,11 +15,14 @@ from typing import Callable, Sequence
 from ltbench.cli_overrides import split_overrides
 from ltbench.errors import LtbenchError
 from ltbench.listing import cmd_list
+from ltbench.metrics.commands import add_metric_argument, print_recorded_metrics
 from ltbench.registry import KINDS
 from ltbench.report_commands import add_report_filters, cmd_compare, cmd_plot, cmd_table
 from ltbench.fs_errors import describe, is_fs_fault
 from ltbench.paths import explicit_configs
 from ltbench.recipe_command import add_recipe_parser
+from ltbench.leaderboard.command import add_leaderboard_parser
+from ltbench.submissions.commands import add_eval_scores_arguments, add_export_parser, cmd_eval_scores
 
 Command = Callable[[argparse.Namespace, list[str]], int]
 
@@ -76,6 +79,12 @@ def cmd_eval(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.experiment import format_map
     from ltbench.saved_model import evaluate_run
 
+    if args.scores:
+        return cmd_eval_scores(args)
+    if not args.run_dir:
+        raise LtbenchError("ltbench eval needs a run directory, or --scores FILE --dataset NAME.")
+    if args.from_scores:
+        return print_recorded_metrics(args.run_dir)
     metrics = evaluate_run(args.run_dir)
     print(f"{args.run_dir}: {format_map({'map': metrics})}")
     return 0
@@ -150,8 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_log_argument(run)
     run.set_defaults(func=cmd_run)
 
-    evaluate = sub.add_parser("eval", help="re-evaluate a finished run's saved model on its test split")
-    evaluate.add_argument("run_dir", help="a run directory holding model.safetensors")
+    evaluate = sub.add_parser("eval", help="re-evaluate a finished run's saved model, or score a submission file")
+    evaluate.add_argument("run_dir", nargs="?", help="a run directory holding model.safetensors")
+    evaluate.add_argument("--from-scores", action="store_true", help="recompute every metric from scores.npz "
+                          "(no model needed) and record them in metrics.json: runs older than docs/metrics.md")
+    add_eval_scores_arguments(evaluate)
     _add_configs_option(evaluate)
     evaluate.set_defaults(func=cmd_eval)
 
@@ -172,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--reference", help="published numbers to show beside ours: table1, table2, table3 or none")
     table.add_argument("--oracle", action="store_true",
                        help="add the best per-epoch test mAP as a separate column (test-selected, not a valid result)")
+    add_metric_argument(table)
     table.set_defaults(func=cmd_table)
 
     plot = sub.add_parser("plot", help="per-class AP vs frequency, 95%% intervals, per-class AP heatmap, curves")
@@ -185,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--suite", help="A and B are row labels of this suite's table")
     compare.add_argument("--runs", help="A and B are row labels of the runs under this root")
     compare.add_argument("--dataset", help="only this dataset (rows)")
+    add_metric_argument(compare)
     compare.set_defaults(func=cmd_compare)
 
     prep = sub.add_parser("prepare", help="check a local VOC-LT / COCO-LT copy and build its image cache",
@@ -198,11 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_download_parser(sub)
 
     lst = sub.add_parser("list", help="registered components; with a name, that component's parameters")
-    lst.add_argument("kind", nargs="?", choices=list(KINDS))
+    lst.add_argument("kind", nargs="?", choices=[*KINDS, "metrics"])
     lst.add_argument("name", nargs="?", help="a component name (shows its parameters), or a glob, e.g. '*focal*'")
     lst.set_defaults(func=cmd_list)
 
     add_recipe_parser(sub)
+    add_export_parser(sub)
+    add_leaderboard_parser(sub)
     return parser
 
 

@@ -22,6 +22,8 @@ from ltbench.evaluation import classes_without_test_positives
 from ltbench.fileio import digest
 from ltbench.fs_errors import check_writable
 from ltbench.loggers import RunInfo, logger_names, open_loggers, run_figures
+from ltbench.metrics import evaluate_metrics
+from ltbench.metrics.scored import Scored
 from ltbench.methods.base import MethodContext, MethodParts
 from ltbench.oracle import best_test_epoch
 from ltbench.paths import cache_root
@@ -114,6 +116,8 @@ def _train_and_write(experiment: Experiment, trainer: Trainer, writes: bool) -> 
         "config_id": config_id(config),  # seed-free: runs sharing it are seeds of one experiment
         "map": {k: result.metrics[k] for k in ("total", "head", "medium", "tail")},
         "per_class_ap": result.metrics["per_class_ap"],
+        "metrics": evaluate_metrics(Scored(result.scores, dataset.test.targets, dataset.groups,
+                                           experiment.parts.score)),  # every metric but mAP; docs/metrics.md
         "classes_without_test_positives": classes_without_test_positives(dataset.test.targets, dataset.class_names),
         "class_names": dataset.class_names,
         "class_freq": dataset.class_freq,
