@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 from ltbench.cli_overrides import split_overrides
 from ltbench.errors import LtbenchError
 from ltbench.listing import cmd_list
+from ltbench.metrics.commands import add_metric_argument, print_recorded_metrics
 from ltbench.registry import KINDS
 from ltbench.report_commands import add_report_filters, cmd_compare, cmd_plot, cmd_table
 from ltbench.fs_errors import describe, is_fs_fault
@@ -76,6 +77,8 @@ def cmd_eval(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.experiment import format_map
     from ltbench.saved_model import evaluate_run
 
+    if args.from_scores:
+        return print_recorded_metrics(args.run_dir)
     metrics = evaluate_run(args.run_dir)
     print(f"{args.run_dir}: {format_map({'map': metrics})}")
     return 0
@@ -152,6 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("eval", help="re-evaluate a finished run's saved model on its test split")
     evaluate.add_argument("run_dir", help="a run directory holding model.safetensors")
+    evaluate.add_argument("--from-scores", action="store_true", help="recompute every metric from scores.npz "
+                          "(no model needed) and record them in metrics.json: runs older than docs/metrics.md")
     _add_configs_option(evaluate)
     evaluate.set_defaults(func=cmd_eval)
 
@@ -172,6 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--reference", help="published numbers to show beside ours: table1, table2, table3 or none")
     table.add_argument("--oracle", action="store_true",
                        help="add the best per-epoch test mAP as a separate column (test-selected, not a valid result)")
+    add_metric_argument(table)
     table.set_defaults(func=cmd_table)
 
     plot = sub.add_parser("plot", help="per-class AP vs frequency, 95%% intervals, per-class AP heatmap, curves")
@@ -185,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--suite", help="A and B are row labels of this suite's table")
     compare.add_argument("--runs", help="A and B are row labels of the runs under this root")
     compare.add_argument("--dataset", help="only this dataset (rows)")
+    add_metric_argument(compare)
     compare.set_defaults(func=cmd_compare)
 
     prep = sub.add_parser("prepare", help="check a local VOC-LT / COCO-LT copy and build its image cache",
@@ -198,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_download_parser(sub)
 
     lst = sub.add_parser("list", help="registered components; with a name, that component's parameters")
-    lst.add_argument("kind", nargs="?", choices=list(KINDS))
+    lst.add_argument("kind", nargs="?", choices=[*KINDS, "metrics"])
     lst.add_argument("name", nargs="?", help="a component name (shows its parameters), or a glob, e.g. '*focal*'")
     lst.set_defaults(func=cmd_list)
 

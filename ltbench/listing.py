@@ -14,6 +14,10 @@ def cmd_list(args: argparse.Namespace, extra: list[str]) -> int:
 
     from ltbench.plugins import load_plugins
 
+    if args.kind == "metrics":  # not a registry of components: what tables and comparisons can show
+        from ltbench.metrics.commands import list_metrics
+
+        return list_metrics()
     load_plugins()
     console = Console()
     if args.name and not any(c in args.name for c in "*?["):  # one component: its parameters with defaults

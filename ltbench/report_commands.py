@@ -32,13 +32,15 @@ def _warn(problems: list[str]) -> None:
 
 
 def table(suite: str | None = None, *, dataset: str | None = None, method: str | None = None,
-          runs: str | None = None, reference: str | None = None, oracle: bool = False):  # noqa: ANN201 - DataFrame
+          runs: str | None = None, reference: str | None = None, oracle: bool = False,
+          metric: str = "map"):  # noqa: ANN201 - DataFrame
     """The table as a pandas DataFrame, for a notebook: ``ltbench.table("table1")``; same numbers as ``ltbench table``.
 
-    One row per (label, dataset); ``frame.attrs["notes"]`` holds the footnotes.
+    One row per (label, dataset); ``frame.attrs["notes"]`` holds the footnotes. ``metric``: any name of
+    ``ltbench.metrics.METRICS`` (docs/metrics.md).
     """
     args = argparse.Namespace(suite=suite, dataset=dataset, method=method, runs=runs, reference=reference,
-                              oracle=oracle)
+                              oracle=oracle, metric=metric)
     return _table(args)
 
 
@@ -48,7 +50,7 @@ def _table(args: argparse.Namespace):  # noqa: ANN202 - a pandas DataFrame
     collection = _collect(args)
     reference_name = args.reference or (args.suite if args.suite in ("table1", "table2", "table3", "sota") else "table1")
     reference = None if reference_name == "none" else load_reference(reference_name)
-    frame = build_table(collection, reference, oracle=args.oracle)
+    frame = build_table(collection, reference, oracle=args.oracle, metric=getattr(args, "metric", "map"))
     _warn(collection.problems)
     return frame
 
@@ -66,7 +68,8 @@ def cmd_table(args: argparse.Namespace, extra: list[str]) -> int:
     for one in _each_suite(args):
         frame = _table(one)
         Console().print(render_rich(frame))
-        for path in write_tables(frame, one.out or results_root() / "tables", one.suite or "runs"):
+        stem = (one.suite or "runs") + ("" if one.metric == "map" else f"_{one.metric}")  # mAP tables keep their names
+        for path in write_tables(frame, one.out or results_root() / "tables", stem):
             print(f"wrote {path}")
     return 0
 
@@ -102,9 +105,9 @@ def cmd_compare(args: argparse.Namespace, extra: list[str]) -> int:
         if not (args.suite or args.runs):
             raise LtbenchError(f"{args.run_a if not Path(args.run_a).is_dir() else args.run_b} is not a run "
                                f"directory; pass two run directories, or two row labels with --suite or --runs.")
-        print(render_row_comparison(_collect(args), args.run_a, args.run_b, args.dataset), end="")
+        print(render_row_comparison(_collect(args), args.run_a, args.run_b, args.dataset, args.metric), end="")
         return 0
-    print(render_comparison(compare_runs(read_finished(args.run_a), read_finished(args.run_b))), end="")
+    print(render_comparison(compare_runs(read_finished(args.run_a), read_finished(args.run_b), args.metric)), end="")
     return 0
 
 
