@@ -37,9 +37,10 @@ class MultiFocalModifierLoss(nn.Module):
     Each entry is w_c * log(probability) * (1 - probability) ** gamma with
     gamma = gamma_pos on positives and gamma_neg + w_c on negatives (the factor
     carries no gradient, COMIC's disable_torch_grad_focal_loss). Read from
-    wannature/COMIC @ 1de14e5 loss/PriorFocalModifierLoss.py:22-88, defaults from
-    config/voc/voc_resnet50_mlt.yaml:5 and :7. The code sums; ltbench averages
-    over the B x C entries (as its ASL). An image without positives, or whose
+    wannature/COMIC @ 1de14e5 loss/PriorFocalModifierLoss.py:6-88; gamma_neg 3,
+    gamma_pos 0, clip 0.05 from config/voc/voc_resnet50_mlt.yaml:5; the 1.2 is
+    the class default (:7). The code sums; ltbench averages over the B x C
+    entries (as its ASL). An image without positives, or whose
     positives co-occur with nothing, gets a = 0 (the code divides 0 by 0).
     Statistics come from ``stats`` (the training split).
     """
