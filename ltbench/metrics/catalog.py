@@ -70,7 +70,10 @@ def _confusion_metric(decision: str, definition: str, per_class: bool, stat: str
     decide, statistic = DECISIONS[decision][0], DEFINITIONS[definition]
 
     def values(scored: Scored, weights: np.ndarray) -> np.ndarray:
-        tp, predicted, truth = class_counts(decide(scored), scored.positive, weights)
+        pred = decide(scored)
+        if definition == "mmpretrain":  # an ignored label is neither predicted nor true (single_label.py:35-37)
+            pred = pred & scored.known  # ML-GCN reads it as a negative (util.py:255, targets == -1 -> 0)
+        tp, predicted, truth = class_counts(pred, scored.positive, weights)
         return np.stack([statistic(tp[c], predicted[c], truth[c], per_class, stat)
                          for c in scored.class_sets()]) * 100.0
     return values

@@ -23,17 +23,23 @@ from ltbench.metrics.scored import Scored
 CHUNK = 512  # images per block: bounds the N x K x K comparison to ~26 MB for COCO-LT's 80 classes
 
 
-def image_ap(scores: np.ndarray, positive: np.ndarray) -> np.ndarray:
-    """AP (0..1) of each image's ranking of its classes (N); NaN for an image without a positive."""
+def image_ap(scores: np.ndarray, positive: np.ndarray, counted: np.ndarray | None = None) -> np.ndarray:
+    """AP (0..1) of each image's ranking of its classes (N); NaN for an image without a positive.
+
+    ``counted`` (N x C, default all) leaves ignored labels out of their image's ranking.
+    """
     out = np.full(scores.shape[0], np.nan)
+    counted = np.ones(scores.shape, dtype=bool) if counted is None else counted
     for start in range(0, scores.shape[0], CHUNK):
         s, y = scores[start:start + CHUNK], positive[start:start + CHUNK]
-        at_or_above = s[:, None, :] >= s[:, :, None]  # [i, j, k]: class k scores at least as high as class j
+        # [i, j, k]: class k, not ignored, scores at least as high as class j
+        at_or_above = (s[:, None, :] >= s[:, :, None]) & counted[start:start + CHUNK, None, :]
         ranked = at_or_above.sum(axis=2)
         hits = (at_or_above & y[:, None, :]).sum(axis=2)
         n_pos = y.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[start:start + CHUNK] = np.where(n_pos > 0, (y * hits / ranked).sum(axis=1) / n_pos, np.nan)
+            precision = np.where(y, hits / np.maximum(ranked, 1), 0.0)  # a positive always ranks itself
+            out[start:start + CHUNK] = np.where(n_pos > 0, precision.sum(axis=1) / n_pos, np.nan)
     return out
 
 
@@ -41,7 +47,8 @@ def weighted_image_map(scored: Scored, classes: np.ndarray, weights: np.ndarray)
     """Mean per-image AP over ``classes`` (B values, 0..1); NaN where no weighted image has a positive."""
     if not classes.size:
         return np.full(weights.shape[1], np.nan)
-    ap = image_ap(np.asarray(scored.scores, dtype=np.float64)[:, classes], scored.positive[:, classes])
+    ap = image_ap(np.asarray(scored.scores, dtype=np.float64)[:, classes], scored.positive[:, classes],
+                  scored.known[:, classes])
     valid = ~np.isnan(ap)
     total = weights[valid].sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -49,21 +56,45 @@ def weighted_image_map(scored: Scored, classes: np.ndarray, weights: np.ndarray)
 
 
 def class_auroc(scored: Scored, weights: np.ndarray) -> np.ndarray:
-    """C x B AUROC (0..1); NaN where the weighted images of a class are all positive or all negative."""
+    """C x B AUROC (0..1); NaN where the weighted images of a class are all positive or all negative.
+
+    Only the scores where a positive sits matter: each class's sorted scores are cut
+    at its distinct positive scores, and one sparse product per kind sums, for every
+    resample at once, the positives at each cut, the negatives tied with them and
+    the negatives between two cuts (ignored labels take no part).
+    """
     from scipy.sparse import csr_matrix
 
     weights = np.asarray(weights, dtype=np.float64)
-    n_images, n_classes = scored.scores.shape
-    out = np.full((n_classes, weights.shape[1]), np.nan)
-    positive = scored.positive
-    for c in range(n_classes):
-        values, tie = np.unique(np.asarray(scored.scores[:, c], dtype=np.float64), return_inverse=True)  # ascending
-        members = csr_matrix((np.ones(n_images), (tie.ravel(), np.arange(n_images))), shape=(values.size, n_images))
-        pos = members @ (weights * positive[:, c, None])  # T x B weighted positives per tied score
-        neg = members @ (weights * ~positive[:, c, None])
-        below = np.cumsum(neg, axis=0) - neg  # negatives strictly below each score
-        pairs = pos.sum(axis=0) * neg.sum(axis=0)
+    positive, negative = scored.positive, ~scored.positive & scored.known
+    rows: dict[str, list[np.ndarray]] = {"pos": [], "tied": [], "between": []}
+    columns: dict[str, list[np.ndarray]] = {"pos": [], "tied": [], "between": []}
+    sizes = []
+    for c in range(scored.scores.shape[1]):
+        score = np.asarray(scored.scores[:, c], dtype=np.float64)
+        cuts = np.unique(score[positive[:, c]])  # ascending distinct positive scores
+        offset = sum(sizes)
+        at = np.searchsorted(cuts, score)  # the first cut at or above each image's score
+        tied = at < cuts.size
+        tied[tied] = cuts[at[tied]] == score[tied]
+        for kind, members in (("pos", positive[:, c]), ("tied", negative[:, c] & tied),
+                              ("between", negative[:, c] & ~tied & (at < cuts.size))):
+            rows[kind].append(offset + at[members])
+            columns[kind].append(np.flatnonzero(members))
+        sizes.append(cuts.size)
+    shape = (sum(sizes), scored.scores.shape[0])
+    sums = {kind: np.asarray(csr_matrix((np.ones(sum(r.size for r in rows[kind])),
+                                         (np.concatenate(rows[kind]), np.concatenate(columns[kind]))),
+                                        shape=shape) @ weights) for kind in rows}
+    total_pos, total_neg = positive.T.astype(np.float64) @ weights, negative.T.astype(np.float64) @ weights
+    out = np.full((len(sizes), weights.shape[1]), np.nan)
+    start = 0
+    for c, size in enumerate(sizes):
+        part = slice(start, start + size)
+        start += size
+        below = np.cumsum(sums["between"][part] + sums["tied"][part], axis=0) - sums["tied"][part]
+        pairs = total_pos[c] * total_neg[c]
+        numerator = (sums["pos"][part] * (below + 0.5 * sums["tied"][part])).sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[c] = np.where(pairs > 0, (pos * (below + 0.5 * neg)).sum(axis=0) / np.where(pairs > 0, pairs, 1.0),
-                              np.nan)
+            out[c] = np.where(pairs > 0, numerator / np.where(pairs > 0, pairs, 1.0), np.nan)
     return out

@@ -15,6 +15,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ltbench.data.groups import GROUP_NAMES
+from ltbench.data.label_values import known, positives
 
 REPORTED = ("total", *GROUP_NAMES)  # every metric is reported over all classes and per frequency group
 SCORE_FUNCTIONS = ("logit", "log_softmax", "sigmoid")  # what scores.npz may hold (docs/scores.md)
@@ -41,7 +42,12 @@ class Scored:
 
     @property
     def positive(self) -> np.ndarray:
-        return np.asarray(self.targets) > 0
+        return positives(self.targets)
+
+    @property
+    def known(self) -> np.ndarray:
+        """N x C: False for an ignored label (``label_values.IGNORED``), which the metrics leave out."""
+        return known(self.targets)
 
     def class_sets(self) -> list[np.ndarray]:
         """Class indices of each reported set: all classes, then head, medium, tail (empty if a group is)."""

@@ -24,6 +24,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ltbench.data.label_values import known, positives
 from ltbench.errors import LtbenchError
 from ltbench.metrics import DEFAULT, metric_values
 from ltbench.metrics.scored import Scored
@@ -48,11 +49,12 @@ class ResampledAP:
     """
 
     def __init__(self, scores: np.ndarray, targets: np.ndarray) -> None:
-        positive = np.asarray(targets) > 0
+        positive, counted = positives(targets), known(targets)
         self.n_images, self.n_classes = scores.shape
         rows, pos_rows, columns, pos_columns, sizes = [], [], [], [], []
         for c in range(self.n_classes):
-            order = np.argsort(-scores[:, c], kind="mergesort")
+            images = np.flatnonzero(counted[:, c])  # ignored labels are out of the class's ranking
+            order = images[np.argsort(-scores[images, c], kind="mergesort")]
             score, pos = scores[order, c], positive[order, c]
             tie_end = np.r_[np.flatnonzero(np.diff(score)), score.size - 1]
             tie_of = np.repeat(np.arange(tie_end.size), np.diff(np.r_[-1, tie_end]))  # rank -> tie group
@@ -133,7 +135,8 @@ class RunSample:
 
 def test_set_key(targets: np.ndarray) -> str:
     """Runs whose targets are identical (same images, same order) share a test set and are paired."""
-    return hashlib.sha1(np.ascontiguousarray(np.asarray(targets) > 0).tobytes() + str(targets.shape).encode()).hexdigest()
+    values = np.where(known(targets), positives(targets), 2).astype(np.uint8)  # 0/1 targets: the bytes of ``> 0``
+    return hashlib.sha1(np.ascontiguousarray(values).tobytes() + str(targets.shape).encode()).hexdigest()
 
 
 def read_sample(run: RunRecord) -> RunSample:
