@@ -161,8 +161,9 @@ def test_citation_names_every_paper_the_recipe_cards_cite_and_the_license_is_pyp
     assert "version" not in citation  # ltbench.__version__ is the one source
     assert citation["license"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["license"]["text"]
     assert (ROOT / "LICENSE").read_text().startswith(f"{citation['license']} License")
-    cited = {(ref["authors"][0].get("family-names"), ref.get("year")) for ref in citation["references"]}
-    notes = " ".join(ref.get("notes", "") for ref in citation["references"])
+    references = citation["references"]
+    cited = {(author.get("family-names"), ref.get("year")) for ref in references for author in ref["authors"]}
+    notes = " ".join(ref.get("notes", "") for ref in references)
     cards = " ".join(path.read_text() for path in (ROOT / "ltbench" / "recipes").rglob("*.yaml"))
     for author, year in set(re.findall(r"([A-Z][\w-]+) et al\.?,? [^;)\n]*?\b((?:19|20)\d\d)\b", cards)):
         assert (author, int(year)) in cited, f"the recipe cards cite {author} et al. {year}; CITATION.cff does not"
