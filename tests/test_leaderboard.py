@@ -156,6 +156,7 @@ def test_a_folder_of_other_files_is_refused_and_an_old_site_replaced(tmp_path: P
     ("best TEST mAP EMA checkpoint", checkpoints.TEST),
     ("the EMA model of the epoch with the best TEST mAP, evaluated every epoch after the 10th", checkpoints.TEST),
     ("the final model (epoch_8.pth, the only checkpoint saved)", checkpoints.LAST),
+    ("best_valid_mAP.pt, saved whenever the TEST mAP improves, is what test.py evaluates", checkpoints.TEST),
     ("CLIP's weights as released: no training, no selection", checkpoints.NOT_TRAINED),
     ("the epoch with the best mAP on a held-out validation split", checkpoints.VALIDATION),
     ("not stated", checkpoints.UNKNOWN),
