@@ -80,8 +80,10 @@ def collect_runs(
     method: str | None = None,
     label: str | None = None,
     manifests: Iterable[str | Path] = (),
+    exclude: Iterable[Path] = (),
 ) -> Collection:
-    """Read every run under ``root`` (default ``results/runs``), or only those the manifests list.
+    """Read every run under ``root`` (default ``results/runs``) but those in ``exclude``, or only those the
+    manifests list.
 
     With manifests, ``root`` is not used; a manifest names its runs relative to
     the results root that holds it (``manifest_run_dir``). A run's row label is the manifest row's label, else its metrics ``label``,
@@ -91,7 +93,9 @@ def collect_runs(
     if manifest_paths:
         candidates = [c for m in manifest_paths for c in _manifest_candidates(m)]
     else:
-        candidates = [_Candidate(p) for p in _run_dirs(Path(root) if root else results_root() / "runs")]
+        excluded = {Path(p).resolve() for p in exclude}
+        candidates = [_Candidate(p) for p in _run_dirs(Path(root) if root else results_root() / "runs")
+                      if not excluded or p.resolve() not in excluded]
     problems: list[str] = []
     recipes = CurrentRecipes()
     grouped: dict[RowKey, dict[str, list[RunRecord]]] = {}  # (dataset, label) -> config id -> runs
