@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ltbench.recipe_cards import Card, Setting
+from ltbench.recipes.cards import Card, Setting
 
 MISSING = object()  # a key the resolved config does not have (a section the method does not use)
 
