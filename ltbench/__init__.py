@@ -16,7 +16,9 @@ from typing import Any
 
 from ltbench.registry import PUBLIC  # the component table: standard library only, no torch
 
-__version__ = "0.1.0"
+# the one version (pyproject.toml reads it; every run records it): bump it, with a CHANGELOG.md entry,
+# whenever numbers change
+__version__ = "0.2.0"
 
 _EXPORTS = {
     "ltbench.config.resolve": ("resolve_config",),

@@ -13,13 +13,18 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ltbench.data.groups import GROUP_NAMES
+from ltbench.data.label_values import known, positives
 from ltbench.errors import LtbenchError
 
 
 def average_precision(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Per-class AP (0..1) of ``N x C`` scores; NaN for a class with no positive test image."""
+    """Per-class AP (0..1) of ``N x C`` scores; NaN for a class with no positive test image.
+
+    Ignored labels (``label_values.IGNORED``) are left out of their class's ranking.
+    """
     scores = np.asarray(scores, dtype=np.float64)
-    targets = np.asarray(targets) > 0
+    counted = known(targets)
+    targets = positives(targets)
     if scores.shape != targets.shape or scores.ndim != 2:
         raise ValueError(f"scores {scores.shape} and targets {targets.shape} must be equal N x C arrays")
     bad = ~np.isfinite(scores)
@@ -27,7 +32,7 @@ def average_precision(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
         raise LtbenchError(f"The model's test scores are NaN or infinite for {bad.any(axis=1).sum():,} of "
                            f"{len(scores):,} images in {bad.any(axis=0).sum()} of {scores.shape[1]} classes, "
                            "so no mAP is reported; the model computes non-finite logits.")
-    return np.array([_binary_ap(scores[:, c], targets[:, c]) for c in range(scores.shape[1])])
+    return np.array([_binary_ap(scores[counted[:, c], c], targets[counted[:, c], c]) for c in range(scores.shape[1])])
 
 
 def _binary_ap(score: np.ndarray, positive: np.ndarray) -> float:
@@ -64,7 +69,7 @@ def evaluate(
 
 def classes_without_test_positives(targets: np.ndarray, class_names: Sequence[str]) -> list[str]:
     """Names of the classes no test image is positive for: their AP is undefined, every mAP leaves them out."""
-    return [class_names[c] for c in np.flatnonzero(~(np.asarray(targets) > 0).any(axis=0))]
+    return [class_names[c] for c in np.flatnonzero(~positives(targets).any(axis=0))]
 
 
 def _nanmean(values: np.ndarray) -> float:
@@ -74,5 +79,5 @@ def _nanmean(values: np.ndarray) -> float:
 
 def chance_map(targets: np.ndarray) -> float:
     """Expected mAP x100 of random scores: the mean positive rate of the classes."""
-    rate = (np.asarray(targets) > 0).mean(axis=0)
+    rate = positives(targets).sum(axis=0) / np.maximum(known(targets).sum(axis=0), 1)
     return float(rate[rate > 0].mean() * 100.0)

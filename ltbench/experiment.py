@@ -22,11 +22,14 @@ from ltbench.evaluation import classes_without_test_positives
 from ltbench.fileio.atomic import digest
 from ltbench.fileio.faults import check_writable
 from ltbench.loggers import RunInfo, logger_names, open_loggers, run_figures
+from ltbench.metrics import evaluate_metrics
+from ltbench.metrics.scored import Scored
 from ltbench.methods.base import MethodContext, MethodParts
 from ltbench.runs.test_selected import best_test_epoch
 from ltbench.paths import cache_root
 from ltbench.plugins import load_plugins
 from ltbench.progress import console
+from ltbench.provenance import code_version
 from ltbench.registry import DATASETS, METHODS
 from ltbench.config.resolve import resolve_config
 from ltbench.runs.run_dir import FINISHED, RunDir, config_id, run_dir_of
@@ -42,6 +45,7 @@ class Experiment:
     parts: MethodParts
     rundir: RunDir
     provenance: dict[str, str]
+    weights: dict[str, dict[str, str]]
 
     @property
     def run_dir(self) -> Path:
@@ -76,7 +80,7 @@ def build_experiment(config: Config, datasets: dict[str, LTDataset] | None = Non
     parts = METHODS.build(method_name, ctx=ctx, **params)
     run_dir = run_dir_of(config)
     config["output"]["root"] = str(run_dir.parent.parent)
-    return Experiment(config, dataset, parts, RunDir(run_dir), ctx.provenance)
+    return Experiment(config, dataset, parts, RunDir(run_dir), ctx.provenance, ctx.weights)
 
 
 def run_experiment(experiment: Experiment) -> dict[str, Any]:
@@ -112,6 +116,8 @@ def _train_and_write(experiment: Experiment, trainer: Trainer, writes: bool) -> 
         "config_id": config_id(config),  # seed-free: runs sharing it are seeds of one experiment
         "map": {k: result.metrics[k] for k in ("total", "head", "medium", "tail")},
         "per_class_ap": result.metrics["per_class_ap"],
+        "metrics": evaluate_metrics(Scored(result.scores, dataset.test.targets, dataset.groups,
+                                           experiment.parts.score)),  # every metric but mAP; docs/metrics.md
         "classes_without_test_positives": classes_without_test_positives(dataset.test.targets, dataset.class_names),
         "class_names": dataset.class_names,
         "class_freq": dataset.class_freq,
@@ -127,6 +133,8 @@ def _train_and_write(experiment: Experiment, trainer: Trainer, writes: bool) -> 
         "amp": result.amp,
         "feature_cache": result.feature_cache,
         "provenance": experiment.provenance,
+        "weights": experiment.weights,  # part -> source name, file name and sha256 of the weights it loaded
+        "code": code_version(),  # ltbench version, git commit and dirty flag (None outside a checkout)
         "smoke": is_smoke(experiment.provenance, config["label"]),  # random weights stand in for pretrained ones
         "versions": _versions(),
         "machine": _machine(),

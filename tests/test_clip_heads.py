@@ -14,7 +14,7 @@ from ltbench.methods.base import SCORE_FUNCTIONS
 from ltbench.methods.zsclip import LMPT_TEMPERATURE
 from ltbench.models.clip_heads import PromptHead, ZeroShotHead
 from ltbench.models.clip_image import CLIP_MEAN, CLIP_STD, ClipImageBackbone
-from ltbench.models.hp_dval import HPDValHead, fuse_scores
+from ltbench.models.hp_dval import HPDValHead, code_scores, fuse_scores
 from ltbench.models.prompts import (PromptContext, PromptedText, ensemble_text_embeddings, imagenet_templates,
                                     lmpt_compat_prompts)
 
@@ -128,9 +128,11 @@ def test_fusion_weights_global_and_top_k_local():
     local = torch.tensor([[[0.1, 0.9], [0.7, 0.0], [0.3, 0.2]]])  # 3 patches x 2 classes
     fused = fuse_scores(global_scores, local, k=2, alpha=0.4)
     torch.testing.assert_close(fused, torch.tensor([[0.4 * 0.5 + 0.6 * 0.5, 0.4 * -0.2 + 0.6 * 0.55]]))
-    swapped = fuse_scores(global_scores, local, k=2, alpha=0.4, alpha_on_local=True)
-    torch.testing.assert_close(swapped, torch.tensor([[0.6 * 0.5 + 0.4 * 0.5, 0.6 * -0.2 + 0.4 * 0.55]]))
     torch.testing.assert_close(fuse_scores(global_scores, local, k=32, alpha=0.0), local.mean(dim=1))
+    # the code's order: top-2 means (0.5, 0.55) normalised across classes, then the global (0.5, -0.2) normalised
+    top, glob = torch.tensor([0.5, 0.55]), torch.tensor([0.5, -0.2])
+    expected = 0.4 * top / top.norm() + 0.6 * glob / glob.norm()
+    torch.testing.assert_close(code_scores(global_scores, local, k=2, alpha=0.4), expected[None])
 
 
 @pytest.mark.parametrize("code", [False, True])

@@ -22,14 +22,17 @@ LAYERS = (  # bottom up: (name, packages and modules); the one place the layerin
                     "ltbench.fileio")),
     ("resolve", ("ltbench", "ltbench.registry", "ltbench.plugins", "ltbench.config")),  # no torch; ``ltbench``: the
     # package's __init__ (__version__, the component table; its API names are imported lazily, not counted here)
-    ("io", ("ltbench.runs", "ltbench.pretrained", "ltbench.download", "ltbench.loggers")),
-    ("parts", ("ltbench.data", "ltbench.models", "ltbench.losses", "ltbench.text", "ltbench.evaluation")),
+    ("io", ("ltbench.runs", "ltbench.pretrained", "ltbench.download", "ltbench.loggers", "ltbench.provenance")),
+    ("parts", ("ltbench.data", "ltbench.models", "ltbench.losses", "ltbench.text", "ltbench.evaluation",
+               "ltbench.metrics")),
     ("methods", ("ltbench.methods",)),
     ("engine", ("ltbench.engine",)),
     ("experiment", ("ltbench.experiment",)),
-    ("views and launchers", ("ltbench.runs.reload", "ltbench.launch", "ltbench.reports", "ltbench.testing")),
-    ("recipes", ("ltbench.recipes",)),
-    ("command line", ("ltbench.cli", "ltbench.__main__")),
+    ("views and launchers", ("ltbench.runs.reload", "ltbench.launch", "ltbench.reports", "ltbench.metrics.catalog",
+                             "ltbench.submissions", "ltbench.testing")),
+    ("recipes and leaderboard", ("ltbench.recipes", "ltbench.leaderboard")),
+    ("command line", ("ltbench.cli", "ltbench.metrics.commands", "ltbench.submissions.commands",
+                      "ltbench.leaderboard.command", "ltbench.__main__")),
 )
 
 def module_files(package: Path) -> dict[str, Path]:

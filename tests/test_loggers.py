@@ -112,6 +112,7 @@ def test_wandb_offline_run_equals_metrics_and_history(logged_run):
     assert final["test_map/total"] == pytest.approx(metrics["map"]["total"])
     ap = {name: final[f"per_class_ap/{name}"] for name in metrics["class_names"]}
     assert list(ap.values()) == pytest.approx(metrics["per_class_ap"])
+    assert final["metrics/cf1/total"] == pytest.approx(metrics["metrics"]["cf1"]["total"])
 
 
 class FakeWandb:

@@ -22,11 +22,15 @@ TAKES_OVERRIDES = ("run", "suite", "prepare", "recipe")  # subcommands whose unk
 def build_parser() -> argparse.ArgumentParser:
     """Each subcommand's module adds its parser; they import torch only in their handlers (``--help`` stays fast)."""
     from ltbench.cli import compare, download, evaluate, listing, plot, prepare, recipe, run, suite, table
+    from ltbench.leaderboard.command import add_leaderboard_parser
+    from ltbench.submissions.commands import add_export_parser
 
     parser = argparse.ArgumentParser(prog="ltbench", description="Long-tailed multi-label classification benchmark.")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in (run, evaluate, suite, table, plot, compare, prepare, download, listing, recipe):  # --help's order
         command.add_parser(sub)
+    add_export_parser(sub)  # the submission format's and the leaderboard's commands live with their packages
+    add_leaderboard_parser(sub)
     return parser
 
 

@@ -6,6 +6,7 @@ import argparse
 
 from ltbench.cli.table import collect
 from ltbench.errors import LtbenchError
+from ltbench.metrics.commands import add_metric_argument
 
 
 def cmd_compare(args: argparse.Namespace, extra: list[str]) -> int:
@@ -17,9 +18,9 @@ def cmd_compare(args: argparse.Namespace, extra: list[str]) -> int:
         if not (args.suite or args.runs):
             raise LtbenchError(f"{args.run_a if not Path(args.run_a).is_dir() else args.run_b} is not a run "
                                f"directory; pass two run directories, or two row labels with --suite or --runs.")
-        print(render_row_comparison(collect(args), args.run_a, args.run_b, args.dataset), end="")
+        print(render_row_comparison(collect(args), args.run_a, args.run_b, args.dataset, args.metric), end="")
         return 0
-    print(render_comparison(compare_runs(read_finished(args.run_a), read_finished(args.run_b))), end="")
+    print(render_comparison(compare_runs(read_finished(args.run_a), read_finished(args.run_b), args.metric)), end="")
     return 0
 
 
@@ -31,4 +32,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     compare.add_argument("--suite", help="A and B are row labels of this suite's table")
     compare.add_argument("--runs", help="A and B are row labels of the runs under this root")
     compare.add_argument("--dataset", help="only this dataset (rows)")
+    add_metric_argument(compare)
     compare.set_defaults(func=cmd_compare)

@@ -14,6 +14,10 @@ def cmd_list(args: argparse.Namespace, extra: list[str]) -> int:
 
     from ltbench.plugins import load_plugins
 
+    if args.kind == "metrics":  # not a registry of components: what tables and comparisons can show
+        from ltbench.metrics.commands import list_metrics
+
+        return list_metrics()
     load_plugins()
     console = Console()
     if args.name and not any(c in args.name for c in "*?["):  # one component: its parameters with defaults
@@ -43,6 +47,6 @@ def cmd_list(args: argparse.Namespace, extra: list[str]) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     lst = sub.add_parser("list", help="registered components; with a name, that component's parameters")
-    lst.add_argument("kind", nargs="?", choices=list(KINDS))
+    lst.add_argument("kind", nargs="?", choices=[*KINDS, "metrics"])
     lst.add_argument("name", nargs="?", help="a component name (shows its parameters), or a glob, e.g. '*focal*'")
     lst.set_defaults(func=cmd_list)

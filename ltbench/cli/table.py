@@ -7,6 +7,7 @@ import argparse
 import sys
 
 from ltbench.errors import LtbenchError
+from ltbench.metrics.commands import add_metric_argument
 from ltbench.paths import results_root
 
 
@@ -33,13 +34,15 @@ def warn(problems: list[str]) -> None:
 
 
 def table(suite: str | None = None, *, dataset: str | None = None, method: str | None = None,
-          runs: str | None = None, reference: str | None = None, oracle: bool = False):  # noqa: ANN201 - DataFrame
+          runs: str | None = None, reference: str | None = None, oracle: bool = False,
+          metric: str = "map"):  # noqa: ANN201 - DataFrame
     """The table as a pandas DataFrame, for a notebook: ``ltbench.table("table1")``; same numbers as ``ltbench table``.
 
-    One row per (label, dataset); ``frame.attrs["notes"]`` holds the footnotes.
+    One row per (label, dataset); ``frame.attrs["notes"]`` holds the footnotes. ``metric``: any name of
+    ``ltbench.metrics.METRICS`` (docs/metrics.md).
     """
     args = argparse.Namespace(suite=suite, dataset=dataset, method=method, runs=runs, reference=reference,
-                              oracle=oracle)
+                              oracle=oracle, metric=metric)
     return _table(args)
 
 
@@ -49,7 +52,7 @@ def _table(args: argparse.Namespace):  # noqa: ANN202 - a pandas DataFrame
     collection = collect(args)
     reference_name = args.reference or (args.suite if args.suite in ("table1", "table2", "table3") else "table1")
     reference = None if reference_name == "none" else load_reference(reference_name)
-    frame = build_table(collection, reference, oracle=args.oracle)
+    frame = build_table(collection, reference, oracle=args.oracle, metric=getattr(args, "metric", "map"))
     warn(collection.problems)
     return frame
 
@@ -67,7 +70,8 @@ def cmd_table(args: argparse.Namespace, extra: list[str]) -> int:
     for one in each_suite(args):
         frame = _table(one)
         Console().print(render_rich(frame))
-        for path in write_tables(frame, one.out or results_root() / "tables", one.suite or "runs"):
+        stem = (one.suite or "runs") + ("" if one.metric == "map" else f"_{one.metric}")  # mAP tables keep their names
+        for path in write_tables(frame, one.out or results_root() / "tables", stem):
             print(f"wrote {path}")
     return 0
 
@@ -86,4 +90,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     table.add_argument("--reference", help="published numbers to show beside ours: table1, table2, table3 or none")
     table.add_argument("--oracle", action="store_true",
                        help="add the best per-epoch test mAP as a separate column (test-selected, not a valid result)")
+    add_metric_argument(table)
     table.set_defaults(func=cmd_table)

@@ -8,6 +8,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from ltbench.data.groups import split_groups
+from ltbench.data.label_values import positives
 from ltbench.errors import check_choice
 
 PROMPT_NAMES = ("readable", "annotation")
@@ -59,13 +60,14 @@ class LTDataset:
     meta: dict = field(default_factory=dict)  # provenance: root, split files, cache paths
     annotated_names: list[str] | None = None  # as the annotations write them ("pottedplant"); None: class_names
 
-    def prompt_names(self, names: str) -> list[str]:
+    def prompt_names(self, names: str, option: str = "text.names") -> list[str]:
         """Class names for text prompts: ``readable`` ("potted plant") or ``annotation`` ("pottedplant").
 
         The CLIP-era authors' code (CPRFL, LMPT, HP-DVAL) feeds VOC's annotation
-        names to CLIP; readable names are ltbench's default.
+        names to CLIP; readable names are ltbench's default. ``option`` names
+        the setting in the error (``method.names`` for the CLIP methods).
         """
-        check_choice("text.names", names, PROMPT_NAMES)
+        check_choice(option, names, PROMPT_NAMES)
         return list(self.annotated_names or self.class_names) if names == "annotation" else list(self.class_names)
 
     @property
@@ -111,7 +113,7 @@ def select_test_images(dataset: LTDataset, test_images: str) -> LTDataset:
     check_choice("dataset.test_images", test_images, TEST_IMAGES)
     if test_images == "all":
         return dataset
-    rows = np.flatnonzero(dataset.test.targets.any(axis=1))
+    rows = np.flatnonzero(positives(dataset.test.targets).any(axis=1))
     test = Split(ImageSubset(dataset.test.images, rows), dataset.test.targets[rows],
                  [dataset.test.ids[r] for r in rows])
     meta = {**dataset.meta, "test_images": f"labelled only: {len(dataset.test) - len(rows)} unlabelled dropped"}

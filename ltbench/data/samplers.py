@@ -1,4 +1,4 @@
-"""Training samplers: class-aware resampling (Shen et al., ECCV 2016; the DB paper's) and BBN's reversed sampling."""
+"""Training samplers: class-aware resampling (Shen et al., ECCV 2016; DB's), BBN's reversed, LM-CLIP's weighted draws."""
 
 from __future__ import annotations
 
@@ -118,3 +118,48 @@ class ReversedSampler(Sampler[int]):
 def reversed_sampler(targets: np.ndarray, seed: int) -> ReversedSampler:
     """BBN's reversed sampling: a class with probability proportional to 1 / n_i, then an image of it."""
     return ReversedSampler(targets, seed=seed)
+
+
+def inverse_frequency_weights(targets: np.ndarray, power: float) -> np.ndarray:
+    """Each image's draw weight (sum over its labels c of 1 / n_c) ^ power, normalised to sum 1.
+
+    LM-CLIP's oversampling (damilab/lm-clip @ 9983999, dataset_loaders/voc_mlt.py:179,186-205):
+    it sums N / n_c over the image's labels, raises the sum to ``power`` and
+    divides by the largest; N and that division cancel in the draw probability.
+    An image without labels is never drawn.
+    """
+    targets = np.asarray(targets, dtype=np.float64)
+    counts = targets.sum(axis=0)
+    inverse = np.divide(1.0, counts, out=np.zeros_like(counts), where=counts > 0)
+    weights = (targets @ inverse) ** power
+    if not weights.any():
+        raise LtbenchError("Inverse-frequency sampling needs at least one positive label in the training targets.")
+    return weights / weights.sum()
+
+
+class WeightedDrawSampler(Sampler[int]):
+    """As many draws with replacement per epoch as there are images, by fixed weights; fixed by ``seed``."""
+
+    def __init__(self, weights: np.ndarray, seed: int = 0) -> None:
+        self.weights = torch.as_tensor(weights, dtype=torch.float64)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def fast_forward(self, epochs: int) -> None:
+        """Draw and discard ``epochs`` epochs, so that a resumed run continues the same sequence."""
+        for _ in range(epochs):
+            self._draw()
+
+    def _draw(self) -> torch.Tensor:
+        return torch.multinomial(self.weights, len(self.weights), replacement=True, generator=self.generator)
+
+    def __len__(self) -> int:
+        return len(self.weights)
+
+    def __iter__(self) -> Iterator[int]:
+        yield from self._draw().tolist()
+
+
+@SAMPLERS.register("inverse_frequency")
+def inverse_frequency_sampler(targets: np.ndarray, seed: int, power: float = 1.0) -> WeightedDrawSampler:
+    """LM-CLIP's oversampling: images drawn with replacement, weight (sum of 1 / n_c over its labels) ^ power."""
+    return WeightedDrawSampler(inverse_frequency_weights(targets, power), seed=seed)

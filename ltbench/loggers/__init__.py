@@ -104,9 +104,12 @@ def epoch_scalars(record: Record) -> dict[str, float]:
 
 
 def final_scalars(metrics: Record) -> dict[str, float]:
-    """metrics.json as tracker scalars: the reported model's mAP by group and each class's AP."""
+    """metrics.json as tracker scalars: the reported model's mAP by group, each class's AP and the other
+    metrics by group (``metrics/cf1/total``, docs/metrics.md)."""
     scalars = {f"test_map/{group}": value for group, value in metrics["map"].items()}
     scalars.update({f"per_class_ap/{name}": ap for name, ap in zip(metrics["class_names"], metrics["per_class_ap"])})
+    scalars.update({f"metrics/{name}/{group}": entry.get(group) for name, entry in metrics.get("metrics", {}).items()
+                    for group in metrics["map"]})
     return _measured(scalars)
 
 

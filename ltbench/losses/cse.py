@@ -10,7 +10,12 @@ loss_bc = relu(margin_c - d_bc), margin_c = margin / q_c^(1/4); class weights
 Two fixes to the committed code, which does not run (its issues #5 and #7):
 q_c is class c's share of the training labels (the code took a softmax over
 raw counts, which underflows to zero), and the weights are normalised over
-classes (the code used ``dim=2`` on a 2-D tensor).
+classes (the code used ``dim=2`` on a 2-D tensor). ``prior`` names q_c:
+``share`` (ltbench's fix, the default), ``softmax`` (the committed
+``lmpt/train.py:209-210``: finite only for small counts, as in the
+reference-trajectory test) or ``count`` (the raw counts, as the maintainer's
+example in LMPT issue #4 passes them: margins smaller by total^(1/4), about 7x
+on VOC-LT).
 """
 
 from __future__ import annotations
@@ -20,13 +25,32 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ltbench.errors import LtbenchError, check_choice
+
+
+PRIORS = ("share", "softmax", "count")
+
+
+def class_prior(class_freq: np.ndarray, prior: str) -> np.ndarray:
+    """q_c of the margins and weights: frequency shares, a softmax over the raw counts, or the raw counts."""
+    check_choice("method.prior", prior, PRIORS)
+    counts = np.maximum(np.asarray(class_freq, dtype=np.float64), 1.0)  # a class without labels: share 1/total
+    if prior == "softmax":
+        exp = np.exp(counts - counts.max())
+        return exp / exp.sum()
+    return counts / counts.sum() if prior == "share" else counts
+
 
 class ClassSpecificEmbeddingLoss(nn.Module):
-    def __init__(self, class_freq: np.ndarray, margin: float = 0.2, gamma: float = 2.0, offset: int = 2) -> None:
+    def __init__(self, class_freq: np.ndarray, margin: float = 0.2, gamma: float = 2.0, offset: int = 2,
+                 prior: str = "share") -> None:
         super().__init__()
-        counts = np.maximum(np.asarray(class_freq, dtype=np.float64), 1.0)  # a class without labels: share 1/total
-        share = counts / counts.sum()
-        weights = share ** -gamma
+        share = class_prior(class_freq, prior)
+        with np.errstate(divide="ignore", over="ignore"):
+            weights = share ** -gamma
+        if not (np.all(share > 0) and np.all(np.isfinite((weights / weights.sum()).astype(np.float32)))):
+            raise LtbenchError("method.prior=softmax underflows for these class counts (as the committed LMPT "
+                               "code does on VOC-LT and COCO-LT); use method.prior=share.")
         self.register_buffer("margin", torch.as_tensor(margin / share ** 0.25, dtype=torch.float32), persistent=False)
         self.register_buffer("class_weight", torch.as_tensor(weights / weights.sum(), dtype=torch.float32),
                              persistent=False)

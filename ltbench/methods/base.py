@@ -22,6 +22,7 @@ from torch.utils.data import Dataset
 
 from ltbench.data.base import LTDataset
 from ltbench.errors import LtbenchError, check_choice
+from ltbench.provenance import weights_description, weights_record
 from ltbench.registry import BACKBONES, TEXT_ENCODERS
 
 Transform = Callable[[np.ndarray], torch.Tensor]
@@ -125,15 +126,21 @@ class MethodContext:
 
     config: dict[str, Any]
     dataset: LTDataset
-    provenance: dict[str, str] = field(default_factory=dict)  # where weights and embeddings came from
+    provenance: dict[str, str] = field(default_factory=dict)  # where weights and embeddings came from, in words
+    weights: dict[str, dict[str, str]] = field(default_factory=dict)  # part -> provenance.weights_record
 
     def backbone(self) -> nn.Module:
         """The backbone named in ``model.backbone`` with the ``model`` section's options."""
         params = dict(self.config["model"])
         name = params.pop("backbone")
         backbone = BACKBONES.build(name, **params)
-        self.provenance["backbone"] = f"{name}: {backbone.source}"
+        self._record_weights("backbone", name, backbone.source)
         return backbone
+
+    def _record_weights(self, part: str, name: str, source: str) -> None:
+        """A part's weights by source name and digest, never by this machine's absolute path."""
+        self.provenance[part] = f"{name}: {weights_description(source)}"
+        self.weights[part] = weights_record(source)
 
     def stage(self, **options: Any) -> Stage:
         """A stage that trains only the head when ``model.freeze`` is ``all`` (so features may be cached)."""
@@ -152,7 +159,7 @@ class MethodContext:
         name, template, trainable = params.pop("encoder"), params.pop("template"), params.pop("trainable")
         names = self.dataset.prompt_names(params.pop("names", "readable"))
         encoder = TEXT_ENCODERS.build(name, **params)
-        self.provenance["text_encoder"] = f"{name}: {encoder.source}"
+        self._record_weights("text_encoder", name, encoder.source)
         if trainable:
             if not hasattr(encoder, "trainable_tower"):
                 raise LtbenchError(f"text.trainable=true needs a text encoder with a tower to train "

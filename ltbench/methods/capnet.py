@@ -26,7 +26,7 @@ No published numbers exist; tables label it "CAPNet (reconstructed from the abst
 from __future__ import annotations
 
 from ltbench.methods.base import MethodContext, MethodParts, SplitModel, Stage
-from ltbench.methods.clip_common import clip_backbone
+from ltbench.methods.clip_common import clip_backbone, clip_class_names
 from ltbench.models.capnet import ASSUMPTIONS, CAPNetHead, FiveCrop, GraphResidual, add_adapters, label_graph
 from ltbench.models.clip_image import clip_image_transform
 from ltbench.models.hp_dval import HANDCRAFTED
@@ -38,12 +38,12 @@ CROP_RATIO = 0.875  # LIFT's five crops are cut from the image resized to size /
 
 @METHODS.register("capnet", loss="db_focal", uses=("model", "loss"))
 def capnet(ctx: MethodContext, n_ctx: int = 16, graph_k: int = 5, adapter_dim: int = 64,
-           five_crop: bool = True) -> MethodParts:
+           five_crop: bool = True, names: str = "readable") -> MethodParts:
     """CAPNet, RECONSTRUCTED from the abstract; assumed: 5-NN CLIP-text label graph, 3-layer GCN of width E with a zero-initialised last layer, 16 class-specific prompt tokens, trainable temperature from CLIP's, AdaptFormer-64 adapters (ViT only), five crops at size/0.875, DB-Focal, SGD 0.01 cosine 20 epochs."""
     ctx.provenance["capnet"] = "reconstructed from the abstract; assumed: " + "; ".join(ASSUMPTIONS)
     backbone = clip_backbone(ctx, "capnet")
     add_adapters(backbone, adapter_dim)
-    tower, names = backbone.text_tower, ctx.dataset.class_names
+    tower, names = backbone.text_tower, clip_class_names(ctx, names)
     graph = GraphResidual(label_graph(tower.encode([HANDCRAFTED.format(n) for n in names]), graph_k),
                           backbone.out_channels)
     head = CAPNetHead(PromptedText(tower, PromptContext(tower, names, n_ctx, class_specific=True)), graph)

@@ -23,17 +23,28 @@ def clip_backbone(ctx: MethodContext, method: str) -> ClipImageBackbone:
     return backbone
 
 
-def clip_transforms(backbone: ClipImageBackbone, flip: bool, crop: bool = False) -> dict:
+def clip_class_names(ctx: MethodContext, names: str) -> list[str]:
+    """The class names the prompts use: ``readable`` ("potted plant", ltbench's default) or ``annotation``.
+
+    ``annotation`` is VOC's "pottedplant", "diningtable", "tvmonitor" as the
+    CLIP methods' authors prompt with them (LMPT ``lmpt/train.py:90-95``,
+    HP-DVAL's ``dataset_classes``); their presets set ``method.names: annotation``.
+    """
+    return ctx.dataset.prompt_names(names, "method.names")
+
+
+def clip_transforms(backbone: ClipImageBackbone, flip: bool, crop: bool = False, resize: str = "bicubic") -> dict:
     """CLIP's bicubic resize to the tower's own size, with a horizontal flip in training when ``flip``.
 
     Without ``flip`` the method names no train transform, so that the engine
     may train on cached features (computed with the test transform) when
     nothing upstream of the head trains. ``crop``: CLIP's preprocess (shorter
-    side, centre crop) at test time.
+    side, centre crop) at test time. ``resize``: ``pil_bilinear`` resizes as
+    LMPT's loader does (``clip_image_transform``).
     """
     size = backbone.image_size
-    return {"train_transform": clip_image_transform(size, flip=True) if flip else None,
-            "test_transform": clip_image_transform(size, crop=crop)}
+    return {"train_transform": clip_image_transform(size, flip=True, resize=resize) if flip else None,
+            "test_transform": clip_image_transform(size, crop=crop, resize=resize)}
 
 
 def training_captions(ctx: MethodContext, path: str | None, option: str) -> list[str]:

@@ -16,17 +16,17 @@ from __future__ import annotations
 
 from ltbench.errors import check_choice
 from ltbench.methods.base import SCORE_FUNCTIONS, MethodContext, MethodParts, SplitModel, Stage
-from ltbench.methods.clip_common import clip_backbone, clip_transforms
+from ltbench.methods.clip_common import clip_backbone, clip_class_names, clip_transforms
 from ltbench.models.clip_heads import PromptHead
 from ltbench.models.prompts import PromptContext, PromptedText
 from ltbench.registry import METHODS
 
 
-def prompt_model(ctx: MethodContext, method: str, n_ctx: int, init_std: float) -> SplitModel:
+def prompt_model(ctx: MethodContext, method: str, n_ctx: int, init_std: float, names: str) -> SplitModel:
     """Frozen CLIP image tower -> cosine against class-specific prompted text through the frozen text tower."""
     backbone = clip_backbone(ctx, method).freeze_all()
     tower = backbone.text_tower
-    context = PromptContext(tower, ctx.dataset.class_names, n_ctx, class_specific=True, init_std=init_std)
+    context = PromptContext(tower, clip_class_names(ctx, names), n_ctx, class_specific=True, init_std=init_std)
     return SplitModel(backbone, PromptHead(PromptedText(tower, context)))
 
 
@@ -37,8 +37,8 @@ def checked_score(score: str) -> str:
 
 @METHODS.register("coop", loss="bce", uses=("model", "loss"))
 def coop(ctx: MethodContext, n_ctx: int = 16, init_std: float = 0.02, flip: bool = True,
-         score: str = "log_softmax") -> MethodParts:
+         score: str = "log_softmax", names: str = "readable", resize: str = "bicubic") -> MethodParts:
     """CoOp: class-specific learnable prompt contexts on frozen CLIP towers (BCE on sigmoid of scaled cosine)."""
-    model = prompt_model(ctx, "coop", n_ctx, init_std)
+    model = prompt_model(ctx, "coop", n_ctx, init_std, names)
     return MethodParts(model=model, loss=ctx.loss(), stages=[Stage(train=("head.text.context",))],
-                       score=checked_score(score), **clip_transforms(model.backbone, flip))
+                       score=checked_score(score), **clip_transforms(model.backbone, flip, resize=resize))

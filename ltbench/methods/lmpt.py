@@ -7,7 +7,7 @@ COCO mu 0.2 / lambda 2 in the dataset configs); L_cse is
 ``ltbench.losses.cse`` (captions cut to 75 characters, CLIP token
 embeddings, offset m = 2, margin 0.2 / q_c^(1/4), class weights (1/q_c)^2),
 with the two fixes that make the committed code run (q_c the frequency
-shares, weights normalised over classes). Test images are ranked by the
+shares, weights normalised over classes; ``method.prior`` picks q_c). Test images are ranked by the
 log-softmax over classes by default (``method.score``; see ``coop``).
 
 Captions: the authors generated them with an image-captioning model; ltbench
@@ -34,13 +34,14 @@ CAPTION_CHARS = 75  # LMPT cuts each caption here before tokenising
 @METHODS.register("lmpt", loss="db_focal", uses=("model", "loss"))
 def lmpt(ctx: MethodContext, captions: str | None = None, n_ctx: int = 16, init_std: float = 0.02,
          cls_weight: float = 0.5, margin: float = 0.2, gamma: float = 2.0, offset: int = 2,
-         flip: bool = True, score: str = "log_softmax") -> MethodParts:
+         flip: bool = True, score: str = "log_softmax", names: str = "readable",
+         resize: str = "bicubic", prior: str = "share") -> MethodParts:
     """LMPT: CoOp + a caption-driven class-specific embedding loss (method.captions=/path/to/captions.tsv)."""
     texts = training_captions(ctx, captions, "method.captions")
-    model = prompt_model(ctx, "lmpt", n_ctx, init_std)
+    model = prompt_model(ctx, "lmpt", n_ctx, init_std, names)
     prompted = model.head.text
     caption_tokens = prompted.tower.tokenize([text[:CAPTION_CHARS] for text in texts]).cpu()
-    cse = ClassSpecificEmbeddingLoss(ctx.dataset.class_freq, margin, gamma, offset)
+    cse = ClassSpecificEmbeddingLoss(ctx.dataset.class_freq, margin, gamma, offset, prior)
     cls_loss = ctx.loss()
 
     def batch_loss(inputs: BatchInputs) -> torch.Tensor:
@@ -53,4 +54,4 @@ def lmpt(ctx: MethodContext, captions: str | None = None, n_ctx: int = 16, init_
 
     return MethodParts(model=model, loss=cls_loss, stages=[Stage(train=("head.text.context",))], batch_loss=batch_loss,
                        train_dataset=lambda dataset, targets: WithIndex(dataset), score=checked_score(score),
-                       **clip_transforms(model.backbone, flip))
+                       **clip_transforms(model.backbone, flip, resize=resize))

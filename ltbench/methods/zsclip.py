@@ -22,7 +22,7 @@ from torch import nn
 
 from ltbench.errors import check_choice
 from ltbench.methods.base import MethodContext, MethodParts, SplitModel
-from ltbench.methods.clip_common import clip_backbone, clip_transforms
+from ltbench.methods.clip_common import clip_backbone, clip_class_names, clip_transforms
 from ltbench.models.clip_heads import ZeroShotHead
 from ltbench.models.prompts import ensemble_text_embeddings, imagenet_templates, lmpt_compat_prompts
 from ltbench.registry import METHODS
@@ -32,16 +32,18 @@ LMPT_TEMPERATURE = 100.0  # LMPT's baseline hard-codes CLIP's temperature
 
 
 @METHODS.register("zsclip", uses=("model",))
-def zsclip(ctx: MethodContext, preset: str = "ensemble") -> MethodParts:
-    """Zero-shot CLIP: 80-template ensemble, full class names, no training (preset lmpt_compat: LMPT's baseline)."""
+def zsclip(ctx: MethodContext, preset: str = "ensemble", names: str | None = None) -> MethodParts:
+    """Zero-shot CLIP: 80-template ensemble, full class names, no training (preset lmpt_compat: LMPT's baseline); names: null = the preset's (annotation for lmpt_compat, else readable)."""
     check_choice("method.preset", preset, PRESETS)
     backbone = clip_backbone(ctx, "zsclip").freeze_all()
     tower, templates, compat = backbone.text_tower, imagenet_templates(), preset == "lmpt_compat"
-    if compat:  # LMPT's label files write VOC's names as the annotations do (data/voc/voc_labels.txt)
-        prompts = lmpt_compat_prompts(ctx.dataset.prompt_names("annotation"), templates)
+    # LMPT's label files write VOC's names as the annotations do (zero_shot_clip/test.py reads data/voc/voc_labels.txt)
+    class_names = clip_class_names(ctx, names or ("annotation" if compat else "readable"))
+    if compat:
+        prompts = lmpt_compat_prompts(class_names, templates)
         head = ZeroShotHead(tower.encode(prompts).detach(), torch.tensor(LMPT_TEMPERATURE).log())
     else:
-        head = ZeroShotHead(ensemble_text_embeddings(tower, ctx.dataset.class_names, templates), tower.logit_scale)
+        head = ZeroShotHead(ensemble_text_embeddings(tower, class_names, templates), tower.logit_scale)
     no_training = nn.BCEWithLogitsLoss()  # required by the contract, never called: there is no stage
     return MethodParts(model=SplitModel(backbone, head), loss=no_training, stages=[],
                        score="log_softmax" if compat else "logit", **clip_transforms(backbone, flip=False, crop=compat))

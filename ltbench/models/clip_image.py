@@ -115,26 +115,51 @@ class ClipImageBackbone(nn.Module):
         return torch.cat([pooled.unsqueeze(1), local], dim=1)
 
 
-def clip_image_transform(size: int, flip: bool = False, crop: bool = False) -> Callable[[np.ndarray], torch.Tensor]:
+RESIZE_MODES = ("bicubic", "pil_bilinear")
+
+
+def clip_image_transform(size: int, flip: bool = False, crop: bool = False,
+                         resize: str = "bicubic") -> Callable[[np.ndarray], torch.Tensor]:
     """Bicubic resize of uint8 H x W x 3 to ``size`` x ``size`` (and a random flip when training).
 
     ``crop``: CLIP's own ``preprocess`` instead (clip/clip.py ``_transform``):
     the shorter side resized to ``size``, then the centre ``size`` x ``size``.
+    ``resize="pil_bilinear"``: PIL's bilinear resize to ``size`` x ``size``, as
+    torchvision's ``Resize((224, 224))`` on a PIL image computes it (LMPT's
+    loader, ``lmpt/imagelist.py:50,56``); torchvision's tensor bilinear differs
+    from PIL's by a grey level here and there.
     """
     from ltbench._torchvision_compat import ensure_torchvision_importable
 
+    check_choice("method.resize", resize, RESIZE_MODES)
     ensure_torchvision_importable()
     from torchvision.transforms import InterpolationMode, v2
 
     bicubic = InterpolationMode.BICUBIC
-    steps = ([v2.Resize(size, interpolation=bicubic, antialias=True), v2.CenterCrop(size)] if crop
-             else [v2.Resize((size, size), interpolation=bicubic, antialias=True)])
+    if resize == "pil_bilinear":
+        steps = [_pil_bilinear(size)]
+    else:
+        steps = ([v2.Resize(size, interpolation=bicubic, antialias=True), v2.CenterCrop(size)] if crop
+                 else [v2.Resize((size, size), interpolation=bicubic, antialias=True)])
     pipeline = v2.Compose(steps + [v2.RandomHorizontalFlip()] if flip else steps)
 
     def transform(image: np.ndarray) -> torch.Tensor:
         return pipeline(torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1))
 
     return transform
+
+
+def _pil_bilinear(size: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """uint8 3 x H x W -> 3 x size x size by PIL's bilinear resize (identity when the size is already right)."""
+    from PIL import Image
+
+    def resize(image: torch.Tensor) -> torch.Tensor:
+        if image.shape[-2:] == (size, size):
+            return image
+        pil = Image.fromarray(image.permute(1, 2, 0).numpy())
+        return torch.from_numpy(np.asarray(pil.resize((size, size), Image.Resampling.BILINEAR)).copy()).permute(2, 0, 1)
+
+    return resize
 
 
 def _clip_backbone(name: str, model_name: str) -> Callable[..., ClipImageBackbone]:

@@ -6,10 +6,15 @@ similarity with the mean of its top-k local similarities. Stage 1 scores
 against fixed hand-crafted text ("a photo of a [CLASS]."); stage 2 against
 learned class-shared prompts, one for the global view and one for the local.
 
-``code=True`` switches to what the authors' repository runs (see the
-method's docstring): raw dot products L2-normalised across classes and no
-temperature, alpha on the local branch, the consistency loss on the local
-prompt, and a trainable copy of the text tower for stage 1's class text.
+``code=True`` switches to what the authors' model file runs
+(``models/clip_vit.py`` ``CLIPVIT`` at c7f98f3, lines 90-118): no embedding
+head (the file builds a ``projection`` its forward never calls; the global and
+the patch tokens both go through CLIP's own ``visual.proj``, which is what the
+backbone outputs), the top-k mean of the raw patch-class dot products and the
+raw global ones each L2-normalised across classes, then
+``alpha * local + (1 - alpha) * global``, no temperature, the consistency
+loss on the local prompt, and a trainable copy of the text tower for stage
+1's class text.
 """
 
 from __future__ import annotations
@@ -27,16 +32,23 @@ from ltbench.models.prompts import PromptContext, PromptedText
 HANDCRAFTED = "a photo of a {}."
 
 
-def fuse_scores(global_scores: torch.Tensor, local_scores: torch.Tensor, k: int, alpha: float,
-                alpha_on_local: bool = False) -> torch.Tensor:
-    """``alpha * global + (1 - alpha) * mean of the top-k local scores`` per class (B x C and B x L x C -> B x C).
+def top_k_mean(local_scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Per class, the mean of its ``k`` highest local scores (B x L x C -> B x C)."""
+    return local_scores.topk(min(k, local_scores.shape[1]), dim=1).values.mean(dim=1)
 
-    ``alpha_on_local`` swaps the weights, as the authors' code does.
+
+def fuse_scores(global_scores: torch.Tensor, local_scores: torch.Tensor, k: int, alpha: float) -> torch.Tensor:
+    """``alpha * global + (1 - alpha) * mean of the top-k local scores`` per class (B x C and B x L x C -> B x C)."""
+    return alpha * global_scores + (1 - alpha) * top_k_mean(local_scores, k)
+
+
+def code_scores(global_scores: torch.Tensor, local_scores: torch.Tensor, k: int, alpha: float) -> torch.Tensor:
+    """The authors' fusion (``clip_vit.py:109-118``): raw scores in, the top-k mean taken BEFORE normalising.
+
+    ``alpha * norm(top-k mean of local) + (1 - alpha) * norm(global)``, each
+    norm an L2 normalisation across classes; the file hard-codes alpha 0.5.
     """
-    top_local = local_scores.topk(min(k, local_scores.shape[1]), dim=1).values.mean(dim=1)
-    if alpha_on_local:
-        return alpha * top_local + (1 - alpha) * global_scores
-    return alpha * global_scores + (1 - alpha) * top_local
+    return alpha * F.normalize(top_k_mean(local_scores, k), dim=-1) + (1 - alpha) * F.normalize(global_scores, dim=-1)
 
 
 class EmbeddingHead(nn.Module):
@@ -58,7 +70,8 @@ class HPDValHead(nn.Module):
         super().__init__()
         self.k, self.alpha, self.code = k, alpha, code
         self.register_buffer("handcrafted", tower.encode([HANDCRAFTED.format(n) for n in class_names]).detach())
-        self.embed = EmbeddingHead(dim, self.handcrafted.shape[1])
+        # the code's model has no head of its own: the backbone's tokens are already visual.proj's
+        self.embed = nn.Identity() if code else EmbeddingHead(dim, self.handcrafted.shape[1])
         self.prompts = nn.ModuleDict({
             "global": PromptedText(tower, PromptContext(tower, class_names, n_ctx, class_specific=False)),
             "local": PromptedText(tower, PromptContext(tower, class_names, n_ctx, class_specific=False)),
@@ -92,10 +105,9 @@ class HPDValHead(nn.Module):
         global_token, local_tokens = split_tokens(features)
         global_image, local_image = self.embed(global_token), self.embed(local_tokens)
         global_text, local_text = self.class_text()
-        if self.code:  # raw dot products, L2-normalised across classes per image, no temperature
-            global_scores = F.normalize(global_image @ global_text.T, dim=-1)
-            local_scores = F.normalize(local_image @ local_text.T, dim=-1)
-            return fuse_scores(global_scores, local_scores, self.k, self.alpha, alpha_on_local=True)
+        if self.code:  # raw dot products, normalised across classes after the top-k, no temperature
+            global_text, local_text = global_text.float(), local_text.float()  # clip_vit.py:94
+            return code_scores(global_image @ global_text.T, local_image @ local_text.T, self.k, self.alpha)
         global_scores = F.normalize(global_image, dim=-1) @ F.normalize(global_text, dim=-1).T
         local_scores = F.normalize(local_image, dim=-1) @ F.normalize(local_text, dim=-1).T
         return self.logit_scale.exp() * fuse_scores(global_scores, local_scores, self.k, self.alpha)

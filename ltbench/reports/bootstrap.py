@@ -9,6 +9,9 @@ run's 95% percentile interval; every run of one test set is evaluated inside ONE
 call, so all of them see the same resamples and any two are paired.
 
 Scores are only ranked, so sigmoid probabilities and raw logits give the same AP.
+Every other metric (``ltbench.metrics``) takes the draw counts as image weights:
+F1-type metrics are ratios of count sums, so each resample recomputes them from
+its own weighted counts, exactly as on the test set with images repeated.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ import hashlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ltbench.data.label_values import known, positives
 from ltbench.errors import LtbenchError
+from ltbench.metrics import DEFAULT, metric_values
+from ltbench.metrics.scored import Scored
 from ltbench.reports.reference import METRICS
 from ltbench.runs.run_dir import RunDir, RunReadError, RunRecord
 
@@ -43,11 +49,12 @@ class ResampledAP:
     """
 
     def __init__(self, scores: np.ndarray, targets: np.ndarray) -> None:
-        positive = np.asarray(targets) > 0
+        positive, counted = positives(targets), known(targets)
         self.n_images, self.n_classes = scores.shape
         rows, pos_rows, columns, pos_columns, sizes = [], [], [], [], []
         for c in range(self.n_classes):
-            order = np.argsort(-scores[:, c], kind="mergesort")
+            images = np.flatnonzero(counted[:, c])  # ignored labels are out of the class's ranking
+            order = images[np.argsort(-scores[images, c], kind="mergesort")]
             score, pos = scores[order, c], positive[order, c]
             tie_end = np.r_[np.flatnonzero(np.diff(score)), score.size - 1]
             tie_of = np.repeat(np.arange(tie_end.size), np.diff(np.r_[-1, tie_end]))  # rank -> tie group
@@ -115,21 +122,31 @@ class RunSample:
     scores: np.ndarray  # N x C, any monotone score (sigmoid or logit)
     targets: np.ndarray  # N x C, 0/1
     groups: dict[str, list[int]]
+    score: str = "logit"  # the score function that made ``scores`` (docs/scores.md)
+
+    def statistic(self, metric: str = DEFAULT) -> Callable[[np.ndarray], np.ndarray]:
+        """Draw counts (N x B) -> the metric's total/head/medium/tail values on each resample (4 x B)."""
+        if metric == DEFAULT:
+            ap = ResampledAP(self.scores, self.targets)
+            return lambda counts: group_maps(ap(counts), self.groups)
+        scored = Scored(self.scores, self.targets, self.groups, self.score)
+        return lambda counts: metric_values(metric, scored, counts)
 
 
 def test_set_key(targets: np.ndarray) -> str:
     """Runs whose targets are identical (same images, same order) share a test set and are paired."""
-    return hashlib.sha1(np.ascontiguousarray(np.asarray(targets) > 0).tobytes() + str(targets.shape).encode()).hexdigest()
+    values = np.where(known(targets), positives(targets), 2).astype(np.uint8)  # 0/1 targets: the bytes of ``> 0``
+    return hashlib.sha1(np.ascontiguousarray(values).tobytes() + str(targets.shape).encode()).hexdigest()
 
 
 def read_sample(run: RunRecord) -> RunSample:
     """The run's scores.npz; a run without one cannot be bootstrapped, which is said in one sentence."""
     try:
-        scores, targets, _ = RunDir(run.path).scores()
+        scores, targets, score = RunDir(run.path).scores()
     except RunReadError as exc:
         raise LtbenchError(f"{exc}; intervals need each run's test scores.") from None
     groups = {g: list(run.metrics.get("groups", {}).get(g, [])) for g in METRICS[1:]}
-    return RunSample(np.asarray(scores, dtype=np.float32), targets, groups)
+    return RunSample(np.asarray(scores, dtype=np.float32), targets, groups, score)
 
 
 def percentile_interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -143,7 +160,7 @@ def percentile_interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class Replicates:
-    """Per run: the point estimate and the mAP on every resample, ``len(METRICS) x B``; paired across runs."""
+    """Per run: the metric (mAP unless asked) on every resample, ``len(METRICS) x B``; paired across runs."""
 
     test_set: str
     values: dict[Path, np.ndarray]  # run path -> 4 x B
@@ -151,8 +168,9 @@ class Replicates:
     high: dict[Path, np.ndarray]
 
 
-def bootstrap_runs(samples: dict[Path, RunSample], resamples: int = RESAMPLES, seed: int = SEED) -> Replicates:
-    """Resample the shared test set once (scipy, fixed seed) and evaluate every run on each resample."""
+def bootstrap_runs(samples: dict[Path, RunSample], resamples: int = RESAMPLES, seed: int = SEED,
+                   metric: str = DEFAULT) -> Replicates:
+    """Resample the shared test set once (scipy, fixed seed) and evaluate every run's ``metric`` on each resample."""
     from scipy.stats import DegenerateDataWarning, bootstrap  # seconds of import, only when something is computed
 
     keys = {test_set_key(s.targets) for s in samples.values()}
@@ -162,7 +180,7 @@ def bootstrap_runs(samples: dict[Path, RunSample], resamples: int = RESAMPLES, s
     paths = list(samples)
     n_images = next(iter(samples.values())).targets.shape[0]
 
-    ap_of = {path: ResampledAP(sample.scores, sample.targets) for path, sample in samples.items()}
+    statistic_of = {path: sample.statistic(metric) for path, sample in samples.items()}
 
     def statistic(index: np.ndarray, axis: int = -1) -> np.ndarray:
         index = np.atleast_2d(np.moveaxis(index, axis, -1)).astype(np.int64)
@@ -170,7 +188,7 @@ def bootstrap_runs(samples: dict[Path, RunSample], resamples: int = RESAMPLES, s
         flat = index + (np.arange(batch) * n_images)[:, None]
         counts = np.bincount(flat.ravel(), minlength=batch * n_images).reshape(batch, n_images)
         counts = np.ascontiguousarray(counts.T, dtype=np.float32)  # N x B; float32 sums of counts are exact
-        out = np.concatenate([group_maps(ap_of[p](counts), samples[p].groups) for p in paths])
+        out = np.concatenate([statistic_of[p](counts) for p in paths])
         return out if index.ndim > 1 else out[:, 0]
 
     with warnings.catch_warnings():  # a resample without a positive in some group: handled below, not an alarm

@@ -13,9 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
+
 from ltbench.errors import LtbenchError
 from ltbench.reports.collect import Collection
 from ltbench.reports.evidence import samples_of_rows
+from ltbench.metrics import DEFAULT, get_metric
+from ltbench.metrics.recorded import recorded_values
 from ltbench.reports.reference import METRICS
 from ltbench.reports.table import LEVEL_PCT
 from ltbench.reports.uncertainty import Difference, difference
@@ -46,15 +50,16 @@ class Comparison:
     a: Path
     b: Path
     config: list[Change]  # differing keys only, in key order
-    metrics: list[Change]  # total/head/medium/tail mAP, all four
+    metrics: list[Change]  # total/head/medium/tail of ``metric``, all four
     classes: list[ClassChange] | None  # None when the runs' classes differ
-    differences: list[Difference] | str | None = None  # per metric, or why there are none
+    differences: list[Difference] | str | None = None  # per group, or why there are none
+    metric: str = DEFAULT  # ``ltbench.metrics`` name
 
 
-def significance(a: Sequence[RunRecord], b: Sequence[RunRecord]) -> list[Difference] | str:
-    """B − A per metric with its 95% interval and P(B > A); a sentence instead when they cannot be paired."""
+def significance(a: Sequence[RunRecord], b: Sequence[RunRecord], metric: str = DEFAULT) -> list[Difference] | str:
+    """B − A per group with its 95% interval and P(B > A); a sentence instead when they cannot be paired."""
     problems: list[str] = []
-    rows = samples_of_rows({"A": list(a), "B": list(b)}, problems)
+    rows = samples_of_rows({"A": list(a), "B": list(b)}, problems, metric)
     if problems:
         return "; ".join(problems)
     if rows["A"].test_set != rows["B"].test_set:
@@ -62,16 +67,26 @@ def significance(a: Sequence[RunRecord], b: Sequence[RunRecord]) -> list[Differe
     return [difference(rows["A"], rows["B"], i) for i in range(len(METRICS))]
 
 
-def render_significance(differences: list[Difference] | str, seeds: str = "") -> list[str]:
-    """One line per metric: B − A, its interval, P(B > A) and whether the interval excludes 0."""
+def _header(metric: str) -> str:
+    return f"{get_metric(metric).title} (%)"
+
+
+def _width(metric: str) -> int:
+    """The first column's width: the metric's title and one space."""
+    return max(12, len(_header(metric)) + 1)
+
+
+def render_significance(differences: list[Difference] | str, seeds: str = "", metric: str = DEFAULT) -> list[str]:
+    """One line per group: B − A in ``metric``, its interval, P(B > A) and whether the interval excludes 0."""
     title = f"B − A, paired on the test images{seeds} ({LEVEL_PCT}% interval, hierarchical bootstrap):"
     if isinstance(differences, str):
         return ["", title, f"  {differences}"]
-    lines = ["", title, f"{'mAP (%)':<12}{'B − A':>8}{f'{LEVEL_PCT}% interval':>20}{'P(B > A)':>10}"]
-    for metric, d in zip(METRICS, differences):
+    width = _width(metric)
+    lines = ["", title, f"{_header(metric):<{width}}{'B − A':>8}{f'{LEVEL_PCT}% interval':>20}{'P(B > A)':>10}"]
+    for group, d in zip(METRICS, differences):
         interval = f"[{d.interval.low:+.2f}, {d.interval.high:+.2f}]"
         verdict = "significant" if d.significant else "within noise"
-        lines.append(f"{metric:<12}{d.delta:>+8.2f}{interval:>20}{d.improvement:>10.2f}  {verdict}")
+        lines.append(f"{group:<{width}}{d.delta:>+8.2f}{interval:>20}{d.improvement:>10.2f}  {verdict}")
     return lines
 
 
@@ -86,14 +101,20 @@ def read_finished(path: str | Path) -> RunRecord:
         raise LtbenchError(f"Cannot compare {exc}; pass a run directory with config.yaml and metrics.json.") from None
 
 
-def compare_runs(a: RunRecord, b: RunRecord) -> Comparison:
-    """The config keys that differ between ``a`` and ``b``, their group mAPs and their per-class APs."""
+def compare_runs(a: RunRecord, b: RunRecord, metric: str = DEFAULT) -> Comparison:
+    """The config keys that differ between ``a`` and ``b``, their ``metric`` per group and their per-class APs."""
     old, new = flat_config(a.config), flat_config(b.config)
     config = [Change(key, old.get(key, ABSENT), new.get(key, ABSENT))
               for key in sorted(old.keys() | new.keys())
               if format_value(old.get(key, ABSENT)) != format_value(new.get(key, ABSENT))]
-    metrics = [Change(m, float(a.metrics["map"][m]), float(b.metrics["map"][m])) for m in METRICS]
-    return Comparison(a.path, b.path, config, metrics, _class_changes(a, b), significance([a], [b]))
+    old_values, new_values = recorded_values(a, metric), recorded_values(b, metric)
+    metrics = [Change(m, _number(old_values[i]), _number(new_values[i])) for i, m in enumerate(METRICS)]
+    return Comparison(a.path, b.path, config, metrics, _class_changes(a, b), significance([a], [b], metric), metric)
+
+
+def _number(value: float) -> float | None:
+    """None for an undefined value (NaN), which the views print as ``–``."""
+    return None if np.isnan(value) else float(value)
 
 
 def _class_changes(a: RunRecord, b: RunRecord) -> list[ClassChange] | None:
@@ -118,10 +139,11 @@ def render_comparison(comparison: Comparison) -> str:
     lines += [f"  {c.name}: {format_value(c.old)} -> {format_value(c.new)}" for c in comparison.config]
     if not comparison.config:
         lines.append("  identical")
-    lines += ["", f"{'mAP (%)':<12}{'A':>8}{'B':>8}{'B − A':>9}"]
-    lines += [f"{c.name:<12}{_values(c.old, c.new)}" for c in comparison.metrics]
+    width = _width(comparison.metric)
+    lines += ["", f"{_header(comparison.metric):<{width}}{'A':>8}{'B':>8}{'B − A':>9}"]
+    lines += [f"{c.name:<{width}}{_values(c.old, c.new)}" for c in comparison.metrics]
     if comparison.differences is not None:
-        lines += render_significance(comparison.differences)
+        lines += render_significance(comparison.differences, metric=comparison.metric)
     if comparison.classes is None:
         lines += ["", "per-class AP not compared: the runs have different classes"]
     else:
@@ -130,7 +152,8 @@ def render_comparison(comparison: Comparison) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_row_comparison(collection: Collection, label_a: str, label_b: str, dataset: str | None) -> str:
+def render_row_comparison(collection: Collection, label_a: str, label_b: str, dataset: str | None,
+                          metric: str = DEFAULT) -> str:
     """Two table rows (label A, label B) over their seeds: means, B − A, interval and P(B > A) per group."""
     datasets = [dataset] if dataset else collection.datasets
     missing = [label for label in (label_a, label_b) if label not in collection.labels]
@@ -145,11 +168,11 @@ def render_row_comparison(collection: Collection, label_a: str, label_b: str, da
         seeds = [[run.metrics["seed"] for run in runs] for runs in (a, b)]
         paired = ", seeds paired" if sorted(seeds[0]) == sorted(seeds[1]) else ""
         lines = [f"{ds}: A = {label_a} (seeds {_seeds(seeds[0])}), B = {label_b} (seeds {_seeds(seeds[1])})", "",
-                 f"{'mAP (%)':<12}{'A':>8}{'B':>8}{'B − A':>9}"]
-        for m in METRICS:
-            mean_a, mean_b = (sum(run.metrics["map"][m] for run in runs) / len(runs) for runs in (a, b))
-            lines.append(f"{m:<12}{_values(mean_a, mean_b)}")
-        out.append("\n".join(lines + render_significance(significance(a, b), paired)))
+                 f"{_header(metric):<{_width(metric)}}{'A':>8}{'B':>8}{'B − A':>9}"]
+        means = [np.mean([recorded_values(run, metric) for run in runs], axis=0) for runs in (a, b)]
+        for i, m in enumerate(METRICS):
+            lines.append(f"{m:<{_width(metric)}}{_values(_number(means[0][i]), _number(means[1][i]))}")
+        out.append("\n".join(lines + render_significance(significance(a, b, metric), paired, metric)))
     if not out:
         raise LtbenchError(f"Rows {label_a!r} and {label_b!r} share no dataset; pass two rows run on one dataset.")
     return "\n\n".join(out) + "\n"

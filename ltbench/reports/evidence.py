@@ -16,10 +16,11 @@ import numpy as np
 
 from ltbench.errors import LtbenchError
 from ltbench.fileio.atomic import atomic_write, digest
+from ltbench.metrics import DEFAULT
+from ltbench.metrics.recorded import recorded_values
 from ltbench.paths import cache_root
 from ltbench.reports.bootstrap import RESAMPLES, SEED, RunSample, bootstrap_runs, read_sample, test_set_key
 from ltbench.reports.collect import Collection, RowKey
-from ltbench.reports.reference import METRICS
 from ltbench.reports.uncertainty import RowSample
 from ltbench.runs.run_dir import RunRecord
 
@@ -27,18 +28,19 @@ Key = TypeVar("Key", bound=Hashable)
 REPLICATES_VERSION = 1  # bump when the computation of the replicates changes
 
 
-def _cached_replicates(group: dict[Path, RunSample]) -> dict[Path, np.ndarray]:
+def _cached_replicates(group: dict[Path, RunSample], metric: str = DEFAULT) -> dict[Path, np.ndarray]:
     """Each run's replicates, computed once per (scores, test set, resamples) and kept in the cache folder.
 
     A run's replicates do not depend on which other runs share the bootstrap call
     (the resamples are fixed by the seed), so cached and new runs stay paired; an
     unwritable cache only costs the recomputation.
     """
-    files = {path: cache_root() / "bootstrap" / f"{_replicates_key(sample)}.npy" for path, sample in group.items()}
+    files = {path: cache_root() / "bootstrap" / f"{_replicates_key(sample, metric)}.npy"
+             for path, sample in group.items()}
     found = {path: np.load(file) for path, file in files.items() if file.is_file()}
     missing = {path: sample for path, sample in group.items() if path not in found}
     if missing:
-        for path, values in bootstrap_runs(missing).values.items():
+        for path, values in bootstrap_runs(missing, metric=metric).values.items():
             found[path] = values
             try:
                 atomic_write(files[path], lambda handle, values=values: np.save(handle, values))
@@ -47,22 +49,24 @@ def _cached_replicates(group: dict[Path, RunSample]) -> dict[Path, np.ndarray]:
     return found
 
 
-def _replicates_key(sample: RunSample) -> str:
+def _replicates_key(sample: RunSample, metric: str) -> str:
     scores = hashlib.sha256(np.ascontiguousarray(sample.scores).tobytes()).hexdigest()
+    other = [] if metric == DEFAULT else [metric, sample.score]  # mAP keeps the keys written before other metrics
     return digest([REPLICATES_VERSION, scores, list(sample.scores.shape), test_set_key(sample.targets),
-                   sample.groups, RESAMPLES, SEED])
+                   sample.groups, RESAMPLES, SEED, *other])
 
 
 def _name(key: Hashable) -> str:
     return " / ".join(map(str, key)) if isinstance(key, tuple) else str(key)
 
 
-def row_samples(collection: Collection) -> dict[RowKey, RowSample]:
-    """(dataset, label) -> the row's seeds, point mAPs and replicates; rows that cannot be resampled are left out."""
-    return samples_of_rows(collection.rows, collection.problems)
+def row_samples(collection: Collection, metric: str = DEFAULT) -> dict[RowKey, RowSample]:
+    """(dataset, label) -> the row's seeds, point values and replicates; rows that cannot be resampled are left out."""
+    return samples_of_rows(collection.rows, collection.problems, metric)
 
 
-def samples_of_rows(rows: dict[Key, list[RunRecord]], problems: list[str]) -> dict[Key, RowSample]:
+def samples_of_rows(rows: dict[Key, list[RunRecord]], problems: list[str],
+                    metric: str = DEFAULT) -> dict[Key, RowSample]:
     """Each row's runs resampled (all runs of one test set in one bootstrap); a row that cannot be is a problem."""
     samples: dict[Path, RunSample] = {}
     readable: dict[Key, list[RunRecord]] = {}
@@ -79,13 +83,13 @@ def samples_of_rows(rows: dict[Key, list[RunRecord]], problems: list[str]) -> di
         by_test_set.setdefault(test_set_key(sample.targets), {})[path] = sample
     replicates: dict[Path, np.ndarray] = {}
     for group in by_test_set.values():
-        replicates.update(_cached_replicates(group))
+        replicates.update(_cached_replicates(group, metric))
     out = {}
     for key, runs in readable.items():
         if len({test_set_key(samples[run.path].targets) for run in runs}) > 1:
             problems.append(f"{_name(key)}: its runs were tested on different test sets; no interval")
             continue
-        points = np.array([[run.metrics["map"][m] for m in METRICS] for run in runs], dtype=float)
+        points = np.array([recorded_values(run, metric) for run in runs], dtype=float)
         out[key] = RowSample(tuple(run.metrics["seed"] for run in runs), points,
                              np.stack([replicates[run.path] for run in runs]), test_set_key(samples[runs[0].path].targets))
     return out

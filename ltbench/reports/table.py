@@ -18,6 +18,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ltbench.metrics import DEFAULT, Metric, get_metric
+from ltbench.metrics.recorded import recorded_values
 from ltbench.runs.test_selected import ORACLE_LABEL, best_test_epoch
 from ltbench.reports.bootstrap import LEVEL, RESAMPLES
 from ltbench.reports.collect import Collection
@@ -30,7 +32,7 @@ from ltbench.runs.random_weights import DAGGER
 DATASET_TITLES = {"voc_lt": "VOC-LT", "coco_lt": "COCO-LT", "mnist_lt": "MNIST-LT"}
 LEVEL_PCT = round(LEVEL * 100)
 NOTES = {
-    "values": "mAP (%), mean ± sample std over n seeds (one seed: the value); "
+    "values": "{title} (%), mean ± sample std over n seeds (one seed: the value); "
               f"[low, high]: {LEVEL_PCT}% interval over seeds and test images (hierarchical bootstrap, "
               f"{RESAMPLES} resamples; docs/reports.md).",
     "best": f"Bold: rows not significantly worse than the best mean of the column (paired bootstrap over seeds "
@@ -48,9 +50,10 @@ def summarize_values(values: Sequence[float]) -> tuple[float, float]:
     return float(array.mean()), float(array.std(ddof=1)) if len(array) > 1 else float("nan")
 
 
-def summarize(runs: Sequence[RunRecord]) -> dict[str, tuple[float, float]]:
-    """Mean and sample std of each mAP metric over ``runs`` (one per seed)."""
-    return {metric: summarize_values([run.metrics["map"][metric] for run in runs]) for metric in METRICS}
+def summarize(runs: Sequence[RunRecord], metric: str = DEFAULT) -> dict[str, tuple[float, float]]:
+    """Mean and sample std of ``metric`` (mAP unless asked) over ``runs`` (one per seed), per group of METRICS."""
+    values = np.array([recorded_values(run, metric) for run in runs], dtype=float)
+    return {group: summarize_values(values[:, i]) for i, group in enumerate(METRICS)}
 
 
 def _oracle(runs: Sequence[RunRecord]) -> tuple[float, float]:
@@ -61,12 +64,17 @@ def _oracle(runs: Sequence[RunRecord]) -> tuple[float, float]:
     return summarize_values([b.test_map for b in best])
 
 
-def build_table(collection: Collection, reference: Reference | None = None, oracle: bool = False) -> pd.DataFrame:
-    """The table of ``collection``; published rows of ``reference`` matched by (label, dataset).
+def build_table(collection: Collection, reference: Reference | None = None, oracle: bool = False,
+                metric: str = DEFAULT) -> pd.DataFrame:
+    """The table of ``collection`` in ``metric`` (``ltbench.metrics``; mAP by default); published rows of
+    ``reference`` matched by (label, dataset).
 
-    ``oracle`` adds the test-selected columns, labelled as not a valid result.
+    ``oracle`` adds the test-selected columns, labelled as not a valid result. Published
+    numbers and the test-selected column are mAP, so they are shown with mAP only.
     """
-    samples = row_samples(collection)
+    if metric != DEFAULT and (reference is not None or oracle):
+        reference, oracle = None, False
+    samples = row_samples(collection, metric)
     records = []
     for label in collection.labels:
         for dataset in collection.datasets:
@@ -79,20 +87,20 @@ def build_table(collection: Collection, reference: Reference | None = None, orac
             record = {"label": label, "dataset": dataset, "n": len(runs),
                       "seeds": " ".join(str(run.metrics["seed"]) for run in runs),
                       "smoke": collection.smoke(dataset, label)}
-            for i, (metric, (mean, std)) in enumerate(summarize(runs).items()):
-                record |= {f"{metric}_mean": mean, f"{metric}_std": std, f"{metric}_low": intervals[i, 0],
-                           f"{metric}_high": intervals[i, 1], f"{metric}_best": False,
-                           f"{metric}_published": published.values[metric] if published else np.nan,
-                           f"{metric}_diff": mean - published.values[metric] if published else np.nan}
+            for i, (group, (mean, std)) in enumerate(summarize(runs, metric).items()):
+                record |= {f"{group}_mean": mean, f"{group}_std": std, f"{group}_low": intervals[i, 0],
+                           f"{group}_high": intervals[i, 1], f"{group}_best": False,
+                           f"{group}_published": published.values[group] if published else np.nan,
+                           f"{group}_diff": mean - published.values[group] if published else np.nan}
             record["published_source"] = published.source if published else ""
             if oracle:
                 record["test_selected_mean"], record["test_selected_std"] = _oracle(runs)
             records.append(record)
     frame = pd.DataFrame.from_records(records)
     _mark_best(frame, samples)
-    frame.attrs.update(reference=reference.table if reference else None, oracle=oracle,
+    frame.attrs.update(reference=reference.table if reference else None, oracle=oracle, metric=metric,
                        datasets=list(collection.datasets), labels=list(collection.labels))
-    frame.attrs["notes"] = _notes(frame)
+    frame.attrs["notes"] = _notes(frame, get_metric(metric))
     return frame
 
 
@@ -100,17 +108,21 @@ def _mark_best(frame: pd.DataFrame, samples: dict) -> None:
     """Set ``<metric>_best`` for the rows not significantly worse than their column's top mean."""
     for dataset in frame["dataset"].unique() if len(frame) else []:
         rows = frame[(frame["dataset"] == dataset) & ~frame["smoke"]]
-        competing = {label: samples[(dataset, label)] for label in rows["label"] if (dataset, label) in samples}
-        if len(competing) < 2:
-            continue
         for i, metric in enumerate(METRICS):
             means = dict(zip(rows["label"], rows[f"{metric}_mean"]))
+            competing = {label: samples[(dataset, label)] for label in rows["label"]
+                         if (dataset, label) in samples and np.isfinite(means[label])}  # NaN: not applicable
+            if len(competing) < 2:
+                continue
             best = not_worse_than_top(competing, means, i)
             frame.loc[(frame["dataset"] == dataset) & frame["label"].isin(best), f"{metric}_best"] = True
 
 
-def _notes(frame: pd.DataFrame) -> list[str]:
-    notes = [NOTES["values"], NOTES["best"]]
+def _notes(frame: pd.DataFrame, metric: Metric) -> list[str]:
+    notes = [NOTES["values"].replace("{title}", metric.title), NOTES["best"]]
+    if metric.name != DEFAULT:
+        notes.append(f"{metric.title}: {metric.definition}; predicted: {metric.decision}; source: {metric.source} "
+                     "(docs/metrics.md). '–': undefined for the group or not applicable to the run's scores.")
     if len(frame) and frame["smoke"].any():
         notes.append(NOTES["smoke"])
     if frame.attrs["oracle"]:

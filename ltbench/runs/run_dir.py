@@ -224,6 +224,10 @@ class RunDir:
         if not keep_checkpoint:
             self.checkpoint.unlink(missing_ok=True)
 
+    def write_metrics(self, metrics: dict[str, Any]) -> None:
+        """Rewrite a finished run's metrics.json (metrics added later, ``ltbench eval --from-scores``)."""
+        write_json(self.path / METRICS_FILE, metrics)
+
     def load_model(self, model: nn.Module) -> None:
         """Load the saved model's tensors into ``model``, freshly built from this run's config."""
         from ltbench.runs.model_file import load_model

@@ -1,0 +1,47 @@
+"""The switches that make the CLIP methods' steps their authors': class names, LMPT's resize, CSE's q_c."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from ltbench.data.base import LTDataset, Split
+from ltbench.data.voc import CLASS_NAMES, XML_NAMES
+from ltbench.errors import LtbenchError
+from ltbench.losses.cse import ClassSpecificEmbeddingLoss, class_prior
+from ltbench.methods.clip_common import clip_class_names
+from ltbench.models.clip_image import clip_image_transform
+
+
+def test_annotation_names_are_voc_s_as_the_authors_prompt_them():
+    empty = Split([], np.zeros((0, 20)), [])
+    ctx = SimpleNamespace(dataset=LTDataset("voc_lt", list(CLASS_NAMES), empty, empty, annotated_names=list(XML_NAMES)))
+    readable, annotation = clip_class_names(ctx, "readable"), clip_class_names(ctx, "annotation")
+    assert [a for a, r in zip(annotation, readable) if a != r] == ["diningtable", "pottedplant", "tvmonitor"]
+    with pytest.raises(LtbenchError, match="method.names"):
+        clip_class_names(ctx, "annotated")
+
+
+def test_pil_bilinear_resize_is_torchvision_s_resize_of_a_pil_image():
+    from PIL import Image
+    from torchvision import transforms
+
+    image = np.random.default_rng(0).integers(0, 256, (181, 263, 3), dtype=np.uint8)
+    ours = clip_image_transform(224, resize="pil_bilinear")(image).permute(1, 2, 0).numpy()
+    authors = np.asarray(transforms.Resize((224, 224))(Image.fromarray(image)))  # lmpt/imagelist.py:56
+    np.testing.assert_array_equal(ours, authors)
+    bicubic = clip_image_transform(224)(image).permute(1, 2, 0).numpy()
+    assert np.abs(bicubic.astype(int) - authors).max() > 0
+
+
+def test_cse_prior_shares_softmax_and_counts():
+    freq = np.array([6.0, 3.0, 1.0])
+    np.testing.assert_allclose(class_prior(freq, "share"), [0.6, 0.3, 0.1])
+    np.testing.assert_allclose(class_prior(freq, "softmax"), np.exp(freq) / np.exp(freq).sum())
+    np.testing.assert_allclose(class_prior(freq, "count"), freq)
+    margins = {p: ClassSpecificEmbeddingLoss(freq, prior=p).margin.numpy() for p in ("share", "count")}
+    np.testing.assert_allclose(margins["share"] / margins["count"], 10.0 ** 0.25, rtol=1e-6)  # total^(1/4)
+    with pytest.raises(LtbenchError, match="method.prior=softmax underflows"):
+        ClassSpecificEmbeddingLoss(np.array([700.0, 10.0, 2.0]), prior="softmax")  # as on VOC-LT's counts
