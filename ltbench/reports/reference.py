@@ -45,6 +45,7 @@ ROW_LABELS: dict[tuple[str, str | None], str] = {
     ("lmpt", None): "LMPT",
     ("hp_dval", None): "HP-DVAL",
     ("capnet", None): "CAPNet (reconstructed from the abstract)",
+    ("lmclip", None): "LM-CLIP",
 }
 
 _COLUMNS = ("table", "row", "dataset", *METRICS, "source")
