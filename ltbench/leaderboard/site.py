@@ -111,7 +111,8 @@ def board_table(board: Board, root: str) -> Markup:
     for row in board.rows:
         name = row.label + (f" {DAGGER}" if row.smoke else "")
         record: dict[str, Any] = {"Method": _link(root + row_page(board, row), name), "Source": row.source}
-        css = {column: f"src-{row.source}" + (" smoke" if row.smoke else "") + (" text" if column in TEXT_COLUMNS else "")
+        css = {column: f"src-{row.source}" + (" smoke" if row.smoke else "") + (" earlier" if row.earlier_recipe else "")
+               + (" text" if column in TEXT_COLUMNS else "")
                + (" num" if column in UNBROKEN_COLUMNS else "") for column in BOARD_COLUMNS}
         for metric in METRICS:
             column = metric.capitalize()
