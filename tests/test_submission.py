@@ -11,12 +11,12 @@ import pytest
 
 from ltbench.cli import main
 from ltbench.evaluation import evaluate
-from ltbench.fileio import finite
+from ltbench.fileio.atomic import finite
 from ltbench.metrics import evaluate_metrics
 from ltbench.metrics.scored import Scored
 from ltbench.reports import build_table, collect_runs
 from ltbench.reports.reference import METRICS
-from ltbench.runs import RunDir
+from ltbench.runs.run_dir import RunDir
 from ltbench.submissions.format import ENTRIES, read_submission
 from ltbench.submissions.record import score_file
 from ltbench.submissions.split import load_eval_split, split_digest

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ltbench.errors import LtbenchError
-from ltbench.fileio import atomic_write
+from ltbench.fileio.atomic import atomic_write
 
 FORMAT = "ltbench-submission/1"
 ENTRIES = ("format", "dataset", "split_digest", "image_ids", "class_names", "scores", "metadata")
