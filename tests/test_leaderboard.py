@@ -17,9 +17,9 @@ from ltbench.leaderboard.boards import PAPER, SUBMISSION, Estimate, Row, build_b
 from ltbench.leaderboard.cards import card_page
 from ltbench.leaderboard.figures import figure_data
 from ltbench.leaderboard.site import write_site
-from ltbench.recipe_cards import find_card, load_cards
-from ltbench.recipe_check import compare
-from ltbench.recipe_command import card_config
+from ltbench.recipes.cards import find_card, load_cards
+from ltbench.recipes.check import compare
+from ltbench.recipes.render import card_config
 from ltbench.reports import build_table, collect_runs, load_reference
 from ltbench.reports.reference import METRICS
 from run_dirs import make_run

@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 
 from ltbench.leaderboard import checkpoints
-from ltbench.recipe_cards import Card, load_cards
+from ltbench.recipes.cards import Card, load_cards
 from ltbench.reports.collect import Collection, collect_runs, manifest_run_dir
 from ltbench.reports.reference import (
     METRICS, REFERENCE_DATASETS, REFERENCE_DIR, PublishedRow, Reference, dataset_rank, load_reference,
 )
 from ltbench.reports.table import DATASET_TITLES, build_table
-from ltbench.runs import RunRecord, config_id
+from ltbench.runs.run_dir import RunRecord, config_id
 from ltbench.submissions.record import SOURCE as SUBMISSION_SOURCE, SUBMISSIONS_FOLDER
 
 LTBENCH, SUBMISSION, PAPER = "ltbench", "submission", "paper"
