@@ -21,6 +21,8 @@ from ltbench.report_commands import add_report_filters, cmd_compare, cmd_plot, c
 from ltbench.fs_errors import describe, is_fs_fault
 from ltbench.paths import explicit_configs
 from ltbench.recipe_command import add_recipe_parser
+from ltbench.leaderboard.command import add_leaderboard_parser
+from ltbench.submissions.commands import add_eval_scores_arguments, add_export_parser, cmd_eval_scores
 
 Command = Callable[[argparse.Namespace, list[str]], int]
 
@@ -77,6 +79,10 @@ def cmd_eval(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.experiment import format_map
     from ltbench.saved_model import evaluate_run
 
+    if args.scores:
+        return cmd_eval_scores(args)
+    if not args.run_dir:
+        raise LtbenchError("ltbench eval needs a run directory, or --scores FILE --dataset NAME.")
     if args.from_scores:
         return print_recorded_metrics(args.run_dir)
     metrics = evaluate_run(args.run_dir)
@@ -153,10 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_log_argument(run)
     run.set_defaults(func=cmd_run)
 
-    evaluate = sub.add_parser("eval", help="re-evaluate a finished run's saved model on its test split")
-    evaluate.add_argument("run_dir", help="a run directory holding model.safetensors")
+    evaluate = sub.add_parser("eval", help="re-evaluate a finished run's saved model, or score a submission file")
+    evaluate.add_argument("run_dir", nargs="?", help="a run directory holding model.safetensors")
     evaluate.add_argument("--from-scores", action="store_true", help="recompute every metric from scores.npz "
                           "(no model needed) and record them in metrics.json: runs older than docs/metrics.md")
+    add_eval_scores_arguments(evaluate)
     _add_configs_option(evaluate)
     evaluate.set_defaults(func=cmd_eval)
 
@@ -210,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     lst.set_defaults(func=cmd_list)
 
     add_recipe_parser(sub)
+    add_export_parser(sub)
+    add_leaderboard_parser(sub)
     return parser
 
 

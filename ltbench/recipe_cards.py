@@ -1,9 +1,13 @@
 """Recipe cards: how each published VOC-LT / COCO-LT number was produced, setting by setting, with sources.
 
 A card is ``ltbench/recipes/<dataset>/<method>[@<preset>].yaml`` (shipped in the
-package). ``base: FILE`` (relative to the card) inherits another file's fields;
-a setting the card names replaces the base's whole entry, never merges into it.
-Files under ``recipes/_base/`` are not cards. It names the published rows it stands for and, for every setting of
+package). It inherits in one of two ways: ``base: FILE`` (relative to the card)
+takes another file's fields, and a setting the card names replaces the base's
+whole entry, never merges into it; ``_base_: [FILES]`` (read by ``load_yaml``, as
+configs are) deep-merges the files in order, so a setting named again merges
+field by field into the earlier entry. Files under ``recipes/_base/`` are not
+cards. It names the published rows it stands for (or, in
+``unpublished``, why none could be quoted) and, for every setting of
 ``REQUIRED_SETTINGS`` (and any others), what the paper says and what the code
 behind the number does, each with its source (``path:line`` in the card's
 ``repository``, or a paper section), and the resolved-config keys the setting
@@ -35,7 +39,8 @@ REQUIRED_SETTINGS = (
     "text_encoder", "score", "ap", "checkpoint",
 )
 SETTING_FIELDS = ("paper", "paper_source", "code", "code_source", "config", "ltbench", "differs")
-CARD_FIELDS = ("base", "rows", "implemented", "basis", "repository", "no_source", "note", "settings", "suite_row")
+CARD_FIELDS = ("base", "rows", "implemented", "basis", "repository", "no_source", "note", "settings", "suite_row",
+               "unpublished")
 BASES = ("code", "paper", "none")  # which column the ``config`` values encode
 
 
@@ -69,6 +74,7 @@ class Card:
     settings: tuple[Setting, ...]
     path: Path
     suite_row: tuple[str, str] | None = None  # (suite, row label) whose config the card is checked against
+    unpublished: str | None = None  # instead of rows: why no published number could be quoted
 
     @property
     def name(self) -> str:
@@ -93,8 +99,9 @@ def load_card(path: Path) -> Card:
     if basis == "code" and not data.get("repository"):
         raise LtbenchError(f"{where}: basis code needs repository (owner/name@commit).")
     rows = tuple(_row(item, where) for item in data.get("rows") or ())
-    if not rows:
-        raise LtbenchError(f"{where}: rows must list the published rows it stands for (table: row label).")
+    if not rows and not data.get("unpublished"):
+        raise LtbenchError(f"{where}: rows must list the published rows it stands for (table: row label), or "
+                           "unpublished say why no number could be quoted.")
     settings = tuple(_setting(name, entry or {}, f"{where}, setting {name}")
                      for name, entry in (data.get("settings") or {}).items())
     missing = [name for name in REQUIRED_SETTINGS if name not in {s.name for s in settings}]
@@ -102,7 +109,8 @@ def load_card(path: Path) -> Card:
         raise LtbenchError(f"{where} lacks settings: {', '.join(missing)}.")
     suite_row = _row(data["suite_row"], where) if data.get("suite_row") else None
     return Card(method, path.parent.name, preset or None, rows, bool(data.get("implemented", True)), basis,
-                data.get("repository"), data.get("no_source"), data.get("note"), settings, path, suite_row)
+                data.get("repository"), data.get("no_source"), data.get("note"), settings, path, suite_row,
+                data.get("unpublished"))
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -42,6 +42,8 @@ def published_lines(card: Card) -> list[str]:
         row = load_reference(table).lookup(label, card.dataset)
         numbers = " / ".join(f"{row.values[m]:.2f}" for m in METRICS) if row else "not in the reference CSV"
         lines.append(f"{table} {label!r}: {numbers} ({'/'.join(METRICS)})")
+    if card.unpublished:
+        lines.append(f"no numbers quoted: {card.unpublished}")
     return lines
 
 

@@ -156,7 +156,7 @@ _OPTIMIZER_KEYS = {"lr": Spec(float, above=0), "weight_decay": Spec(float, minim
                    "decay_norm_and_bias": Spec(bool)}
 _METHOD_MODULES = tuple(f"ltbench.methods.{m}" for m in (
     "baseline", "bbn", "cprfl", "decoupling", "ldam_drw", "logit_adjusted", "ml_gcn", "zsclip", "coop", "lmpt",
-    "hp_dval", "capnet", "lmclip"))
+    "hp_dval", "capnet", "lmclip", "mlcnc", "etf"))
 KINDS: dict[str, Kind] = {kind.plural: kind for kind in (
     Kind("methods", "method", ("method", "name"), _METHOD_MODULES, engine_args=("ctx",)),
     Kind("datasets", "dataset", ("dataset", "name"),

@@ -48,7 +48,7 @@ def _table(args: argparse.Namespace):  # noqa: ANN202 - a pandas DataFrame
     from ltbench.reports import build_table, load_reference
 
     collection = _collect(args)
-    reference_name = args.reference or (args.suite if args.suite in ("table1", "table2", "table3") else "table1")
+    reference_name = args.reference or (args.suite if args.suite in ("table1", "table2", "table3", "sota") else "table1")
     reference = None if reference_name == "none" else load_reference(reference_name)
     frame = build_table(collection, reference, oracle=args.oracle, metric=getattr(args, "metric", "map"))
     _warn(collection.problems)

@@ -16,6 +16,7 @@ from ltbench.testing import CONTRACTS, MethodCheckError, check_method
 CHEAPER = {
     "cprfl": ["method.dim=64", "method.dim_head=16", "method.ffn_dim=128", "method.heads=4"],
     "hp_dval": ["method.align_epochs=1", "method.prompt_epochs=1"],
+    "mlcnc": ["method.embed_dim=32", "method.heads=4", "method.warmup_epochs=1"],  # epoch 2 trains every loss
 }
 
 

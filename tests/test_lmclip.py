@@ -7,13 +7,16 @@ import numpy as np
 import pytest
 import torch
 
+from ltbench.cli import main
 from ltbench.data.base import ClassStats
 from ltbench.data.samplers import inverse_frequency_sampler, inverse_frequency_weights
+from ltbench.errors import LtbenchError
 from ltbench.experiment import build_experiment, run_experiment
 from ltbench.losses import build_loss
 from ltbench.losses.bal import lmclip_class_weights
 from ltbench.losses.contrastive import image_text_contrastive
 from ltbench.methods.lmclip import label_captions
+from ltbench.recipe_cards import RECIPES_DIR, load_card
 from ltbench.resolve import resolve_config
 
 VOC_BAL = {"name": "bal", "gamma_neg": 9.8, "gamma_pos": 0.0, "clip": 0.05, "eps": 1e-8, "label_smoothing": 0.1,
@@ -157,3 +160,25 @@ def test_bal_gradient_flows_through_the_focusing_factor_and_the_max():
         step[index] = 1e-6
         numeric[index] = (bal_reference(z + step, y, weights) - bal_reference(z - step, y, weights)) / 2e-6
     np.testing.assert_allclose(logits.grad.numpy(), numeric, rtol=1e-3, atol=1e-6)
+
+
+def test_recipe_cards_say_why_no_number_is_quoted_and_follow_both_presets(capsys):
+    assert main(["recipe", "lmclip", "voc_lt"]) == 0
+    out = capsys.readouterr().out
+    assert "no numbers quoted: the paper (Timmermann et al., IEEE Access 13:71053-71065" in out
+    assert "train.sampler.power = 1.35" in out and "method.asl_mul = 0.4" in out
+    assert "normalisation [different on purpose]" in out and "checkpoint [different on purpose]" in out
+    assert main(["recipe", "lmclip", "coco_lt", "--config", "lmclip_code"]) == 0
+    out = capsys.readouterr().out
+    assert "normalisation [equal]" in out and "method.asl_mul = 5.0" in out and "loss.weight_power = 1.6" in out
+
+
+def test_a_card_needs_published_rows_or_a_reason_for_none(tmp_path):
+    card = tmp_path / "voc_lt" / "lmclip.yaml"
+    card.parent.mkdir()
+    bases = [str(RECIPES_DIR / "_base" / name) for name in ("lmclip_code.yaml", "lmclip_voc_lt.yaml")]
+    card.write_text(f"_base_: {bases[0]}\n")  # no rows and no unpublished
+    with pytest.raises(LtbenchError, match="rows must list the published rows .* or unpublished say why"):
+        load_card(card)
+    card.write_text(f"_base_: [{', '.join(bases)}]\nunpublished: not found\n")
+    assert load_card(card).rows == () and load_card(card).unpublished == "not found"

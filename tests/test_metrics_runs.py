@@ -83,3 +83,19 @@ def test_table1_in_of1_on_the_committed_runs(tmp_path, monkeypatch, capsys):
     assert float(row["total_mean"]) == pytest.approx(expected, abs=1e-4)
     assert float(row["total_low"]) < float(row["total_mean"]) < float(row["total_high"])
     assert not (tmp_path / "table1.csv").exists()  # the mAP table keeps its own name
+
+
+def test_a_log_softmax_row_has_no_threshold_metric(tmp_path):
+    """Its logits are lost (docs/scores.md): '–' in CF1, never in the best set; its top-3 F1 is still there."""
+    from ltbench.reports import build_table, collect_runs
+
+    make_run(tmp_path, "a", "voc_lt", "erm", 1, (70.0, 80.0, 60.0, 50.0))
+    make_run(tmp_path, "b", "voc_lt", "erm", 2, (70.0, 80.0, 60.0, 50.0), label="softmax")
+    make_run(tmp_path, "c", "voc_lt", "erm", 3, (70.0, 80.0, 60.0, 50.0), label="other")
+    scores, targets, _ = RunDir(tmp_path / "b").scores()
+    RunDir(tmp_path / "b").write_scores(np.log(scores / scores.sum(axis=1, keepdims=True)), targets, "log_softmax")
+    frame = build_table(collect_runs(tmp_path), metric="cf1").set_index("label")
+    assert np.isnan(frame.loc["softmax", "total_mean"]) and not frame.loc["softmax", "total_best"]
+    assert frame.loc["other", "total_best"] and not np.isnan(frame.loc["ERM", "total_mean"])
+    top3 = build_table(collect_runs(tmp_path), metric="cf1_top3_mmpretrain").set_index("label")
+    assert not np.isnan(top3.loc["softmax", "total_mean"])

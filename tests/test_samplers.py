@@ -7,6 +7,7 @@ import pytest
 
 from ltbench.data.samplers import ClassAwareSampler
 from ltbench.errors import LtbenchError
+from ltbench.registry import SAMPLERS
 
 COUNTS = [200, 60, 20, 6, 2]  # single-label, long-tailed; a sixth class has no image
 
@@ -73,3 +74,12 @@ def test_fast_forward_continues_the_sequence_of_an_uninterrupted_sampler() -> No
     resumed = ClassAwareSampler(targets, seed=3)
     resumed.fast_forward(2)
     assert list(resumed) == epochs[2] != epochs[1]
+
+
+def test_class_aware_fixed_seed_draws_the_same_in_every_run():
+    """DB's ClassAwareSampler reseeds to 0 when built (sampler.py:273-274): its draws never follow the run's seed."""
+    targets = np.eye(4, dtype=np.uint8)[np.arange(40) % 4]
+    draws = {seed: list(SAMPLERS.build("class_aware", targets=targets, seed=seed, fixed_seed=0)) for seed in (1, 2)}
+    assert draws[1] == draws[2]
+    assert list(SAMPLERS.build("class_aware", targets=targets, seed=1)) != list(
+        SAMPLERS.build("class_aware", targets=targets, seed=2))

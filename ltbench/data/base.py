@@ -47,6 +47,7 @@ class ClassStats:
 
     class_freq: np.ndarray  # training images containing each class
     num_train: int  # number of training images
+    cooccurrence: np.ndarray | None = None  # C x C: training images with both i and j (i != j), zero diagonal
 
 
 @dataclass
@@ -80,11 +81,19 @@ class LTDataset:
 
     @property
     def stats(self) -> ClassStats:
-        return ClassStats(self.class_freq, len(self.train))
+        return ClassStats(self.class_freq, len(self.train), cooccurrence_counts(self.train.targets))
 
     @property
     def groups(self) -> dict[str, np.ndarray]:
         return split_groups(self.class_freq)
+
+
+def cooccurrence_counts(targets: np.ndarray) -> np.ndarray:
+    """``C x C`` counts of images labelled with both class i and class j, zero on the diagonal (MFM's prior)."""
+    multi_hot = positives(targets).astype(np.int64)
+    counts = multi_hot.T @ multi_hot
+    np.fill_diagonal(counts, 0)
+    return counts
 
 
 TEST_IMAGES = ("all", "labelled")

@@ -74,9 +74,15 @@ def random_sampler(targets: np.ndarray, seed: int) -> None:
 
 @SAMPLERS.register("class_aware")
 def class_aware_sampler(targets: np.ndarray, seed: int, num_samples_cls: int = 3,
-                        reduce: float | None = None) -> ClassAwareSampler:
-    """Class-aware (class-balanced) resampling of the DB paper (Shen et al. 2016)."""
-    return ClassAwareSampler(targets, num_samples_cls=num_samples_cls, reduce=reduce, seed=seed)
+                        reduce: float | None = None, fixed_seed: int | None = None) -> ClassAwareSampler:
+    """Class-aware (class-balanced) resampling of the DB paper (Shen et al. 2016).
+
+    Its draws follow the run's seed, or ``fixed_seed`` in every run: the DB
+    code's sampler reseeds Python's and torch's generators to 0 when it is built
+    (mllt/datasets/loader/sampler.py:273-274 at 14460d0), so its draws never vary with the seed.
+    """
+    return ClassAwareSampler(targets, num_samples_cls=num_samples_cls, reduce=reduce,
+                             seed=seed if fixed_seed is None else fixed_seed)
 
 
 def reversed_draws(targets: np.ndarray, count: int, generator: torch.Generator) -> np.ndarray:

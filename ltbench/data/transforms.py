@@ -60,6 +60,15 @@ def flip_crop(size: int, train: bool) -> Transform:
     return _pipeline([v2.RandomResizedCrop((size, size), scale=(0.8, 1.0), antialias=True), v2.RandomHorizontalFlip()])
 
 
+@AUGMENTATIONS.register("resized_crop_jitter")
+def resized_crop_jitter(size: int, train: bool) -> Transform:
+    """torchvision's default random resized crop (scale 0.08-1), flip, colour jitter 0.4 (the MLC-NC code's)."""
+    if not train:
+        return no_augmentation(size, train)
+    return _pipeline([v2.RandomResizedCrop((size, size), antialias=True), v2.RandomHorizontalFlip(),
+                      v2.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.0)])
+
+
 @AUGMENTATIONS.register("randaugment")
 def randaugment(size: int, train: bool) -> Transform:
     """CPRFL paper recipe as ltbench reads it: resize, torchvision RandAugment, Cutout (p 0.5, black)."""

@@ -5,7 +5,7 @@ Train = the 1,142 VOC2012 trainval images listed in the split file
 images). A class is positive when any ``<object>`` of the annotation has its
 name, difficult objects included (the benchmark's rule, DB's code; ``difficult="positive"``).
 ``difficult="ignore"`` follows mmpretrain instead (open-mmlab/mmpretrain@ee7f2e8
-``mmpretrain/datasets/voc.py:145-164`` and ``evaluation/metrics/voc_multi_label.py:53-62``):
+``mmpretrain/datasets/voc.py:144-164`` and ``evaluation/metrics/voc_multi_label.py:52-64``):
 a class present only through difficult objects is a negative in training and
 ignored in evaluation (``label_values.IGNORED``: in no AP, no threshold metric).
 """

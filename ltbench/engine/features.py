@@ -31,7 +31,9 @@ def extract_features(
     backbone: nn.Module, split: Split, transform: Transform, device: torch.device, batch_size: int,
     amp: torch.dtype | None, desc: str,
 ) -> torch.Tensor:
-    """float16 features of a split's un-augmented images (``transform``), on the CPU; leaves the backbone's mode."""
+    """Features of a split's un-augmented images (``transform``), on the CPU, in the dtype the backbone computes
+    them in (float32, or the autocast dtype), as fresh features are: a cached run scores as an uncached one.
+    Leaves the backbone's mode."""
     was_training = backbone.training
     backbone.eval()
     loader = make_loader(SplitDataset(split, transform), batch_size)
@@ -39,7 +41,7 @@ def extract_features(
     with progress_bar(desc, len(loader)) as advance:
         for images, _ in loader:
             with autocast(amp is not None, device, amp or torch.bfloat16):
-                chunks.append(backbone(to_float_images(images, device)).half().cpu())
+                chunks.append(backbone(to_float_images(images, device)).cpu())
             advance()
     backbone.train(was_training)
     return torch.cat(chunks)

@@ -2,8 +2,10 @@
 
 Whether features may be cached is decided from what the method says (a stage
 that trains only the head, a test transform), never by looking at the model.
-The cache is keyed by what produced the features: a digest of the backbone's
-weights and of the preprocessing's output on a probe image.
+The cache is keyed by what produced the features: the split's image ids and a
+digest of its images' content (``ltbench.data.content``), a digest of the
+backbone's weights and of the preprocessing's output on a probe image, so that
+another copy of the data, or images replaced in place, never get these features.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from ltbench.data.base import LTDataset, Split
+from ltbench.data.content import ids_digest, images_digest
 from ltbench.data.loading import SplitDataset, make_loader
 from ltbench.data.transforms import build_transform, to_float_images
 from ltbench.engine.device import amp_dtype
@@ -26,6 +29,9 @@ from ltbench.methods.base import MethodParts, Stage
 from ltbench.components import build
 from ltbench.engine.active_stage import stage_section
 from ltbench.registry import KINDS
+
+
+FEATURES_FORMAT = "as computed"  # features are stored in the dtype the backbone computes (was float16)
 
 
 class Inputs:
@@ -43,6 +49,7 @@ class Inputs:
         probe = np.random.default_rng(0).integers(0, 256, (37, 53, 3), dtype=np.uint8)
         self.preprocessing = digest(self.test_transform(probe).tolist())  # what the test transform does
         self.loaded: dict[str, torch.Tensor] = {}  # features already read this run, by cache key
+        self.content: dict[str, str] = {}  # each split's images digest, computed once a run
         if self.setting is True and self.augmented:
             raise LtbenchError("train.feature_cache=true caches un-augmented features; set input.augment=none.")
 
@@ -63,9 +70,12 @@ class Inputs:
         Read from disk once per run: the periodic evaluations reuse them.
         """
         split: Split = getattr(self.dataset, split_name)
+        if split_name not in self.content:
+            self.content[split_name] = images_digest(split.images)
         key = {"dataset": self.config["dataset"], "split": split_name, "amp": str(self.dtype),
                "weights": weights_digest(backbone), "preprocessing": self.preprocessing,
-               "backbone_class": type(backbone).__qualname__}
+               "backbone_class": type(backbone).__qualname__, "ids": ids_digest(split.ids),
+               "images": self.content[split_name], "stored": FEATURES_FORMAT}
         name = digest(key)
         if name not in self.loaded:
             self.loaded[name] = cached_features(key, lambda: extract_features(

@@ -8,7 +8,9 @@ from torch import nn
 
 from ltbench.data.base import ClassStats
 from ltbench.errors import LtbenchError
-from ltbench.losses import asl, bal, basic, distribution_balanced, focal, ldam, logit_adjusted  # noqa: F401  (registers)
+from ltbench.losses import (  # noqa: F401  (registers)
+    asl, bal, basic, distribution_balanced, focal, ldam, logit_adjusted, mfm, two_way,
+)
 from ltbench.components import build
 from ltbench.registry import KINDS, LOSSES
 

@@ -22,6 +22,8 @@ LOSS_METHODS: dict[str, tuple[str, str]] = {
     "db_nofocal": ("db_nofocal", "DB No-Focal: distribution-balanced loss without the focal factor."),
     "asl": ("asl", "ASL: asymmetric loss (Ridnik et al. 2021) on the baseline model."),
     "mls": ("mls", "MLS: multi-label soft-margin loss on the baseline model."),
+    "two_way": ("two_way", "Two-way loss (Kobayashi, CVPR 2023) on the baseline model."),
+    "mfm": ("mfm", "MFM: COMIC's multi-focal modifier loss (Zhang et al., ICCV 2023) on the baseline model."),
 }
 
 

@@ -9,6 +9,7 @@ axes are fitted to the data, and smoke rows are hollow, dashed and daggered.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -58,10 +59,10 @@ def legend_outside(fig: Figure, ax: Axes) -> None:
         fig.legend(unique.values(), unique.keys(), loc="outside right upper", fontsize="small", frameon=False)
 
 
-def save(fig: Figure, stem: str | Path) -> list[Path]:
-    """Write ``<stem>.png`` and ``<stem>.pdf`` atomically; return their paths."""
+def save(fig: Figure, stem: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
+    """Write ``<stem>.png`` and ``<stem>.pdf`` (or ``formats``, e.g. ``("svg",)``) atomically; return their paths."""
     paths = []
-    for fmt in FORMATS:
+    for fmt in formats:
         path = Path(f"{stem}.{fmt}")
         atomic_write(path, lambda handle: fig.savefig(handle, format=fmt, dpi=150))
         paths.append(path)
@@ -73,7 +74,7 @@ def class_ap(runs: list) -> np.ndarray:
     return np.array([run.metrics["per_class_ap"] for run in runs], dtype=float)
 
 
-def plot_ap_vs_frequency(collection: Collection, stem: str | Path) -> list[Path]:
+def plot_ap_vs_frequency(collection: Collection, stem: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
     """Per-class AP (mean over seeds, bar = min..max over seeds) against training images per class."""
     fig, axes = figure(collection, size=(7.0, 4.5))
     for ax, dataset in zip(axes[0], collection.datasets):
@@ -95,7 +96,7 @@ def plot_ap_vs_frequency(collection: Collection, stem: str | Path) -> list[Path]
         ax.set_xlabel("training images per class (log)")
         ax.set_ylabel("AP (%), mean over seeds; bar: min-max")
     legend_outside(fig, axes[0, 0])
-    return save(fig, stem)
+    return save(fig, stem, formats)
 
 
 def shade_groups(ax: Axes, freq: np.ndarray) -> None:

@@ -9,17 +9,19 @@ differences of a point or two are visible and their noise beside them.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from ltbench.reports.collect import Collection
-from ltbench.reports.plots import class_ap, figure, row_name, row_style, save
+from ltbench.reports.plots import FORMATS, class_ap, figure, row_name, row_style, save
 from ltbench.reports.reference import METRICS
 from ltbench.reports.table import DATASET_TITLES, LEVEL_PCT, build_table
 
 
-def plot_intervals(collection: Collection, stem: str | Path, frame: pd.DataFrame | None = None) -> list[Path]:
+def plot_intervals(collection: Collection, stem: str | Path, frame: pd.DataFrame | None = None,
+                   formats: Sequence[str] = FORMATS) -> list[Path]:
     """Per dataset (rows of panels) and group (columns): every method's mean and 95% interval."""
     frame = build_table(collection) if frame is None else frame
     height = 0.9 + 0.3 * len(collection.labels)
@@ -42,10 +44,10 @@ def plot_intervals(collection: Collection, stem: str | Path, frame: pd.DataFrame
             ax.grid(axis="x", alpha=0.3)
             ax.set_title(f"{DATASET_TITLES.get(dataset, dataset)}: {metric} mAP (%)", fontsize="medium")
             ax.set_xlabel(f"mean over seeds, bar: {LEVEL_PCT}% interval")
-    return save(fig, stem)
+    return save(fig, stem, formats)
 
 
-def plot_class_heatmap(collection: Collection, stem: str | Path) -> list[Path]:
+def plot_class_heatmap(collection: Collection, stem: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
     """Methods x classes AP (mean over seeds), classes by training frequency, head | medium | tail apart."""
     fig, axes = figure(collection, size=(max(6.0, 0.5 * _most_classes(collection) + 3), 0.9 + 0.38 * len(collection.labels)))
     for ax, dataset in zip(axes[0], collection.datasets):
@@ -68,7 +70,7 @@ def plot_class_heatmap(collection: Collection, stem: str | Path) -> list[Path]:
         _separate_groups(ax, metrics.get("groups") or {}, order)
         fig.colorbar(image, ax=ax, label="AP (%), mean over seeds", fraction=0.04)
         ax.set_xlabel("class (training images), most frequent first")
-    return save(fig, stem)
+    return save(fig, stem, formats)
 
 
 def _separate_groups(ax, groups: dict, order: np.ndarray) -> None:  # noqa: ANN001 - a matplotlib Axes

@@ -45,6 +45,11 @@ ROW_LABELS: dict[tuple[str, str | None], str] = {
     ("lmpt", None): "LMPT",
     ("hp_dval", None): "HP-DVAL",
     ("capnet", None): "CAPNet (reconstructed from the abstract)",
+    ("lmclip", None): "LM-CLIP",
+    # the newest ImageNet-backbone rows (sota suite; MLC-NC's Table 1), and the two-way loss on the baseline
+    ("mlcnc", None): "MLC-NC",
+    ("mfm", None): "MFM",
+    ("two_way", None): "Two-way",
 }
 
 _COLUMNS = ("table", "row", "dataset", *METRICS, "source")

@@ -1,0 +1,129 @@
+"""Cost of ``ltbench leaderboard`` over 1,000 runs: the committed mnist_lt runs, copied and perturbed.
+
+Each committed run (``results/mnist_lt``) is copied under new seeds, round robin,
+until the folder holds 1,000 runs: the copy's test scores get Gaussian noise
+(sd 0.05), its metrics.json the mAP and per-class AP of those scores (the
+shared evaluator) and its config the new seed, and every suite manifest lists
+the copies of its runs. So the site has the committed boards, with tens of
+seeds per row, and every run's bootstrap is new.
+
+``ltbench leaderboard`` then runs in a fresh process (imports included), twice:
+cold (an empty cache: every run's intervals are bootstrapped) and warm (the
+replicates cached by the cold build, ``<cache>/bootstrap``; the case of a site
+rebuilt after new runs arrive). The target is under 10 s on 2 cores. Wall and
+CPU seconds are both recorded, with the load average, because the machine may be
+shared.
+
+Writes ``results/benchmarks/leaderboard-1000runs-<hardware>.json``.
+
+    python benchmarks/bench_leaderboard.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import cycle
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from hardware import environment, result_path
+from ltbench.config import dump_yaml
+from ltbench.evaluation import evaluate
+from ltbench.fileio import write_json
+from ltbench.reports.collect import manifest_run_dir
+from ltbench.runs import RunDir
+
+REPO = Path(__file__).resolve().parent.parent
+COMMITTED = REPO / "results" / "mnist_lt"
+RUNS = 1000
+NOISE = 0.05
+
+
+def make_results(root: Path, total: int = RUNS) -> int:
+    """``root``: the committed results plus perturbed copies under new seeds, ``total`` runs in all."""
+    shutil.copytree(COMMITTED, root, symlinks=False, ignore=shutil.ignore_patterns(".lock"))
+    originals = sorted(path.parent for path in (root / "runs").rglob("metrics.json"))
+    copies_of: dict[Path, list[Path]] = {path: [] for path in originals}
+    rng = np.random.default_rng(0)
+    count, seed_step = len(originals), {path: 0 for path in originals}
+    for original in cycle(originals):
+        if count >= total:
+            break
+        seed_step[original] += 1
+        copies_of[original].append(_perturbed_copy(RunDir(original), seed_step[original], rng))
+        count += 1
+    for manifest in (root / "suites").glob("*.json"):
+        data = json.loads(manifest.read_text())
+        for row in data["rows"]:
+            extra = [copy for entry in row["run_dirs"]
+                     for copy in copies_of.get(manifest_run_dir(manifest, entry).resolve(), [])]
+            row["run_dirs"] += [str(path.relative_to(root)) for path in extra]
+        write_json(manifest, data)
+    return count
+
+
+def _perturbed_copy(run: RunDir, step: int, rng: np.random.Generator) -> Path:
+    record = run.record()
+    seed = int(record.metrics["seed"]) + 1000 * step
+    method, _, config = run.path.name.rsplit("_", 2)  # <method>_s<seed>_<config hash>
+    target = run.path.with_name(f"{method}_s{seed}_{config}")
+    shutil.copytree(run.path, target, ignore=shutil.ignore_patterns(".lock"))
+    scores, targets, score = run.scores()
+    noisy = (scores + rng.normal(0, NOISE, scores.shape)).astype(np.float32)
+    copy = RunDir(target)
+    copy.write_scores(noisy, targets, score)
+    result = evaluate(noisy, targets, record.metrics["groups"])
+    metrics = {**record.metrics, "seed": seed, "map": {m: result[m] for m in ("total", "head", "medium", "tail")},
+               "per_class_ap": result["per_class_ap"]}
+    metrics.pop("metrics", None)  # other metrics would be stale; tables recompute them from the scores if asked
+    write_json(target / "metrics.json", metrics)
+    (target / "config.yaml").write_text(dump_yaml({**record.config, "seed": seed}))
+    return target.resolve()
+
+
+def timed_build(root: Path, cache: Path, out: Path) -> dict[str, float]:
+    """Wall and CPU seconds of one ``ltbench leaderboard`` in a fresh process."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "LTBENCH_CACHE": str(cache)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "ltbench", "leaderboard", "--results", str(root), "--out", str(out)],
+                          env=env, check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"wall_seconds": round(wall, 2),
+            "cpu_seconds": round(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, 2),
+            "output": done.stdout.strip()}
+
+
+def main() -> None:
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as work:
+        root = Path(work) / "results"
+        runs = make_results(root)
+        cache = Path(work) / "cache"
+        cold = timed_build(root, cache, Path(work) / "site")
+        warm = timed_build(root, cache, Path(work) / "site")
+        pages = sum(1 for _ in (Path(work) / "site").rglob("*.html"))
+    result = {
+        "command": "ltbench leaderboard --results <1,000 runs> --out <site>", "runs": runs, "pages": pages,
+        "cold": cold, "warm": warm, "target_seconds": 10,
+        "load_average_1min": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
+        "environment": environment(torch.device("cpu")),
+    }
+    path = result_path("leaderboard-1000runs", torch.device("cpu"))
+    write_json(path, result)
+    print(json.dumps(result, indent=2))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

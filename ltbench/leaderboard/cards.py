@@ -1,0 +1,44 @@
+"""Recipe cards as site pages: each setting's paper text, official code and ltbench value, with its verdict.
+
+The verdicts are ``ltbench recipe``'s (``recipe_check.compare`` against the
+config ``card_config`` resolves), so a page says what the console says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ltbench.leaderboard import checkpoints
+from ltbench.recipe_cards import Card
+from ltbench.recipe_check import Verdict, compare, show_value
+from ltbench.recipe_command import card_config, published_lines
+
+
+@dataclass(frozen=True)
+class CardPage:
+    card: Card
+    verdicts: list[Verdict]
+    published: list[str]
+    checkpoint: str
+    command: str  # how to print the card in a terminal
+
+    @property
+    def path(self) -> str:
+        """The page, relative to the site root."""
+        return card_path(self.card)
+
+
+def card_path(card: Card) -> str:
+    return f"cards/{card.dataset}/{card.path.stem.replace('@', '--')}.html"
+
+
+def card_page(card: Card) -> CardPage:
+    preset = f" --config {card.preset}" if card.preset else ""
+    return CardPage(card, compare(card, card_config(card)), published_lines(card), checkpoints.of_card(card),
+                    f"ltbench recipe {card.method} {card.dataset}{preset}")
+
+
+def ltbench_values(verdict: Verdict) -> str:
+    """The resolved config's values of the setting's keys, and how ltbench does a non-config setting."""
+    values = "; ".join(f"{key} = {show_value(value)}" for key, value in verdict.resolved.items())
+    return "; ".join(part for part in (values, verdict.setting.ltbench) if part)

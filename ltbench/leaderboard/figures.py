@@ -1,0 +1,52 @@
+"""A board's figures as SVG: the report figures of ``ltbench plot``, drawn by the same functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ltbench.leaderboard.boards import Board
+
+FORMAT = "svg"
+# text as <text> in the browser's fonts (not glyph paths: smaller files, faster to write); fixed element ids
+SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "ltbench"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    caption: str
+    path: Path
+
+
+def draw_figures(board: Board, folder: Path) -> list[Figure]:
+    """Intervals, per-class AP heatmap and AP vs frequency of the board's runs; none for published-only boards.
+
+    A board with more rows than the figures have distinct looks (``styles.style``)
+    gets no figures, which its problems say.
+    """
+    from matplotlib import rc_context
+
+    from ltbench.reports import plot_ap_vs_frequency, plot_class_heatmap, plot_intervals
+
+    if not board.collection.rows:
+        return []
+    stem = folder / board.key
+    plots = (
+        ("intervals", "Each row's mean over seeds and its 95% interval over seeds and test images, per group.",
+         lambda s: plot_intervals(board.collection, s, board.frame, formats=(FORMAT,))),
+        ("class_ap", "Per-class AP (mean over seeds); classes by training frequency, head | medium | tail.",
+         lambda s: plot_class_heatmap(board.collection, s, formats=(FORMAT,))),
+        ("ap_vs_frequency", "Per-class AP against training images per class (log); bars: min to max over seeds.",
+         lambda s: plot_ap_vs_frequency(board.collection, s, formats=(FORMAT,))),
+    )
+    drawn = []
+    for name, caption, plot in plots:
+        try:
+            with rc_context(SVG_SETTINGS):
+                [path] = plot(f"{stem}_{name}")
+        except ValueError as exc:  # more rows than distinct looks
+            board.problems.append(f"no {name} figure: {exc}")
+            continue
+        drawn.append(Figure(name, caption, path))
+    return drawn
