@@ -23,7 +23,6 @@ The authors' side needs torchnet and randaugment (their imports; see benchmarks/
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import pickle
 import sys
@@ -37,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.lockstep import lmpt, record
+from benchmarks.lockstep import clip_authors, lmpt, record
 
 METHOD = "hp_dval_code"
 REPOSITORY = "jiexuanyan/hp_dval"
@@ -195,25 +194,10 @@ def authors_side(checkout: Path, initial: dict[str, dict[str, torch.Tensor]], dt
 def _load_authors(patches: record.Patches, dtype: torch.dtype, initial: dict[str, dict[str, torch.Tensor]]) -> None:
     patches.module("visdom", types.ModuleType("visdom"),
                    "torchnet/logger imports visdom at import time; nothing here logs to it")
-    mmengine = types.ModuleType("mmengine")
-    mmengine.load = lambda path: pickle.load(open(path, "rb"))  # noqa: SIM115 - as mmengine.load reads a .pkl
-    patches.module("mmengine", mmengine, "src/loss_functions/dbl.py imports mmengine only to read class_freq.pkl "
-                                         "with mmengine.load; a pickle reader stands in")
-    clip = record.import_module("clip")
-    clip_model = record.import_module("clip.model")
-    patches.setattr(clip_model, "convert_weights", lambda model: model.to(dtype),
-                    "float32 on a CPU (float64 for the noise floor): build_model's float16 cast")
-    if dtype == torch.float64:
-        patches.setattr(clip_model.LayerNorm, "forward", nn.LayerNorm.forward,
-                        "their LayerNorm casts its input to float32 (clip/model.py:153-159); the float64 run keeps "
-                        "float64")
-
-    def load(_path: str, device: str = "cpu", jit: bool = False) -> tuple[nn.Module, None]:
-        return clip_model.build_model({k: v.clone() for k, v in initial["clip"].items()}).to(dtype), None
-    patches.setattr(clip, "load", load, "ltbench's CLIP (ViT-B/16's structure, width 64, one layer) instead of "
-                                        "ViT-B-16.pt, built by the repository's own clip/model.py build_model")
+    clip_authors.pickle_reader(patches, "mmengine", "src/loss_functions/dbl.py imports mmengine only to read "
+                                                    "class_freq.pkl with mmengine.load; a pickle reader stands in")
+    clip_authors.openai_clip(patches, dtype, initial["clip"])
     patches.setattr(nn.Module, "cuda", lambda self, *a, **k: self, "CPU: .cuda() leaves modules where they are")
-    patches.setattr(torch.Tensor, "cuda", lambda self, *a, **k: self, "CPU: .cuda() leaves tensors where they are")
 
 
 def _patch_main(patches: record.Patches, runner: types.ModuleType, dtype: torch.dtype,
@@ -248,22 +232,7 @@ def _patch_main(patches: record.Patches, runner: types.ModuleType, dtype: torch.
     patches.setattr(runner, "build_dataset", dataset,
                     "the scenario's images after the input pipeline (CutoutPIL and RandAugment draw differently in "
                     "the two programs) instead of VOC-LT's files and GloVe vectors (the third item is never used)")
-    loader = torch.utils.data.DataLoader
-
-    def data_loader(data: Any, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("shuffle"):
-            get = data.__getitem__
-
-            class Recorded(type(data)):  # type: ignore[misc, valid-type]
-                def __getitem__(self, idx: int) -> Any:
-                    result["order"].append(int(idx))
-                    return get(idx)
-            data.__class__ = Recorded
-            if order is not None:
-                kwargs = {k: v for k, v in kwargs.items() if k != "shuffle"} | {"sampler": order}
-        return loader(data, *args, **kwargs)
-    patches.setattr(torch.utils.data, "DataLoader", data_loader,
-                    "records which training image each step drew; the float64 run replays the float32 run's draw")
+    clip_authors.recording_loader(patches, result["order"], order)
     resample = runner.ResampleLoss
     patches.setattr(runner, "ResampleLoss", lambda **kwargs: resample(**(kwargs | {"freq_file": str(freq_file)})),
                     "class_freq.pkl of the scenario's training labels instead of ./data/voc/class_freq.pkl")
@@ -333,12 +302,7 @@ def record_reference(checkout: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkout", type=Path, required=True, help="jiexuanyan/hp_dval at c7f98f3")
-    parser.add_argument("--check", action="store_true", help="compare ltbench's side with the JSON instead")
-    parser.add_argument("--set", action="append", default=[], help="with --check: an override of ltbench's side")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
+    args = clip_authors.command_line(__doc__, "jiexuanyan/hp_dval at c7f98f3")
     if args.check:
         reference = record.read_reference(METHOD)
         ours, _ = ltbench_side(reference["scenario"]["order"], tuple(args.set))

@@ -21,7 +21,6 @@ requirement.txt installs it as ``clip``), unless ``import clip`` already finds i
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import os
@@ -38,7 +37,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from benchmarks.lockstep import record
+from benchmarks.lockstep import clip_authors, record
 
 REPOSITORY = "richard-peng-xia/LMPT"
 SEED = 0
@@ -318,29 +317,9 @@ def authors_side(method: str, checkout: Path, clip_checkout: Path | None, initia
 
 
 def _load_authors(patches: record.Patches, dtype: torch.dtype, initial: dict[str, dict[str, torch.Tensor]]) -> None:
-    mmcv = types.ModuleType("mmcv")
-    mmcv.load = lambda path: pickle.load(open(path, "rb"))  # noqa: SIM115 - as mmcv.load reads a .pkl
-    patches.module("mmcv", mmcv, "dbl.py and metrics.py import mmcv only to read class_freq.pkl with mmcv.load; "
-                                 "a pickle reader stands in (mmcv is not installable here)")
-    clip = record.import_module("clip")
-    clip_model = record.import_module("clip.model")
-
-    def cast(model: nn.Module) -> None:
-        model.to(dtype)
-    patches.setattr(clip_model, "convert_weights", cast,
-                    "float32 on a CPU (float64 for the noise floor) instead of float16 on a GPU (train.py:72; "
-                    "declared different on the cards)")
-
-    if dtype == torch.float64:
-        patches.setattr(clip_model.LayerNorm, "forward", nn.LayerNorm.forward,
-                        "OpenAI's LayerNorm casts its input to float32 (clip/model.py:157-163, for float16 weights); "
-                        "the float64 run of the noise floor keeps float64")
-
-    def load(_path: str, device: str = "cpu", jit: bool = False) -> tuple[nn.Module, None]:
-        return clip_model.build_model({k: v.clone() for k, v in initial["clip"].items()}).to(dtype), None
-    patches.setattr(clip, "load", load, "ltbench's initial CLIP (ViT-B/16's structure, width 64, one layer) "
-                                        "instead of ../pretrained/ViT-B-16.pt, built by OpenAI's own build_model")
-    patches.setattr(torch.Tensor, "cuda", lambda self, *a, **k: self, "CPU: .cuda() leaves tensors where they are")
+    clip_authors.pickle_reader(patches, "mmcv", "dbl.py and metrics.py import mmcv only to read class_freq.pkl "
+                                                "with mmcv.load; a pickle reader stands in")
+    clip_authors.openai_clip(patches, dtype, initial["clip"])
     csel = record.import_module("csel")
     patches.setattr(csel, "torch", _SumOverClasses(),
                     "csel.py:25 normalises the class weights with torch.sum(..., dim=2) over a 2-D tensor, an "
@@ -375,24 +354,7 @@ def _patch_main(patches: record.Patches, train: types.ModuleType, method: str, d
                     "global RNG); every other tensor is checked equal to ltbench's through the name map")
     patches.setattr(transforms, "RandomHorizontalFlip", lambda *a, **k: nn.Identity(),
                     "the flip's coin differs between the two programs; ltbench runs with method.flip=false")
-    loader = train.torch.utils.data.DataLoader
-
-    def data_loader(dataset: Any, *args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("shuffle"):
-            get = dataset.__getitem__
-
-            class Recorded(type(dataset)):  # type: ignore[misc, valid-type]
-                def __getitem__(self, idx: int) -> Any:
-                    result["order"].append(int(idx))
-                    return get(idx)
-            dataset.__class__ = Recorded
-            if order is not None:
-                kwargs = {k: v for k, v in kwargs.items() if k != "shuffle"} | {"sampler": order}
-        return loader(dataset, *args, **kwargs)
-    patches.setattr(train.torch.utils.data, "DataLoader", data_loader,
-                    "records which training image each step drew (the authors' own shuffle, seed 0); the float64 "
-                    "run replays the float32 run's draw")
-
+    clip_authors.recording_loader(patches, result["order"], order)
     plateau = train.lr_scheduler.ReduceLROnPlateau
     patches.setattr(train.lr_scheduler, "ReduceLROnPlateau",
                     lambda *a, verbose=False, **k: plateau(*a, **k),
@@ -444,15 +406,7 @@ def record_reference(method: str, checkout: Path, clip_checkout: Path | None) ->
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkout", type=Path, required=True, help="LMPT's repository at aab39ca")
-    parser.add_argument("--clip", type=Path, default=None, help="a checkout of OpenAI's CLIP (its clip/ package)")
-    parser.add_argument("--method", choices=("lmpt", "coop"), action="append")
-    parser.add_argument("--check", action="store_true", help="compare ltbench's side with the JSON instead")
-    parser.add_argument("--set", action="append", default=[], help="with --check: an override on top of the "
-                        "switches (method.names=readable), to see one difference act")
-    args = parser.parse_args()
-    torch.set_num_threads(1)  # one thread: the same machine type writes the same bytes
+    args = clip_authors.command_line(__doc__, "LMPT's repository at aab39ca", clip=True, methods=("lmpt", "coop"))
     for method in args.method or ("lmpt", "coop"):
         if args.check:
             reference = record.read_reference(method)

@@ -14,7 +14,6 @@ bicubic resize of the shorter side, centre crop), ltbench's the method's.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import dataclasses
 import os
@@ -26,9 +25,8 @@ from unittest import mock
 
 import numpy as np
 import torch
-from torch import nn
 
-from benchmarks.lockstep import lmpt, record
+from benchmarks.lockstep import clip_authors, lmpt, record
 
 METHOD = "zsclip_lmpt"
 OVERRIDES = [f"model.config={lmpt.TINY_CLIP}", "model.pretrained=false", "train.device=cpu", "train.num_workers=0",
@@ -121,28 +119,11 @@ def authors_side(checkout: Path, clip_checkout: Path | None, clip_state: dict[st
 
 def _patch(patches: record.Patches, dtype: torch.dtype, clip_state: dict[str, torch.Tensor],
            result: dict[str, Any]) -> None:
-    import pickle
-    import types
-
-    mmcv = types.ModuleType("mmcv")
-    mmcv.load = lambda path: pickle.load(open(path, "rb"))  # noqa: SIM115 - as mmcv.load reads a .pkl
-    patches.module("mmcv", mmcv, "test.py and mean_ap.py import mmcv only to read class_freq.pkl with mmcv.load; a "
-                                 "pickle reader stands in")
-    clip = record.import_module("clip")
-    clip_model = record.import_module("clip.model")
-    patches.setattr(clip_model, "convert_weights", lambda model: model.to(dtype),
-                    "float32 on a CPU (float64 for the noise floor) instead of float16 (clip.load's default on a GPU)")
-    if dtype == torch.float64:
-        patches.setattr(clip_model.LayerNorm, "forward", nn.LayerNorm.forward,
-                        "OpenAI's LayerNorm casts its input to float32 (clip/model.py:157-163); the float64 run keeps "
-                        "float64")
+    clip_authors.pickle_reader(patches, "mmcv", "test.py and mean_ap.py import mmcv only to read class_freq.pkl with "
+                                                "mmcv.load; a pickle reader stands in")
+    record.import_module("clip")
     transform = sys.modules["clip.clip"]._transform
-
-    def load(_path: str, device: str = "cpu", jit: bool = False) -> tuple[nn.Module, Any]:
-        model = clip_model.build_model({k: v.clone() for k, v in clip_state.items()}).to(dtype)
-        return model, transform(model.visual.input_resolution)
-    patches.setattr(clip, "load", load, "ltbench's CLIP (ViT-B/16's structure, width 64, one layer) instead of the "
-                                        "checkpoint, built by OpenAI's build_model, with clip.load's own preprocess")
+    clip_authors.openai_clip(patches, dtype, clip_state, lambda model: transform(model.visual.input_resolution))
 
 
 def record_reference(checkout: Path, clip_checkout: Path | None) -> dict[str, Any]:
@@ -158,13 +139,7 @@ def record_reference(checkout: Path, clip_checkout: Path | None) -> dict[str, An
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkout", type=Path, required=True, help="LMPT's repository at aab39ca")
-    parser.add_argument("--clip", type=Path, default=None, help="a checkout of OpenAI's CLIP (its clip/ package)")
-    parser.add_argument("--check", action="store_true", help="compare ltbench's side with the JSON instead")
-    parser.add_argument("--set", action="append", default=[], help="with --check: an override of ltbench's side")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
+    args = clip_authors.command_line(__doc__, "LMPT's repository at aab39ca", clip=True)
     if args.check:
         reference = record.read_reference(METHOD)
         ours, _ = ltbench_side(tuple(args.set))
