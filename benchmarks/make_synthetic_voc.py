@@ -11,8 +11,11 @@ image ``i`` (every class has ~250 test positives). Each image is a smooth random
 colour field with one filled shape per positive class, in that class's colour,
 so a model can learn the labels. Image sizes are drawn from VOC's common ones.
 
-    python benchmarks/make_synthetic_voc.py /tmp/voc --splits /work/shared/splits
-    ltbench prepare voc_lt --root /tmp/voc --splits /work/shared/splits --cache-size 448
+    python benchmarks/make_synthetic_voc.py /tmp/voc --splits "$LTBENCH_SPLITS"
+    ltbench prepare voc_lt --root /tmp/voc --splits "$LTBENCH_SPLITS" --cache-size 448
+
+where ``$LTBENCH_SPLITS`` is a split folder holding ``voc_lt/img_id.txt`` and
+``voc_lt/class_freq.json`` (the label sets of the DB repository's ``class_freq.pkl``, as JSON).
 
 ``--scale 0.1`` writes images at a tenth of the size; ``--train N --test M``
 writes only the first N training ids and M test ids, plus a split folder

@@ -13,7 +13,11 @@ behind the number does, each with its source (``path:line`` in the card's
 ``repository``, or a paper section), and the resolved-config keys the setting
 maps to with the recipe's value. A setting that is not a config key (the AP
 function, an initialisation) says in ``ltbench`` how ltbench does it. ``differs``
-gives the reason when ltbench departs from the recipe on purpose. A row that is
+gives the reason when ltbench departs from the recipe on purpose. ``quote`` is the
+verbatim text of the cited code lines that shows the authors' value: a code
+setting whose ``config`` value is ltbench's own default needs one (the card
+must show the value came from the code, not from ltbench), and
+``ltbench.recipe_citations`` checks quotes and line numbers against a checkout. A row that is
 a suite row rather than a preset (CPRFL's Table 2 losses) names it in
 ``suite_row`` (``table2: BCE``); the card is then checked against that row's config.
 ``ltbench.recipe_check`` compares a card with ``resolve_config``'s output.
@@ -38,7 +42,7 @@ REQUIRED_SETTINGS = (
     "optimizer", "lr", "momentum", "weight_decay", "schedule", "warmup", "epochs", "batch", "drop_last", "loss",
     "text_encoder", "score", "ap", "checkpoint",
 )
-SETTING_FIELDS = ("paper", "paper_source", "code", "code_source", "config", "ltbench", "differs")
+SETTING_FIELDS = ("paper", "paper_source", "code", "code_source", "quote", "config", "ltbench", "differs")
 CARD_FIELDS = ("base", "rows", "implemented", "basis", "repository", "no_source", "note", "settings", "suite_row",
                "unpublished")
 BASES = ("code", "paper", "none")  # which column the ``config`` values encode
@@ -56,6 +60,7 @@ class Setting:
     config: dict[str, Any]  # resolved-config dotted key -> the recipe's value
     ltbench: str | None     # for a setting that is no config key: how ltbench does it
     differs: str | None     # why ltbench differs from the recipe on purpose
+    quote: str | None = None  # verbatim text of the cited code lines that shows the authors' value
 
 
 @dataclass(frozen=True)
@@ -152,8 +157,11 @@ def _setting(name: str, entry: Any, where: str) -> Setting:
         raise LtbenchError(f"{where}: config maps resolved-config keys (train.optimizer.lr) to the recipe's values.")
     if not config and not entry.get("ltbench"):
         raise LtbenchError(f"{where}: a setting without config keys says how ltbench does it (ltbench).")
+    if entry.get("quote") and not entry.get("code_source"):
+        raise LtbenchError(f"{where}: quote needs code_source (the lines it is quoted from).")
     return Setting(name, entry.get("paper"), entry.get("paper_source"), entry.get("code"),
-                   entry.get("code_source"), dict(config), entry.get("ltbench"), entry.get("differs"))
+                   entry.get("code_source"), dict(config), entry.get("ltbench"), entry.get("differs"),
+                   entry.get("quote"))
 
 
 def load_cards(root: Path = RECIPES_DIR) -> list[Card]:

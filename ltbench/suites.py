@@ -110,14 +110,21 @@ class Manifest:
             old = {}
         old = old if isinstance(old, dict) else {}
         old_dirs = {row.get("label"): row.get("run_dirs", []) for row in old.get("rows", [])}
+        rows = [{"label": row.label, "run_dirs": list(old_dirs.get(row.label, []))} for row in self.suite.rows]
+        listed = {run for row in rows for run in row["run_dirs"]}
         return {
             "suite": self.suite.name, "dataset": self.dataset, "seeds": sorted(old.get("seeds", [])),
-            "rows": [{"label": row.label, "run_dirs": list(old_dirs.get(row.label, []))} for row in self.suite.rows],
-            "failed": list(old.get("failed", [])),
+            "rows": rows, "failed": list(old.get("failed", [])),
+            "overrides": {run: o for run, o in (old.get("overrides") or {}).items() if run in listed},
         }
 
-    def record(self, row: SuiteRow, seed: int, run_dir: Path | None, failure: str | None = None) -> None:
-        """Note one (row, seed): its run directory, or why it failed; then save."""
+    def record(self, row: SuiteRow, seed: int, run_dir: Path | None, failure: str | None = None,
+               overrides: Sequence[str] = ()) -> None:
+        """Note one (row, seed): its run directory and the suite call's config overrides, or why it failed; then save.
+
+        The overrides let a table tell a run of the row's current recipe from one of an earlier recipe
+        (``reports.recipe_age``).
+        """
         prefix = failure_prefix(row, seed)
         with manifest_lock(self.path):
             data = self._read()
@@ -128,6 +135,12 @@ class Manifest:
                 entry = next(r for r in data["rows"] if r["label"] == row.label)
                 kept = [d for d in entry["run_dirs"] if run_seed(d) != seed] + [run_id(run_dir)]
                 entry["run_dirs"] = sorted(kept, key=lambda d: run_seed(d) or 0)  # seed order, whatever the call order
+                listed = {run for r in data["rows"] for run in r["run_dirs"]} - {run_id(run_dir)}
+                data["overrides"] = {run: o for run, o in data["overrides"].items() if run in listed}
+                if overrides:
+                    data["overrides"][run_id(run_dir)] = list(overrides)
+            if not data["overrides"]:
+                del data["overrides"]  # manifests of suites run without overrides look as they always did
             data["seeds"] = sorted(set(data["seeds"]) | {seed})
             write_json(self.path, data)  # progress survives an interruption
 

@@ -1,4 +1,4 @@
-"""The CLIP-era presets hold the recipes behind the published rows (issue 20): zero-shot CLIP as LMPT ran it,
+"""The CLIP-era presets hold the recipes behind the published rows: zero-shot CLIP as LMPT ran it,
 CoOp with LMPT's DB loss and ImageNet normalisation, HP-DVAL's code preset reporting stage 1's EMA model."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""CPRFL as its authors ran it (issue 13): the head against a reference written from the formulas, its size,
-the old attention shape, the dual-path switches, and the one-cycle schedule of the code preset.
+"""CPRFL as its authors ran it (jiexuanyan/CPRFL @ 10b5b7c): the head against a reference written from the
+formulas, its size, the old attention shape, the dual-path switches, and the one-cycle schedule of the code preset.
 
 The reference below is written from the description of the authors' layer
 (pre-norm, no residuals, one bias-free q/k/v projection split q|k|v with heads

@@ -1,4 +1,4 @@
-"""The two CPRFL presets per dataset hold the recipe they claim (issue 13), in keys their factories accept."""
+"""The two CPRFL presets per dataset hold the recipe they claim, in keys their factories accept."""
 
 from __future__ import annotations
 

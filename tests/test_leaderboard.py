@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -13,8 +14,12 @@ from ltbench.cli import main
 from ltbench.errors import LtbenchError
 from ltbench.leaderboard import checkpoints
 from ltbench.leaderboard.boards import PAPER, SUBMISSION, Estimate, Row, build_boards
+from ltbench.leaderboard.cards import card_page
+from ltbench.leaderboard.figures import figure_data
 from ltbench.leaderboard.site import write_site
-from ltbench.recipe_cards import load_cards
+from ltbench.recipe_cards import find_card, load_cards
+from ltbench.recipe_check import compare
+from ltbench.recipe_command import card_config
 from ltbench.reports import build_table, collect_runs, load_reference
 from ltbench.reports.reference import METRICS
 from run_dirs import make_run
@@ -151,6 +156,7 @@ def test_a_folder_of_other_files_is_refused_and_an_old_site_replaced(tmp_path: P
     ("best TEST mAP EMA checkpoint", checkpoints.TEST),
     ("the EMA model of the epoch with the best TEST mAP, evaluated every epoch after the 10th", checkpoints.TEST),
     ("the final model (epoch_8.pth, the only checkpoint saved)", checkpoints.LAST),
+    ("best_valid_mAP.pt, saved whenever the TEST mAP improves, is what test.py evaluates", checkpoints.TEST),
     ("CLIP's weights as released: no training, no selection", checkpoints.NOT_TRAINED),
     ("the epoch with the best mAP on a held-out validation split", checkpoints.VALIDATION),
     ("not stated", checkpoints.UNKNOWN),
@@ -161,3 +167,16 @@ def test_checkpoint_choice_from_card_text(text: str, choice: str) -> None:
 
 def test_every_shipped_card_says_how_its_checkpoint_was_chosen() -> None:
     assert all(checkpoints.of_card(card) != checkpoints.UNKNOWN for card in load_cards())
+
+
+def test_a_cached_card_config_gives_the_live_verdicts() -> None:
+    for card in (find_card("erm", "voc_lt"), find_card("cprfl", "coco_lt", "cprfl_code")):
+        live = [(v.setting.name, v.status) for v in compare(card, card_config(card))]
+        for _ in range(2):  # computed, then read back from the cache
+            assert [(v.setting.name, v.status) for v in card_page(card).verdicts] == live
+
+
+def test_figures_are_redrawn_when_a_number_changes(boards) -> None:
+    board = boards["table1-mnist_lt"]
+    changed = replace(board, frame=board.frame.assign(total_mean=board.frame["total_mean"] + 0.01))
+    assert figure_data(board) == figure_data(replace(board)) != figure_data(changed)

@@ -81,3 +81,9 @@ def test_parameters_outside_the_name_map_must_not_train():
     model(torch.ones(1, 3)).sum().backward()
     with pytest.raises(RuntimeError, match="outside the name map"):
         optimizer.step()
+
+
+def test_a_number_near_zero_is_judged_at_the_scale_of_its_kind():
+    assert record.relative_error(1.01e-8, 1e-8) == pytest.approx(0.01)
+    assert record.relative_error(1.01e-8, 1e-8, scale=1e-4) == pytest.approx(1e-6)
+    assert record.relative_error(2.0, 1.0, scale=1e-4) == 1.0  # the scale never loosens a large number's check

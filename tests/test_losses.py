@@ -1,4 +1,4 @@
-"""Losses against references written here from REFERENCE.md's formulas, entry by entry.
+"""Losses against references written here from the formulas of docs/losses.md, entry by entry.
 
 The references loop over (sample, class) with scalar torch float64 ops, so they
 are independent of ltbench's vectorised code and still give autograd gradients.

@@ -188,18 +188,18 @@ def test_explicit_label_wins_over_the_mapping(tmp_path: Path) -> None:
 
 def test_manifest_keeps_its_row_order_and_only_its_runs(root: Path, tmp_path: Path) -> None:
     suites = tmp_path / "suites"
-    manifest = {
-        "suite": "table1",
+    manifest = {  # a suite of the user's: no verdict on earlier recipes, its rows resolve nowhere
+        "suite": "mine",
         "dataset": "voc_lt",
         "rows": [
             {"label": "ASL", "run_dirs": [str(root / "voc_lt/asl_s1"), str(root / "voc_lt/asl_s2")]},
             {"label": "Baseline", "run_dirs": [str(root / "voc_lt/erm_s1"), str(root / "voc_lt/gone")]},
         ],
     }
-    write_json(suites / "table1_voc_lt.json", manifest)
-    write_json(suites / "table10_voc_lt.json", {**manifest, "rows": []})
-    manifests = find_manifests("table1", suites)
-    assert [m.name for m in manifests] == ["table1_voc_lt.json"]
+    write_json(suites / "mine_voc_lt.json", manifest)
+    write_json(suites / "mine0_voc_lt.json", {**manifest, "rows": []})
+    manifests = find_manifests("mine", suites)
+    assert [m.name for m in manifests] == ["mine_voc_lt.json"]
     collection = collect_runs(manifests=manifests)
     assert collection.labels == ["ASL", "Baseline"]  # manifest order, not the paper's
     assert [r.metrics["seed"] for r in collection.runs("voc_lt", "Baseline")] == [1]

@@ -110,7 +110,7 @@ def test_voc_default_root_and_cache(voc_tree: tuple[Path, Path], monkeypatch: py
 
 def test_voc_errors(voc_tree: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root, splits = voc_tree
-    with pytest.raises(LtbenchError, match=r"has no VOCdevkit/VOC2012 folder; pass dataset.root="):
+    with pytest.raises(LtbenchError, match=r"has no VOCdevkit/VOC2012 folder; run ltbench download voc, pass "):
         voc_lt(root=str(tmp_path), splits=str(splits))
     monkeypatch.delenv("LTBENCH_SPLITS", raising=False)
     with pytest.raises(LtbenchError, match=r"dataset.splits=.*LTBENCH_SPLITS"):
@@ -196,7 +196,7 @@ def test_coco_labels_and_test_set(coco_tree: tuple[Path, Path]) -> None:
 
 def test_coco_errors(coco_tree: tuple[Path, Path], tmp_path: Path) -> None:
     root, splits = coco_tree
-    with pytest.raises(LtbenchError, match=r"has no annotations/ folder; pass dataset.root="):
+    with pytest.raises(LtbenchError, match=r"has no annotations/ folder; run ltbench download coco, pass dataset.ro"):
         coco_lt(root=str(tmp_path / "nowhere"), splits=str(splits))
     (splits / "coco_lt" / "img_id.txt").write_text("20\n99\n")
     with pytest.raises(LtbenchError, match=r"1 ids of the coco_lt split file \(e.g. 99\) are not images of"):
@@ -209,7 +209,7 @@ def test_coco_errors(coco_tree: tuple[Path, Path], tmp_path: Path) -> None:
         coco_lt(root=str(root), splits=str(splits))
     annotations = root / "annotations" / "instances_val2017.json"
     annotations.unlink()
-    missing = rf"The COCO annotation file {re.escape(str(annotations))} is missing; pass dataset.root="
+    missing = rf"The COCO annotation file {re.escape(str(annotations))} is missing; run ltbench download coco, pass"
     with pytest.raises(LtbenchError, match=missing):
         coco_lt(root=str(root), splits=str(splits))
 

@@ -39,6 +39,7 @@ FULL_LIMIT = 256  # tensors up to this many elements are stored whole; larger on
 TOLERANCE_FACTOR = 10.0  # a difference may be this many times the authors' own float32-vs-float64 difference
 TOLERANCE_MIN = 1e-6     # ... and never needs to be smaller than this (relative)
 SETTING_TOLERANCE = 1e-9  # lr, betas, momentum and weight decay are set, not computed: equal to rounding
+SCALE_FRACTION = 1e-4  # a per-tensor number is judged against at least this fraction of its kind's largest
 
 
 def tensor_digest(tensor: torch.Tensor) -> str:
@@ -150,15 +151,16 @@ class Divergence(AssertionError):
     """The first quantity where two trajectories part, with where and by how much."""
 
 
-def relative_error(ours: Any, reference: Any) -> float:
-    """max |ours - reference| / max |reference| over a number, a list or a summary's numbers (inf if shapes differ)."""
+def relative_error(ours: Any, reference: Any, scale: float = 0.0) -> float:
+    """max |ours - reference| / max(max |reference|, scale) over a number, a list or a summary's numbers
+    (inf if their lengths differ)."""
     a, b = _numbers(ours), _numbers(reference)
     if len(a) != len(b):
         return math.inf
     if not b:
         return 0.0
-    scale = max(max(abs(x) for x in b), 1e-30)
-    return max(abs(x - y) for x, y in zip(a, b)) / scale
+    denominator = max(max(abs(x) for x in b), scale, 1e-30)
+    return max(abs(x - y) for x, y in zip(a, b)) / denominator
 
 
 def _numbers(value: Any) -> list[float]:
@@ -171,31 +173,39 @@ def _numbers(value: Any) -> list[float]:
     return [float(value)]
 
 
-def quantities(trajectory: dict[str, Any]) -> Iterator[tuple[str, str, Any]]:
-    """(where, quantity kind, value) in the order a divergence should be reported: step by step, then final."""
+def quantities(trajectory: dict[str, Any]) -> Iterator[tuple[str, str, Any, float]]:
+    """(where, quantity kind, value, scale) in the order a divergence should be reported: step by step, then final.
+
+    A per-tensor number is judged against ``SCALE_FRACTION`` of the largest of its kind in the same step (or
+    state) at least, so that a tensor near zero (a gradient of 1e-8, a bias that starts at 0) is held to the
+    model's scale rather than to its own, where float32 rounding alone moves it by percents.
+    """
     for index, step in enumerate(trajectory["steps"], start=1):
         for group in step["groups"]:
             for key in ("lr", "betas", "momentum", "weight_decay"):
                 if key in group:
-                    yield f"step {index}, group {group['members']}, {key}", "setting", group[key]
-        yield f"step {index}, loss", "loss", step["loss"]
-        yield f"step {index}, logits", "logits", step["logits"]
+                    yield f"step {index}, group {group['members']}, {key}", "setting", group[key], 0.0
+        yield f"step {index}, loss", "loss", step["loss"], 0.0
+        yield f"step {index}, logits", "logits", step["logits"], 0.0
+        scale = SCALE_FRACTION * max(step["grad_norm"].values(), default=0.0)
         for name, norm in step["grad_norm"].items():
-            yield f"step {index}, gradient norm of {name}", "grad_norm", norm
+            yield f"step {index}, gradient norm of {name}", "grad_norm", norm, scale
     for part in ("weights", "ema"):
-        for name, stats in trajectory["final"].get(part, {}).items():
-            yield f"after the steps, {part} {name}", part, [stats["norm"], stats["sum"]]
+        tensors = trajectory["final"].get(part, {})
+        scale = SCALE_FRACTION * max((stats["norm"] for stats in tensors.values()), default=0.0)
+        for name, stats in tensors.items():
+            yield f"after the steps, {part} {name}", part, [stats["norm"], stats["sum"]], scale
     if "scores" in trajectory["final"]:
-        yield "after the steps, test scores", "scores", trajectory["final"]["scores"]
+        yield "after the steps, test scores", "scores", trajectory["final"]["scores"], 0.0
 
 
 def noise_floor(float32: dict[str, Any], float64: dict[str, Any]) -> dict[str, float]:
     """The authors' own float32-vs-float64 difference, the largest per quantity kind."""
     floor: dict[str, float] = {}
-    for (where, kind, a), (where64, _, b) in zip(quantities(float32), quantities(float64), strict=True):
+    for (where, kind, a, _), (where64, _, b, scale) in zip(quantities(float32), quantities(float64), strict=True):
         assert where == where64, (where, where64)
         if kind != "setting":
-            floor[kind] = max(floor.get(kind, 0.0), relative_error(a, b))
+            floor[kind] = max(floor.get(kind, 0.0), relative_error(a, b, scale))
     return floor
 
 
@@ -207,21 +217,20 @@ def tolerances(floor: dict[str, float]) -> dict[str, float]:
 def compare(ours: dict[str, Any], reference: dict[str, Any], floor: dict[str, float]) -> dict[str, float]:
     """Raise ``Divergence`` at the first quantity beyond tolerance; else the largest error per quantity kind."""
     tol = tolerances(floor)
-    mine, theirs = list(quantities(ours)), list(quantities(reference))
-    mine_where = {where for where, _, _ in mine}
+    mine = {where: value for where, _, value, _ in quantities(ours)}
+    theirs = list(quantities(reference))
     largest: dict[str, float] = {}
-    for where, kind, value in theirs:
-        if where not in mine_where:
+    for where, _, _, _ in theirs:
+        if where not in mine:
             raise Divergence(f"{where}: in the authors' trajectory, not in ltbench's")
-    by_where = {where: value for where, _, value in mine}
-    for where, kind, value in theirs:
-        error = relative_error(by_where[where], value)
+    for where, kind, value, scale in theirs:
+        error = relative_error(mine[where], value, scale)
         largest[kind] = max(largest.get(kind, 0.0), error)
         limit = tol.get(kind, TOLERANCE_MIN)
         if not error <= limit:
-            raise Divergence(f"first divergence at {where}: ltbench {_short(by_where[where])}, authors "
+            raise Divergence(f"first divergence at {where}: ltbench {_short(mine[where])}, authors "
                              f"{_short(value)} (relative {error:.3g} > tolerance {limit:.3g})")
-    extra = sorted(mine_where - {where for where, _, _ in theirs})
+    extra = sorted(set(mine) - {where for where, _, _, _ in theirs})
     if extra:
         raise Divergence(f"{extra[0]}: in ltbench's trajectory, not in the authors'")
     return largest

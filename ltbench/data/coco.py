@@ -36,8 +36,8 @@ CLASS_NAMES = (
     "cell phone", "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase",
     "scissors", "teddy bear", "hair drier", "toothbrush",
 )
-ROOT_HINT = ("pass dataset.root=<folder holding annotations/, train2017/ and val2017/> or set LTBENCH_DATA "
-             "to the folder holding coco_lt/ (see datasets/coco_lt/README.md)")
+ROOT_HINT = ("run ltbench download coco, pass dataset.root=<folder holding annotations/, train2017/ and val2017/> "
+             "or set LTBENCH_DATA to the folder holding coco_lt/ (see datasets/coco_lt/README.md)")
 
 
 @DATASETS.register("coco_lt")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-HEAD_MIN = 100  # head: >= 100 training images (the split files use >=, see REFERENCE.md)
+HEAD_MIN = 100  # head: >= 100 training images (the split files use >=; docs/losses.md, The protocol)
 TAIL_MAX = 20  # tail: < 20 training images; medium is everything in between
 GROUP_NAMES = ("head", "medium", "tail")
 

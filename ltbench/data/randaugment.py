@@ -1,6 +1,6 @@
 """The CPRFL authors' training transforms, re-implemented: Resize -> CutoutPIL -> RandAugment -> to-tensor.
 
-Their code (``src/data_loader``, issue 13) builds ``Resize((S, S))``, then
+Their code (``src/data_loader`` of jiexuanyan/CPRFL @ 10b5b7c) builds ``Resize((S, S))``, then
 ``CutoutPIL(cutout_factor=0.5)`` (ASL's: always applied, a square half the
 image side plus one pixel, centred at a uniform point and clipped at the
 borders, filled with one random colour), then ``RandAugment()`` of the PyPI package ``randaugment``

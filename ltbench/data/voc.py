@@ -36,8 +36,8 @@ CLASS_NAMES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "
                "tv monitor")
 CLASS_INDEX = {name: index for index, name in enumerate(XML_NAMES)}
 DIFFICULT = ("positive", "ignore")  # what a class seen only in difficult objects is
-ROOT_HINT = ("pass dataset.root=<folder holding VOCdevkit/> or set LTBENCH_DATA to the folder holding voc_lt/ "
-             "(see datasets/voc_lt/README.md)")
+ROOT_HINT = ("run ltbench download voc, pass dataset.root=<folder holding VOCdevkit/> or set LTBENCH_DATA to the "
+             "folder holding voc_lt/ (see datasets/voc_lt/README.md)")
 
 
 @DATASETS.register("voc_lt")

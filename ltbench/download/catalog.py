@@ -24,7 +24,7 @@ TARGETS = ("voc", "coco", "splits", "weights")
 ARCHIVES = "downloads"  # a dataset root's folder for its archives (kept, so a rerun verifies instead of fetching)
 
 # the published archive sizes in bytes (the servers' Content-Length), for the free-space check and the docs
-VOC_SIZES = {"2007": 460_032_000, "2007-test": 451_020_800, "2012": 1_999_639_040}
+VOC_SIZES = {"2007-test": 451_020_800, "2012": 1_999_639_040}  # what voc_lt reads: VOC2007 test, VOC2012 trainval
 COCO = (  # (URL, MD5, size in bytes)
     ("http://images.cocodataset.org/zips/train2017.zip", "cced6f7f71b7629ddf16f17bbcfab6b2", 19_336_861_798),
     ("http://images.cocodataset.org/zips/val2017.zip", "442b8da7639aecaf257c1dceb8ba8c80", 815_585_330),
@@ -58,12 +58,12 @@ class Target:
 
 
 def voc(root: Path) -> Target:
-    """VOC2007 trainval and test and VOC2012 trainval, from torchvision's table, unpacked into ``root``."""
+    """VOC2007 test and VOC2012 trainval (what voc_lt reads), from torchvision's table, unpacked into ``root``."""
     ensure_torchvision_importable()
     from torchvision.datasets.voc import DATASET_YEAR_DICT
 
     files = [(Remote(entry["url"], entry["filename"], Checksum("md5", entry["md5"]), VOC_SIZES[key]), root / ARCHIVES)
-             for key in ("2007", "2007-test", "2012") for entry in [DATASET_YEAR_DICT[key]]]
+             for key in VOC_SIZES for entry in [DATASET_YEAR_DICT[key]]]
     return Target("voc", files, unpack_into=root, prepares="voc_lt")
 
 

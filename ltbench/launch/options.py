@@ -34,7 +34,7 @@ class LaunchOptions:
 
 
 def add_launch_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("launcher", "where the runs go (see the README's 'Launchers')")
+    group = parser.add_argument_group("launcher", "where the runs go (see docs/scaling-out.md)")
     group.add_argument("--launcher", choices=LAUNCHERS, default="local",
                        help="local: one after another here (default); pool: --jobs worker processes, one GPU "
                             "each; slurm: one submitit job array")

@@ -80,7 +80,7 @@ def run_task(task: SuiteTask, wait: bool = False, datasets: dict[str, LTDataset]
         console.print(f"[red]skipped[/] {task.label} seed {task.seed}: {exc}")
         return TaskResult(task, "failed", None, failure_prefix(row, task.seed) + str(exc))
     console.print(f"  {format_map(result.metrics)}")
-    manifest.record(row, task.seed, result.run_dir)
+    manifest.record(row, task.seed, result.run_dir, overrides=task.overrides)
     return TaskResult(task, "reused" if result.reused else "trained", str(result.run_dir))
 
 
@@ -94,7 +94,7 @@ def reuse_finished(task: SuiteTask) -> TaskResult | None:
     if not RunDir(run_dir).finished:
         return None
     suite = load_suite(task.suite)
-    Manifest(suite, task.dataset).record(suite.select([task.label])[0], task.seed, run_dir)
+    Manifest(suite, task.dataset).record(suite.select([task.label])[0], task.seed, run_dir, overrides=task.overrides)
     console.print(f"[green]already finished[/] {task.label} seed {task.seed}: {run_dir}")
     return TaskResult(task, "reused", str(run_dir))
 

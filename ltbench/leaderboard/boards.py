@@ -151,7 +151,7 @@ def _manifests(folder: Path) -> tuple[dict[tuple[str, str], Path], list[str]]:
 
 
 def _unlisted_runs(runs_root: Path, manifests: dict[tuple[str, str], Path]) -> Collection:
-    """The runs under ``runs_root`` that no manifest lists, grouped as ``collect_runs`` groups them."""
+    """The runs under ``runs_root`` that no manifest lists, grouped as ``collect_runs`` groups them (each read once)."""
     if not runs_root.is_dir():
         return Collection()
     listed = set()
@@ -161,11 +161,7 @@ def _unlisted_runs(runs_root: Path, manifests: dict[tuple[str, str], Path]) -> C
                        for row in json.loads(manifest.read_text())["rows"] for entry in row["run_dirs"]}
         except (json.JSONDecodeError, KeyError, TypeError):
             continue
-    collection = collect_runs(runs_root)
-    rows = {key: kept for key, runs in collection.rows.items()
-            if (kept := [run for run in runs if run.path.resolve() not in listed])}
-    return Collection(rows, [label for label in collection.labels if any(k[1] == label for k in rows)],
-                      [ds for ds in collection.datasets if any(k[0] == ds for k in rows)], collection.problems)
+    return collect_runs(runs_root, exclude=listed)
 
 
 def _only(collection: Collection, dataset: str) -> Collection:

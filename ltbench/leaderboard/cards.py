@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ltbench.leaderboard import checkpoints
+from ltbench.leaderboard.cache import cached_json
 from ltbench.recipe_cards import Card
 from ltbench.recipe_check import Verdict, compare, show_value
 from ltbench.recipe_command import card_config, published_lines
@@ -33,8 +34,10 @@ def card_path(card: Card) -> str:
 
 
 def card_page(card: Card) -> CardPage:
+    """The card beside the config its preset resolves to (kept between builds: ``cache.cached_json``)."""
     preset = f" --config {card.preset}" if card.preset else ""
-    return CardPage(card, compare(card, card_config(card)), published_lines(card), checkpoints.of_card(card),
+    config = cached_json("card-configs", card.name, lambda: card_config(card))
+    return CardPage(card, compare(card, config), published_lines(card), checkpoints.of_card(card),
                     f"ltbench recipe {card.method} {card.dataset}{preset}")
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ltbench.leaderboard.boards import Board
+from ltbench.leaderboard.cache import cached_file
 
 FORMAT = "svg"
 # text as <text> in the browser's fonts (not glyph paths: smaller files, faster to write); fixed element ids
@@ -40,13 +41,32 @@ def draw_figures(board: Board, folder: Path) -> list[Figure]:
         ("ap_vs_frequency", "Per-class AP against training images per class (log); bars: min to max over seeds.",
          lambda s: plot_ap_vs_frequency(board.collection, s, formats=(FORMAT,))),
     )
+    data = figure_data(board)
     drawn = []
     for name, caption, plot in plots:
-        try:
+        def make(target: Path, plot=plot) -> None:
             with rc_context(SVG_SETTINGS):
-                [path] = plot(f"{stem}_{name}")
+                plot(str(target.with_suffix("")))
+        try:
+            path = cached_file("figures", [name, data], Path(f"{stem}_{name}.{FORMAT}"), make)
         except ValueError as exc:  # more rows than distinct looks
             board.problems.append(f"no {name} figure: {exc}")
             continue
         drawn.append(Figure(name, caption, path))
     return drawn
+
+
+def figure_data(board: Board) -> list:
+    """Everything the figures draw: the table's numbers, and each row's runs with their per-class AP."""
+    frame = board.frame.to_csv(index=False) if board.frame is not None else ""
+    runs = [[dataset, label, board.collection.smoke(dataset, label),
+             [[str(run.path), run.metrics["per_class_ap"], run.metrics["class_freq"], run.metrics.get("class_names"),
+               run.metrics.get("groups")] for run in runs]]
+            for (dataset, label), runs in board.collection.rows.items()]
+    return [matplotlib_version(), SVG_SETTINGS, frame, board.collection.labels, runs]
+
+
+def matplotlib_version() -> str:
+    import matplotlib
+
+    return matplotlib.__version__

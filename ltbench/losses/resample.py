@@ -2,7 +2,7 @@
 
 Every BCE-family loss (bce, rw, focal, cb_focal, db_*) is this one computation
 with different weights, so they cannot drift apart. Formulas follow the DB
-repository (Wu et al., ECCV 2020), see REFERENCE.md "Losses".
+repository (Wu et al., ECCV 2020); docs/losses.md writes them out.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Multi-head self-attention of the shape CPRFL's authors use: wide heads, one q/k/v projection without bias.
 
-The authors' layer (issue 13) projects a ``dim``-wide sequence to ``heads`` heads
+The authors' layer (jiexuanyan/CPRFL @ 10b5b7c) projects a ``dim``-wide sequence to ``heads`` heads
 of width ``dim_head`` each (default 8 x 512, so the inner width 4096 is twice
 ``dim``) with one ``Linear(dim, 3 * heads * dim_head, bias=False)`` whose output
 is split into q, k and v in that order, heads major within each; scores are

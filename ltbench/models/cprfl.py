@@ -9,7 +9,7 @@ Visual-Semantic Interaction runs one pre-norm Transformer encoder layer over
 [visual tokens; P]; the outputs at the prompt positions are the category
 features P', and the logit of class i is p'_i . p_i (sigmoid gives s_i).
 
-Dual-path back-propagation, with the authors' switches (issue 13):
+Dual-path back-propagation, with the authors' switches (jiexuanyan/CPRFL @ 10b5b7c; docs/cprfl.md):
 ``no_feature_grad`` detaches the whole VSI output P', so the VSI layer, the
 visual projection and the backbone get no gradient and P learns only through
 the classifier's dot product; ``no_cls_grad`` detaches P in that dot product.

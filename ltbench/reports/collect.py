@@ -10,7 +10,9 @@ nothing that is not seeds of one config is ever averaged.
 Reading is forgiving on purpose: a missing, corrupt or unfinished run directory
 becomes a one-line problem and is skipped, so one crashed run never hides the
 finished ones. Runs come either from scanning a runs root or from suite
-manifests; a manifest fixes the row labels and their order.
+manifests; a manifest fixes the row labels and their order, and its runs made by
+an earlier recipe than the row resolves to now become a row of their own,
+"Focal [earlier recipe]" (``recipe_age``), never averaged with current ones.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Iterable, NamedTuple
 
 from ltbench.errors import LtbenchError
 from ltbench.paths import results_root
+from ltbench.reports.recipe_age import EARLIER_RECIPE, CurrentRecipes
 from ltbench.reports.reference import METRICS, dataset_rank, default_label, label_rank
 from ltbench.smoke import run_is_smoke
 from ltbench.runs import (
@@ -33,6 +36,7 @@ REQUIRED_METRICS = ("dataset", "method", "seed", "config_hash", "map", "per_clas
 
 RowKey = tuple[str, str]  # (dataset, label)
 SMOKE_KEY = " smoke"  # appended to a config id: smoke runs (random weights) are never seeds of a real experiment
+EARLIER_KEY = " earlier"  # appended to a config id: runs of an earlier recipe are never seeds of the current one
 SHOWN_KEYS = 3  # differing config keys named in a split row's label; more are counted
 
 
@@ -44,6 +48,7 @@ class Collection:
     labels: list[str] = field(default_factory=list)  # row order of tables
     datasets: list[str] = field(default_factory=list)  # column order of tables
     problems: list[str] = field(default_factory=list)
+    earlier: set[RowKey] = field(default_factory=set)  # rows whose runs are of an earlier recipe than the suite's
 
     def runs(self, dataset: str, label: str) -> list[RunRecord]:
         return self.rows.get((dataset, label), [])
@@ -53,13 +58,19 @@ class Collection:
         runs = self.runs(dataset, label)
         return bool(runs) and run_is_smoke(runs[0].metrics)
 
+    def earlier_recipe(self, dataset: str, label: str) -> bool:
+        """Whether the row's runs were made by an earlier recipe than its suite row resolves to now."""
+        return (dataset, label) in self.earlier
+
 
 class _Candidate(NamedTuple):
-    """A run directory to read, with the row label and dataset a manifest assigns it (if any)."""
+    """A run directory to read, with the suite, row label, dataset and call overrides a manifest assigns it."""
 
     path: Path
     label: str | None = None
     dataset: str | None = None
+    suite: str | None = None
+    overrides: tuple[str, ...] = ()
 
 
 def collect_runs(
@@ -69,8 +80,10 @@ def collect_runs(
     method: str | None = None,
     label: str | None = None,
     manifests: Iterable[str | Path] = (),
+    exclude: Iterable[Path] = (),
 ) -> Collection:
-    """Read every run under ``root`` (default ``results/runs``), or only those the manifests list.
+    """Read every run under ``root`` (default ``results/runs``) but those in ``exclude``, or only those the
+    manifests list.
 
     With manifests, ``root`` is not used; a manifest names its runs relative to
     the results root that holds it (``manifest_run_dir``). A run's row label is the manifest row's label, else its metrics ``label``,
@@ -80,8 +93,11 @@ def collect_runs(
     if manifest_paths:
         candidates = [c for m in manifest_paths for c in _manifest_candidates(m)]
     else:
-        candidates = [_Candidate(p) for p in _run_dirs(Path(root) if root else results_root() / "runs")]
+        excluded = {Path(p).resolve() for p in exclude}
+        candidates = [_Candidate(p) for p in _run_dirs(Path(root) if root else results_root() / "runs")
+                      if not excluded or p.resolve() not in excluded]
     problems: list[str] = []
+    recipes = CurrentRecipes()
     grouped: dict[RowKey, dict[str, list[RunRecord]]] = {}  # (dataset, label) -> config id -> runs
     for candidate in candidates:
         record = _read_finished(candidate.path, problems)
@@ -99,24 +115,31 @@ def collect_runs(
         if any(value is not None and actual[key] != value for key, value in wanted.items()):
             continue
         experiment = config_id(record.config) + (SMOKE_KEY if run_is_smoke(metrics) else "")  # never averaged together
+        if candidate.suite and recipes.is_earlier(record, candidate.suite, run_label, candidate.overrides):
+            experiment += EARLIER_KEY
         grouped.setdefault((metrics["dataset"], run_label), {}).setdefault(experiment, []).append(record)
-    rows = {}
+    rows, earlier = {}, set()
     for (dataset_name, row_label), by_config in grouped.items():
         if len(by_config) > 1:
             problems.append(f"{dataset_name} / {row_label}: runs of {len(by_config)} different configs; "
                             f"shown as separate rows")
+        old = {ident: runs for ident, runs in by_config.items() if ident.endswith(EARLIER_KEY)}
         smoke = {ident: runs for ident, runs in by_config.items() if ident.endswith(SMOKE_KEY)}
-        real = {ident: runs for ident, runs in by_config.items() if ident not in smoke}
+        real = {ident: runs for ident, runs in by_config.items() if ident not in smoke and ident not in old}
         split = split_labels(row_label, real) if real else {}
         if smoke:  # a label's smoke runs are a row of their own, named apart when real runs share the label
             split |= split_labels(f"{row_label} [random weights]" if real else row_label, smoke)
+        if old:  # always named: an earlier recipe's numbers are not the row's
+            old_split = split_labels(f"{row_label} [{EARLIER_RECIPE}]", old)
+            earlier |= {(dataset_name, shown) for shown in old_split}
+            split |= old_split
         for shown, runs in split.items():
             rows[(dataset_name, shown)] = _one_per_seed(runs, problems)
     labels = list(dict.fromkeys(row_label for _, row_label in rows))
     if not manifest_paths:  # a manifest's row order is kept as written
         labels.sort(key=lambda shown: (label_rank(shown.split(" [", 1)[0]), shown))
     datasets = sorted({ds for ds, _ in rows}, key=dataset_rank)
-    return Collection(rows, labels, datasets, problems)
+    return Collection(rows, labels, datasets, problems, earlier)
 
 
 def find_manifests(suite: str, suites_dir: str | Path | None = None) -> list[Path]:
@@ -157,8 +180,10 @@ def _manifest_candidates(path: Path) -> list[_Candidate]:
     """Run directories of a suite manifest, in row order."""
     try:
         manifest = json.loads(path.read_text())
+        overrides = manifest.get("overrides") or {}
         return [
-            _Candidate(manifest_run_dir(path, run_dir), row["label"], manifest["dataset"])
+            _Candidate(manifest_run_dir(path, run_dir), row["label"], manifest["dataset"], manifest.get("suite"),
+                       tuple(overrides.get(run_dir, ())))
             for row in manifest["rows"]
             for run_dir in row["run_dirs"]
         ]

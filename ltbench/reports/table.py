@@ -7,8 +7,8 @@ column's best set, and the published value and difference where a reference row
 matches. ``df.attrs["notes"]`` holds the footnotes every view prints.
 
 Best set: the rows not significantly worse than the column's top mean (the 95%
-paired-bootstrap interval of their difference to it reaches 0). Smoke rows never
-compete, and a column with a single row has no best.
+paired-bootstrap interval of their difference to it reaches 0). Smoke rows and
+rows of an earlier recipe never compete, and a column with a single row has no best.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from ltbench.oracle import ORACLE_LABEL, best_test_epoch
 from ltbench.reports.bootstrap import LEVEL, RESAMPLES
 from ltbench.reports.collect import Collection
 from ltbench.reports.evidence import row_samples
+from ltbench.reports.recipe_age import EARLIER_RECIPE
 from ltbench.reports.reference import METRICS, Reference
 from ltbench.reports.uncertainty import not_worse_than_top, row_intervals
 from ltbench.runs import RunRecord
@@ -39,6 +40,8 @@ NOTES = {
             f"and test images; the {LEVEL_PCT}% interval of the difference to the top row reaches 0).",
     "smoke": f"{DAGGER} random weights: a smoke run, not the method's published setting; never bold, never averaged "
              "with real runs.",
+    "earlier": f"[{EARLIER_RECIPE}]: runs whose config id differs from the one their suite row resolves to now; "
+               "never bold, never averaged with runs of the current recipe (docs/reports.md).",
     "oracle": f"'{ORACLE_LABEL}': total mAP of the epoch with the best test mAP, as the CPRFL authors select; "
               "choosing on the test set makes it optimistic, so it is shown apart and never used as the result.",
 }
@@ -86,7 +89,8 @@ def build_table(collection: Collection, reference: Reference | None = None, orac
             intervals = row_intervals(sample) if sample is not None else np.full((len(METRICS), 2), np.nan)
             record = {"label": label, "dataset": dataset, "n": len(runs),
                       "seeds": " ".join(str(run.metrics["seed"]) for run in runs),
-                      "smoke": collection.smoke(dataset, label)}
+                      "smoke": collection.smoke(dataset, label),
+                      "earlier_recipe": collection.earlier_recipe(dataset, label)}
             for i, (group, (mean, std)) in enumerate(summarize(runs, metric).items()):
                 record |= {f"{group}_mean": mean, f"{group}_std": std, f"{group}_low": intervals[i, 0],
                            f"{group}_high": intervals[i, 1], f"{group}_best": False,
@@ -107,7 +111,7 @@ def build_table(collection: Collection, reference: Reference | None = None, orac
 def _mark_best(frame: pd.DataFrame, samples: dict) -> None:
     """Set ``<metric>_best`` for the rows not significantly worse than their column's top mean."""
     for dataset in frame["dataset"].unique() if len(frame) else []:
-        rows = frame[(frame["dataset"] == dataset) & ~frame["smoke"]]
+        rows = frame[(frame["dataset"] == dataset) & ~frame["smoke"] & ~frame["earlier_recipe"]]
         for i, metric in enumerate(METRICS):
             means = dict(zip(rows["label"], rows[f"{metric}_mean"]))
             competing = {label: samples[(dataset, label)] for label in rows["label"]
@@ -125,6 +129,8 @@ def _notes(frame: pd.DataFrame, metric: Metric) -> list[str]:
                      "(docs/metrics.md). '–': undefined for the group or not applicable to the run's scores.")
     if len(frame) and frame["smoke"].any():
         notes.append(NOTES["smoke"])
+    if len(frame) and frame["earlier_recipe"].any():
+        notes.append(NOTES["earlier"])
     if frame.attrs["oracle"]:
         notes.append(NOTES["oracle"])
     sources = [s for s in dict.fromkeys(frame.get("published_source", [])) if s]
