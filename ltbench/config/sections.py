@@ -15,8 +15,8 @@ from __future__ import annotations
 import difflib
 from typing import Any, Mapping
 
-from ltbench.config import deep_merge, kept_under, section_of
-from ltbench.config_types import check_type
+from ltbench.config.layering import deep_merge, kept_under, section_of
+from ltbench.config.checks import check_type
 from ltbench.errors import LtbenchError
 from ltbench.registry import REQUIRED, Kind, factory_params
 

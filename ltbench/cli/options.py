@@ -1,7 +1,8 @@
-"""Config overrides as the command line takes them, shared by the subcommands that accept them."""
+"""Options several subcommands share: config overrides as the command line takes them, and ``--configs``."""
 
 from __future__ import annotations
 
+import argparse
 from typing import Sequence
 
 from ltbench.errors import LtbenchError
@@ -24,3 +25,9 @@ def split_overrides(extra: Sequence[str]) -> list[str]:
         else:
             raise LtbenchError(f"Unexpected argument {item!r}; config overrides look like --train.epochs 5.")
     return overrides
+
+
+def add_configs_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--configs", action="append", metavar="DIR",
+                        help="config folder searched before $LTBENCH_CONFIGS, ./configs and the shipped configs "
+                             "(repeatable)")

@@ -43,3 +43,10 @@ def cmd_list(args: argparse.Namespace, extra: list[str]) -> int:
             table.add_row(name, registry.entry(name).help)
         console.print(table)
     return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    lst = sub.add_parser("list", help="registered components; with a name, that component's parameters")
+    lst.add_argument("kind", nargs="?", choices=[*KINDS, "metrics"])
+    lst.add_argument("name", nargs="?", help="a component name (shows its parameters), or a glob, e.g. '*focal*'")
+    lst.set_defaults(func=cmd_list)

@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from ltbench.fs_errors import describe
+from ltbench.fileio.faults import describe
 from ltbench.progress import warn
 
 T = TypeVar("T")

@@ -6,7 +6,7 @@ Every ``code_source`` entry of the form ``path:lines`` (``train.py:107-109``,
 setting's ``quote`` must appear, whitespace aside, within the lines its entries
 cite. Other entries (an issue thread, a paper section) are not checked. ltbench
 never holds the authors' code: the checkout is the user's clone (or the
-lockstep recorders' one), and ``python -m ltbench.recipe_citations`` runs this.
+lockstep recorders' one), and ``python -m ltbench.recipes.citations`` runs this.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ltbench.recipe_cards import Card, Setting, card_files, load_card
+from ltbench.recipes.cards import Card, Setting, card_files, load_card
 
 CITATION = re.compile(r"^(?P<path>[\w./{},+@-]+):(?P<lines>[\d,/ -]+)$")
 BRACES = re.compile(r"\{([^}]*)\}")

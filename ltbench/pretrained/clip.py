@@ -23,7 +23,7 @@ from torch import nn
 
 from ltbench._torchvision_compat import ensure_torchvision_importable
 from ltbench.errors import LtbenchError
-from ltbench.hub_cache import cached_weights
+from ltbench.pretrained.hub_cache import cached_weights
 from ltbench.paths import existing_file
 
 PRETRAINED_TAG = "openai"  # OpenAI's weights, trained with QuickGELU

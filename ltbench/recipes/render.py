@@ -1,15 +1,14 @@
-"""``ltbench recipe METHOD DATASET [--config PRESET]``: a published row's recipe card beside ltbench's resolved config."""
+"""A recipe card beside ltbench's resolved config, as text (``ltbench recipe``) and table cells (``recipes.docs``)."""
 
 from __future__ import annotations
 
-import argparse
 import textwrap
 from collections import Counter
 from typing import Any, Sequence
 
 from ltbench.errors import LtbenchError
-from ltbench.recipe_cards import Card, find_card
-from ltbench.recipe_check import EQUAL, MISMATCH, Verdict, compare, show_value
+from ltbench.recipes.cards import Card
+from ltbench.recipes.check import EQUAL, Verdict, compare, show_value
 
 WIDTH = 110
 LABEL = 14  # width of the left column
@@ -17,7 +16,7 @@ LABEL = 14  # width of the left column
 
 def card_config(card: Card, overrides: Sequence[str] = ()) -> dict[str, Any] | None:
     """The resolved config the card is checked against (None for a method ltbench does not implement)."""
-    from ltbench.resolve import resolve_config
+    from ltbench.config.resolve import resolve_config
 
     if not card.implemented:
         return None
@@ -96,23 +95,3 @@ def render_card(card: Card, config: dict[str, Any] | None) -> str:
     counts = Counter(v.status for v in verdicts)
     lines += ["", f"{len(verdicts)} settings: " + ", ".join(f"{n} {status}" for status, n in counts.items())]
     return "\n".join(lines) + "\n"
-
-
-def cmd_recipe(args: argparse.Namespace, extra: list[str]) -> int:
-    from ltbench.cli_overrides import split_overrides
-
-    preset = None if args.config in (None, args.method) else args.config
-    card = find_card(args.method, args.dataset, preset)
-    config = card_config(card, split_overrides(extra))
-    print(render_card(card, config), end="")
-    return 1 if any(v.status == MISMATCH for v in compare(card, config)) else 0
-
-
-def add_recipe_parser(sub: argparse._SubParsersAction) -> None:
-    recipe = sub.add_parser("recipe", help="a published row's recipe card beside ltbench's resolved config",
-                            epilog="Other options are config overrides, compared as the run would resolve them. "
-                                   "Exit code 1 when a setting differs without a reason.")
-    recipe.add_argument("method", help="registered method, or a published-only method with a card (oltr)")
-    recipe.add_argument("dataset", help="voc_lt or coco_lt")
-    recipe.add_argument("--config", help="preset name whose card to show (default: the method's own preset)")
-    recipe.set_defaults(func=cmd_recipe)

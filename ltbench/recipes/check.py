@@ -16,9 +16,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ltbench.config import load_yaml
+from ltbench.config.layering import load_yaml
 from ltbench.paths import PACKAGE_DIR
-from ltbench.recipe_cards import Card, Setting
+from ltbench.recipes.cards import Card, Setting
 
 MISSING = object()  # a key the resolved config does not have (a section the method does not use)
 

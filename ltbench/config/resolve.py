@@ -16,11 +16,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from ltbench.components import check_name, complete
-from ltbench.config import (
+from ltbench.config.sections import check_name, complete
+from ltbench.config.layering import (
     Config, check_known_keys, deep_merge, load_defaults, load_yaml, merge_layers, parse_overrides, section_at,
 )
-from ltbench.config_types import check_engine_values
+from ltbench.config.checks import check_engine_values
 from ltbench.errors import LtbenchError
 from ltbench.paths import config_search_path, find_config
 from ltbench.plugins import load_plugins

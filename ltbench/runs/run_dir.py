@@ -7,14 +7,14 @@ A finished run directory holds::
     history.jsonl   one JSON object per finished epoch (epoch, train_loss, test_map, lr, ...)
     scores.npz      test-set ``scores`` (N x C float32: the logits through the method's ``score``
                     function, named in the file), ``targets`` (N x C uint8); docs/scores.md
-    model.safetensors  the reported model's trained tensors (``ltbench.model_file``)
+    model.safetensors  the reported model's trained tensors (``ltbench.runs.model_file``)
     checkpoint.pt   last epoch's training state, for resuming (``ltbench.engine.checkpoint``); deleted when
                     the run finishes unless ``train.keep_checkpoint``
-    .lock           held while a process trains the run (``ltbench.locks``)
+    .lock           held while a process trains the run (``ltbench.fileio.locks``)
 
 Training, reloading, launchers and reports all go through ``RunDir``, so each
 question ("has it finished?", "where is its checkpoint?") has one answer. Every
-file is written atomically (``ltbench.fileio``), so a crash never leaves a
+file is written atomically (``ltbench.fileio.atomic``), so a crash never leaves a
 half-written file behind.
 """
 
@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
 import numpy as np
 import yaml
 
-from ltbench.config import config_hash, dump_yaml
-from ltbench.fileio import atomic_write, load_yaml_text, to_json, write_json, write_text
-from ltbench.locks import run_lock, run_lock_holder
+from ltbench.config.layering import config_hash, dump_yaml
+from ltbench.fileio.atomic import atomic_write, load_yaml_text, to_json, write_json, write_text
+from ltbench.fileio.locks import run_lock, run_lock_holder
 from ltbench.paths import results_root
 
 if TYPE_CHECKING:
@@ -216,7 +216,7 @@ class RunDir:
     def finish(self, metrics: dict[str, Any], scores: np.ndarray, targets: np.ndarray, score: str,
                model: nn.Module, frozen: Collection[str], keep_checkpoint: bool) -> None:
         """Write a trained run's results; ``metrics`` (status ``FINISHED``) goes last, marking the run finished."""
-        from ltbench.model_file import save_model
+        from ltbench.runs.model_file import save_model
 
         save_model(self.path / MODEL_FILE, model, frozen)
         self.write_scores(scores, targets, score)
@@ -230,7 +230,7 @@ class RunDir:
 
     def load_model(self, model: nn.Module) -> None:
         """Load the saved model's tensors into ``model``, freshly built from this run's config."""
-        from ltbench.model_file import load_model
+        from ltbench.runs.model_file import load_model
 
         load_model(self.path / MODEL_FILE, model)
 

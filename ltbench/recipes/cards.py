@@ -17,10 +17,10 @@ gives the reason when ltbench departs from the recipe on purpose. ``quote`` is t
 verbatim text of the cited code lines that shows the authors' value: a code
 setting whose ``config`` value is ltbench's own default needs one (the card
 must show the value came from the code, not from ltbench), and
-``ltbench.recipe_citations`` checks quotes and line numbers against a checkout. A row that is
+``ltbench.recipes.citations`` checks quotes and line numbers against a checkout. A row that is
 a suite row rather than a preset (CPRFL's Table 2 losses) names it in
 ``suite_row`` (``table2: BCE``); the card is then checked against that row's config.
-``ltbench.recipe_check`` compares a card with ``resolve_config``'s output.
+``ltbench.recipes.check`` compares a card with ``resolve_config``'s output.
 """
 
 from __future__ import annotations
@@ -29,11 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ltbench.config import load_yaml
+from ltbench.config.layering import load_yaml
 from ltbench.errors import LtbenchError
-from ltbench.paths import PACKAGE_DIR
 
-RECIPES_DIR = PACKAGE_DIR / "recipes"
+RECIPES_DIR = Path(__file__).parent
 BASE_FOLDER = "_base"
 
 # every card covers these, so a card cannot silently skip one (a setting that does not apply says so)

@@ -1,4 +1,4 @@
-"""``model.safetensors``: the format of a finished run's model (read and written through ``ltbench.runs.RunDir``).
+"""``model.safetensors``: the format of a finished run's model (read and written through ``ltbench.runs.run_dir.RunDir``).
 
 The file holds the reported model's tensors that training changed (trained
 parameters and buffers); the frozen ones are rebuilt from the run's config
@@ -14,7 +14,7 @@ from typing import Collection
 from torch import nn
 
 from ltbench.errors import LtbenchError
-from ltbench.fileio import atomic_write, tensors_digest
+from ltbench.fileio.atomic import atomic_write, tensors_digest
 
 FORMAT = "ltbench-trained-state-1"
 

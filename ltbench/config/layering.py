@@ -1,6 +1,6 @@
 """YAML configs with ``_base_`` inheritance, component-aware layering, dotted CLI overrides and a stable hash.
 
-``ltbench/resolve.py`` turns these layers into a run's resolved config.
+``ltbench/config/resolve.py`` turns these layers into a run's resolved config.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from typing import Any, Iterable, Mapping, Sequence
 import yaml
 
 from ltbench.errors import LtbenchError
-from ltbench.fileio import digest, load_yaml_text
+from ltbench.fileio.atomic import digest, load_yaml_text
 from ltbench.paths import resolve_base
 from ltbench.registry import KINDS, Kind
 
 Config = dict[str, Any]
 
-DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
+DEFAULTS_FILE = Path(__file__).parent.parent / "defaults.yaml"
 
 
 def deep_merge(base: Config, update: Config) -> Config:
@@ -152,7 +152,7 @@ def load_defaults() -> Config:
 
 
 # sections whose keys are fixed by defaults.yaml; a component's section holds its factory's
-# parameters instead, which are checked against its signature (ltbench/components.py)
+# parameters instead, which are checked against its signature (ltbench/config/sections.py)
 STRICT_SECTIONS = ("input", "train", "eval", "output")
 
 

@@ -1,7 +1,7 @@
 """A finished run back in memory: ``load_run`` rebuilds its model, ``evaluate_run`` re-evaluates it.
 
 This sits above the experiment: it builds the run's experiment from its
-``config.yaml``, loads ``model.safetensors`` (``ltbench.model_file``) into it and
+``config.yaml``, loads ``model.safetensors`` (``ltbench.runs.model_file``) into it and
 predicts through the same function training does (``ltbench.engine.prediction``),
 so a reloaded run reproduces its scores to the last digit.
 """
@@ -16,9 +16,9 @@ from torch import nn
 
 from ltbench.errors import LtbenchError
 from ltbench.evaluation import evaluate
-from ltbench.engine.prediction import place, predict
+from ltbench.engine.prediction import place_on_device, predict
 from ltbench.experiment import Experiment, build_experiment
-from ltbench.runs import RunDir, RunReadError, RunUnfinished
+from ltbench.runs.run_dir import RunDir, RunReadError, RunUnfinished
 
 
 @dataclass
@@ -50,6 +50,6 @@ def evaluate_run(run_dir: str | Path) -> dict[str, Any]:
     """Re-evaluate a finished run's saved model on its test split (the evaluator's output)."""
     experiment = load_run(run_dir).experiment
     parts = experiment.parts
-    scores = predict(parts.model, place(experiment.config, experiment.dataset, parts),
+    scores = predict(parts.model, place_on_device(experiment.config, experiment.dataset, parts),
                      parts.stages[-1] if parts.stages else None)
     return evaluate(scores, experiment.dataset.test.targets, experiment.dataset.groups)

@@ -2,9 +2,9 @@
 
 A crash or a concurrent writer never leaves a half-written file behind: data is
 written to a temp file beside the target (named with the writer's pid, see
-``ltbench.tempfiles``) and renamed over it. Files get the mode the umask asks
+``ltbench.fileio.tempfiles``) and renamed over it. Files get the mode the umask asks
 for, so a lab's group can read results on a shared disk. File-system faults
-become one-sentence errors (``ltbench.fs_errors``).
+become one-sentence errors (``ltbench.fileio.faults``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import yaml
 # libyaml's loader when PyYAML was built with it: 8x faster than the pure-Python one on run configs
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-from ltbench.fs_errors import guard
-from ltbench.tempfiles import sweep_stale_temp_files, temp_path
+from ltbench.fileio.faults import guard
+from ltbench.fileio.tempfiles import sweep_stale_temp_files, temp_path
 
 
 def atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from ltbench.download import catalog
 from ltbench.download.fetch import check_free_space, fetch
-from ltbench.fileio import write_text
 from ltbench.paths import SPLITS_FOLDER, data_root, splits_root
 from ltbench.progress import console
 
@@ -15,7 +14,7 @@ DATASET_FOLDERS = {"voc": "voc_lt", "coco": "coco_lt"}
 EXTRACTED = ".extracted"  # marker beside an archive once it is fully unpacked
 
 
-def add_download_parser(sub: argparse._SubParsersAction) -> None:
+def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "download", help="fetch VOC, COCO, the split files or the pretrained weights (needs the internet)",
         epilog="Resumable and checksum-verified; a file already verified in place is not fetched again.")
@@ -73,6 +72,7 @@ def cmd_download(args: argparse.Namespace, extra: list[str]) -> int:
 def unpack(archive: Path, root: Path, force: bool) -> None:
     """Unpack ``archive`` into ``root`` with torchvision's helper, once (a marker records a finished unpack)."""
     from ltbench._torchvision_compat import ensure_torchvision_importable
+    from ltbench.fileio.atomic import write_text
 
     marker = archive.with_name(archive.name + EXTRACTED)
     if marker.is_file() and not force:

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ltbench.config import Config, deep_merge, load_yaml
+from ltbench.config.layering import Config, deep_merge, load_yaml
 from ltbench.errors import LtbenchError
 from ltbench.paths import config_search_path, find_config, results_root
-from ltbench.fileio import write_json
-from ltbench.locks import manifest_lock
+from ltbench.fileio.atomic import write_json
+from ltbench.fileio.locks import manifest_lock
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""``ltbench table``, ``plot`` and ``compare``: views of run directories, never training."""
+"""``ltbench table`` and ``ltbench.table()``: a suite's table from run directories; the run filters ``plot`` and
+``compare`` share."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import argparse
 import sys
 
 from ltbench.errors import LtbenchError
+from ltbench.metrics.commands import add_metric_argument
 from ltbench.paths import results_root
 
 
-def _collect(args: argparse.Namespace):  # noqa: ANN202 - returns a reports.Collection
+def collect(args: argparse.Namespace):  # noqa: ANN202 - returns a reports.Collection
     from ltbench.reports import collect_runs, find_manifests
 
     manifests = find_manifests(args.suite) if args.suite else ()
@@ -20,13 +22,13 @@ def _collect(args: argparse.Namespace):  # noqa: ANN202 - returns a reports.Coll
     collection = collect_runs(args.runs, dataset=args.dataset, method=getattr(args, "method", None),
                               manifests=manifests)
     if not collection.rows:
-        _warn(collection.problems)
+        warn(collection.problems)
         where = "the suite's manifests" if args.suite else args.runs or results_root() / "runs"
         raise LtbenchError(f"No finished runs found under {where} for these filters.")
     return collection
 
 
-def _warn(problems: list[str]) -> None:
+def warn(problems: list[str]) -> None:
     for problem in problems:
         print(f"warning: {problem}", file=sys.stderr)
 
@@ -47,15 +49,15 @@ def table(suite: str | None = None, *, dataset: str | None = None, method: str |
 def _table(args: argparse.Namespace):  # noqa: ANN202 - a pandas DataFrame
     from ltbench.reports import build_table, load_reference
 
-    collection = _collect(args)
+    collection = collect(args)
     reference_name = args.reference or (args.suite if args.suite in ("table1", "table2", "table3", "sota") else "table1")
     reference = None if reference_name == "none" else load_reference(reference_name)
     frame = build_table(collection, reference, oracle=args.oracle, metric=getattr(args, "metric", "map"))
-    _warn(collection.problems)
+    warn(collection.problems)
     return frame
 
 
-def _each_suite(args: argparse.Namespace) -> list[argparse.Namespace]:
+def each_suite(args: argparse.Namespace) -> list[argparse.Namespace]:
     """``--suite table1 table2`` makes one view per suite; without ``--suite``, one of all runs."""
     return [argparse.Namespace(**{**vars(args), "suite": suite}) for suite in args.suite or [None]]
 
@@ -65,49 +67,12 @@ def cmd_table(args: argparse.Namespace, extra: list[str]) -> int:
 
     from ltbench.reports import render_rich, write_tables
 
-    for one in _each_suite(args):
+    for one in each_suite(args):
         frame = _table(one)
         Console().print(render_rich(frame))
         stem = (one.suite or "runs") + ("" if one.metric == "map" else f"_{one.metric}")  # mAP tables keep their names
         for path in write_tables(frame, one.out or results_root() / "tables", stem):
             print(f"wrote {path}")
-    return 0
-
-
-def cmd_plot(args: argparse.Namespace, extra: list[str]) -> int:
-    for one in _each_suite(args):
-        _plot(one)
-    return 0
-
-
-def _plot(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
-    from ltbench.reports import build_table, plot_ap_vs_frequency, plot_class_heatmap, plot_curves, plot_intervals
-
-    collection = _collect(args)
-    frame = build_table(collection)
-    _warn(collection.problems)
-    stem = Path(args.out or results_root() / "plots") / (args.suite or "runs")
-    plots = {"ap_vs_frequency": plot_ap_vs_frequency, "intervals": lambda c, s: plot_intervals(c, s, frame),
-             "class_ap": plot_class_heatmap, "curves": plot_curves}
-    for suffix, plot in plots.items():
-        for path in plot(collection, f"{stem}_{suffix}"):
-            print(f"wrote {path}")
-
-
-def cmd_compare(args: argparse.Namespace, extra: list[str]) -> int:
-    from pathlib import Path
-
-    from ltbench.reports.compare import compare_runs, read_finished, render_comparison, render_row_comparison
-
-    if args.suite or args.runs or not (Path(args.run_a).is_dir() and Path(args.run_b).is_dir()):
-        if not (args.suite or args.runs):
-            raise LtbenchError(f"{args.run_a if not Path(args.run_a).is_dir() else args.run_b} is not a run "
-                               f"directory; pass two run directories, or two row labels with --suite or --runs.")
-        print(render_row_comparison(_collect(args), args.run_a, args.run_b, args.dataset, args.metric), end="")
-        return 0
-    print(render_comparison(compare_runs(read_finished(args.run_a), read_finished(args.run_b), args.metric)), end="")
     return 0
 
 
@@ -117,3 +82,13 @@ def add_report_filters(parser: argparse.ArgumentParser, out: str) -> None:
     parser.add_argument("--method", help="only this method")
     parser.add_argument("--runs", help="runs root (default $LTBENCH_RESULTS/runs, else results/runs)")
     parser.add_argument("--out", help=f"output folder (default $LTBENCH_RESULTS/{out}, else results/{out})")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    table = sub.add_parser("table", help="tables (console, Markdown, CSV, LaTeX) from run directories")
+    add_report_filters(table, "tables")
+    table.add_argument("--reference", help="published numbers to show beside ours: table1, table2, table3 or none")
+    table.add_argument("--oracle", action="store_true",
+                       help="add the best per-epoch test mAP as a separate column (test-selected, not a valid result)")
+    add_metric_argument(table)
+    table.set_defaults(func=cmd_table)
