@@ -18,7 +18,6 @@ gradient, weight and loss of the steps is the loss's doing.
 
 from __future__ import annotations
 
-import argparse
 import pickle
 import runpy
 import sys
@@ -147,19 +146,9 @@ def record_reference(checkout: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkout", type=Path, required=True, help="the authors' repository at the card's commit")
-    parser.add_argument("--out", type=Path, default=record.REFERENCE_DIR / f"{METHOD}.json")
-    parser.add_argument("--check", action="store_true", help="compare ltbench's side with --out instead of writing")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    if args.check:
-        reference = record.read_reference(METHOD)
-        ours = ltbench_side(reference["scenario"]["class_freq"], reference["scenario"]["num_train"])
-        print(record.compare(ours, reference["float32"], reference["noise_floor"]))
-        return
-    record.write_reference(args.out, record_reference(args.checkout))
-    print(f"wrote {args.out}")
+    record.command_line(__doc__.split("\n\n")[0], METHOD, record_reference,
+                        lambda reference: ltbench_side(reference["scenario"]["class_freq"],
+                                                       reference["scenario"]["num_train"]))
 
 
 if __name__ == "__main__":
