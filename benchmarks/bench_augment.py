@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ltbench.data.transforms import build_transform
-from ltbench.fileio import write_json
+from ltbench.fileio.atomic import write_json
 from ltbench.plugins import load_plugins
 from ltbench.registry import AUGMENTATIONS
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ltbench.fileio import write_json
+from ltbench.fileio.atomic import write_json
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "results" / "benchmarks"
 TIMED_STEPS = 3
@@ -52,7 +52,7 @@ def measure(head: str, batch_size: int) -> dict:
 
     from ltbench.engine.trainer import Trainer
     from ltbench.experiment import build_experiment
-    from ltbench.resolve import resolve_config
+    from ltbench.config.resolve import resolve_config
     from make_synthetic_voc import register_in_memory_voc_lt
 
     steps = 1 + TIMED_STEPS

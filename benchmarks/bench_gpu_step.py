@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from hardware import environment, result_path
-from ltbench.fileio import write_json
+from ltbench.fileio.atomic import write_json
 from make_synthetic_voc import SIZE_WEIGHTS, VOC_SIZES, register_in_memory_voc_lt, write_year
 
 Step = Callable[[], int]  # runs one step, returns images processed
@@ -80,7 +80,7 @@ def plain_step(args: argparse.Namespace, device: torch.device, arch: str = "resn
 def ltbench_trainer(args: argparse.Namespace, device: torch.device):  # noqa: ANN201 - (Trainer, experiment)
     from ltbench.engine.trainer import Trainer
     from ltbench.experiment import build_experiment
-    from ltbench.resolve import resolve_config
+    from ltbench.config.resolve import resolve_config
 
     config = resolve_config("cprfl", "voc_lt", overrides=[
         "model.pretrained=false", f"train.batch_size={args.batch}", f"input.size={args.size}",

@@ -24,7 +24,7 @@ from PIL import Image
 
 from ltbench.data.image_cache import open_cache
 from ltbench.data.image_files import decode_rgb
-from ltbench.fileio import write_json
+from ltbench.fileio.atomic import write_json
 
 WIDTH, HEIGHT = 500, 375  # a typical VOC image
 OUTPUT = Path("results/benchmarks/image_cache.json")

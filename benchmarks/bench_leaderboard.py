@@ -36,11 +36,11 @@ import numpy as np
 import torch
 
 from hardware import environment, result_path
-from ltbench.config import dump_yaml
+from ltbench.config.layering import dump_yaml
 from ltbench.evaluation import evaluate
-from ltbench.fileio import write_json
+from ltbench.fileio.atomic import write_json
 from ltbench.reports.collect import manifest_run_dir
-from ltbench.runs import RunDir
+from ltbench.runs.run_dir import RunDir
 
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED = REPO / "results" / "mnist_lt"

@@ -30,9 +30,9 @@ import torch
 import yaml
 
 from hardware import environment, result_path
-from ltbench import fileio
+from ltbench.fileio import atomic as fileio
 from ltbench.data import mnist_lt
-from ltbench.fileio import write_json
+from ltbench.fileio.atomic import write_json
 
 MNIST_PARAMS = dict(seed=0, max_count=400, min_count=4, num_test=1000, test_sources_per_class=150, jitter=4)
 METHODS = ("erm", "rw", "focal", "cb_focal", "db_focal", "db_nofocal", "asl")

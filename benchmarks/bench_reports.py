@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ltbench.fileio import write_json
+from ltbench.fileio.atomic import write_json
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "results" / "benchmarks" / "reports_table1_mnist_lt.json"

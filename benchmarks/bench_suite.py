@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ltbench.fileio import write_json
+from ltbench.fileio.atomic import write_json
 
 OUT_DIR = Path(__file__).resolve().parent.parent / "results" / "benchmarks"
 

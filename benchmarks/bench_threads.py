@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from hardware import environment, result_path
-from ltbench.fileio import write_json
+from ltbench.fileio.atomic import write_json
 
 
 def one_run(method: str, threads: int, root: Path, cache: Path, extra: list[str]) -> dict:
@@ -34,7 +34,7 @@ def one_run(method: str, threads: int, root: Path, cache: Path, extra: list[str]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            "LTBENCH_CACHE": str(cache)}
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ltbench.cli", "run", "--method", method, "--dataset", "mnist_lt",
+    subprocess.run([sys.executable, "-m", "ltbench", "run", "--method", method, "--dataset", "mnist_lt",
                     f"--output.root={root}", *extra], env=env, check=True, capture_output=True)
     wall = time.perf_counter() - start
     metrics = json.loads(next(root.rglob("metrics.json")).read_text())

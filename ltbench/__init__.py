@@ -21,12 +21,12 @@ from ltbench.registry import PUBLIC  # the component table: standard library onl
 __version__ = "0.2.0"
 
 _EXPORTS = {
-    "ltbench.resolve": ("resolve_config",),
+    "ltbench.config.resolve": ("resolve_config",),
     "ltbench.experiment": ("run", "RunResult", "build_experiment", "run_experiment", "Experiment"),
-    "ltbench.saved_model": ("load_run", "evaluate_run", "LoadedRun"),
+    "ltbench.runs.reload": ("load_run", "evaluate_run", "LoadedRun"),
     "ltbench.evaluation": ("evaluate",),
-    "ltbench.runs": ("read_run",),
-    "ltbench.report_commands": ("table",),
+    "ltbench.runs.run_dir": ("read_run",),
+    "ltbench.cli.table": ("table",),
     "ltbench.methods.base": ("MethodContext", "MethodParts", "Stage", "EpochInfo", "BatchInputs", "SplitModel"),
     "ltbench.methods.baseline": ("build_baseline", "loss_method"),
     "ltbench.data.base": ("ClassStats",),

@@ -14,26 +14,26 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ltbench.config import Config, deep_merge
+from ltbench.config.layering import Config, deep_merge
 from ltbench.data.base import LTDataset, select_test_images
 from ltbench.engine.distributed import Distributed, is_main_rank, main_rank_lock
 from ltbench.engine.trainer import Trainer, seed_everything
 from ltbench.evaluation import classes_without_test_positives
-from ltbench.fileio import digest
-from ltbench.fs_errors import check_writable
+from ltbench.fileio.atomic import digest
+from ltbench.fileio.faults import check_writable
 from ltbench.loggers import RunInfo, logger_names, open_loggers, run_figures
 from ltbench.metrics import evaluate_metrics
 from ltbench.metrics.scored import Scored
 from ltbench.methods.base import MethodContext, MethodParts
-from ltbench.oracle import best_test_epoch
+from ltbench.runs.test_selected import best_test_epoch
 from ltbench.paths import cache_root
 from ltbench.plugins import load_plugins
 from ltbench.progress import console
 from ltbench.provenance import code_version
 from ltbench.registry import DATASETS, METHODS
-from ltbench.resolve import resolve_config
-from ltbench.runs import FINISHED, RunDir, config_id, run_dir_of
-from ltbench.smoke import is_smoke, run_is_smoke, smoke_note
+from ltbench.config.resolve import resolve_config
+from ltbench.runs.run_dir import FINISHED, RunDir, config_id, run_dir_of
+from ltbench.runs.random_weights import is_smoke, run_is_smoke, smoke_note
 
 
 @dataclass

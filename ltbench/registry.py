@@ -3,7 +3,7 @@
 A registry is modelled on timm's ``register_model``: the registered callable's
 name is the key and the first line of its docstring is the help text that
 ``ltbench list`` prints. ``KINDS`` is the one table of the kinds of component;
-config merging, known-key checks, completion (``ltbench/components.py``),
+config merging, known-key checks, completion (``ltbench/config/sections.py``),
 ``ltbench list``, plugin entry points and the package's exports all read it, so
 adding a kind is one row here (and the code that builds it).
 """
@@ -17,7 +17,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Literal, Mapping, TypeVar
 
-from ltbench.config_types import Spec
+from ltbench.config.checks import Spec
 from ltbench.errors import LtbenchError
 
 T = TypeVar("T", bound=Callable[..., Any])

@@ -85,7 +85,7 @@ class _Checker:
 
     def build(self, root: str) -> Any:
         from ltbench.experiment import build_experiment
-        from ltbench.resolve import resolve_config
+        from ltbench.config.resolve import resolve_config
 
         try:
             config = resolve_config(self.name, "mnist_lt", overrides=[*self.overrides, f"output.root={self.folder / root}"])
@@ -156,7 +156,7 @@ class _Checker:
                             "the model, the optimizer or the schedule, or rebuild it from the epoch in on_epoch).")
 
     def saved_model(self, run_dir: Path, metrics: dict[str, Any]) -> None:
-        from ltbench.saved_model import evaluate_run
+        from ltbench.runs.reload import evaluate_run
 
         try:
             again = evaluate_run(run_dir)
@@ -192,6 +192,6 @@ def _kill_at_second_epoch(info: EpochInfo) -> None:
 
 
 def _scores(run_dir: Path) -> np.ndarray:
-    from ltbench.runs import RunDir
+    from ltbench.runs.run_dir import RunDir
 
     return RunDir(run_dir).scores()[0]

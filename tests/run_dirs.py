@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from ltbench.config import deep_merge
-from ltbench.fileio import write_json, write_text
+from ltbench.config.layering import deep_merge
+from ltbench.fileio.atomic import write_json, write_text
 from ltbench.reports.reference import METRICS
-from ltbench.runs import RunDir
+from ltbench.runs.run_dir import RunDir
 
 CLASS_FREQ = [150, 60, 30, 12, 3]
 GROUPS = {"head": [0], "medium": [1, 2], "tail": [3, 4]}

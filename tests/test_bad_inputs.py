@@ -16,7 +16,7 @@ from typing import Callable
 import pytest
 from PIL import Image
 
-from ltbench import fileio
+from ltbench.fileio import atomic as fileio
 from ltbench.cli import main
 from ltbench.data.mnist_lt import mnist_lt
 

@@ -10,7 +10,7 @@ from ltbench.engine.trainer import Trainer
 from ltbench.experiment import build_experiment, run_experiment
 from ltbench.losses.ldam import LDAMLoss
 from ltbench.models.classifiers import TauNormLinear
-from ltbench.resolve import resolve_config
+from ltbench.config.resolve import resolve_config
 
 RUN_OVERRIDES = {
     "logit_adjusted": [],

@@ -14,7 +14,7 @@ from ltbench.losses import build_loss
 from ltbench.losses.ldam import drw_weights, ldam_margins
 from ltbench.models.bbn import BBNHead, bbn_loss, cumulative_alpha
 from ltbench.models.classifiers import CosineLinear, TauNormLinear
-from ltbench.models.mlgcn import MLGCNHead, cooccurrence_adjacency, normalised_adjacency
+from ltbench.models.ml_gcn import MLGCNHead, cooccurrence_adjacency, normalised_adjacency
 
 
 def test_ldam_margins_fall_as_the_fourth_root_of_the_count_with_the_rarest_at_max_m():

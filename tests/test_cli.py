@@ -9,8 +9,20 @@ from ltbench.cli import main
 
 
 def run_cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "ltbench.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "ltbench", *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_help_imports_neither_torch_nor_torchvision():
+    """``ltbench --help`` and every subcommand's ``--help`` answer without loading torch (over a second to import)."""
+    code = ("import sys; from ltbench.cli import build_parser\n"
+            "parser = build_parser()\n"
+            "for argv in (['--help'], *[[name, '--help'] for name in parser._subparsers._group_actions[0].choices]):\n"
+            "    try:\n        parser.parse_args(argv)\n    except SystemExit:\n        pass\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_missing_voc_data_is_one_sentence_without_traceback(tmp_path):
@@ -52,7 +64,7 @@ def test_plugin_folder_from_environment_is_loaded_and_its_method_builds(tmp_path
         "    '''A user method.'''\n"
         "    return build_baseline(ctx, 'db_neck', neck_dim, 0.0)\n")
     code = ("import ltbench.plugins as p; p.load_plugins(); from ltbench.registry import METHODS; "
-            "from ltbench.resolve import resolve_config; from ltbench.experiment import build_experiment; "
+            "from ltbench.config.resolve import resolve_config; from ltbench.experiment import build_experiment; "
             f"config = resolve_config('my_method', 'mnist_lt', overrides=['method.neck_dim=16', "
             f"'output.root={tmp_path}']); parts = build_experiment(config).parts; head = parts.model.head; "
             "print(METHODS.entry('my_method').help, type(parts.loss).__name__, head.kind, "

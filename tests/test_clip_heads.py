@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from clip_helpers import TINY_VIT
 
-from ltbench.clip_loading import random_clip
+from ltbench.pretrained.clip import random_clip
 from ltbench.losses.cse import ClassSpecificEmbeddingLoss
 from ltbench.methods.base import SCORE_FUNCTIONS
 from ltbench.methods.zsclip import LMPT_TEMPERATURE

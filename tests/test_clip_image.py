@@ -89,7 +89,7 @@ def test_freeze_all_stops_gradients_and_training_mode():
 
 
 def test_text_tower_encodes_as_open_clip_does():
-    from ltbench.clip_loading import random_clip
+    from ltbench.pretrained.clip import random_clip
 
     torch.manual_seed(0)
     clip, tokenizer = random_clip(TINY_VIT)
@@ -101,7 +101,7 @@ def test_text_tower_encodes_as_open_clip_does():
 
 
 def test_weights_file_loads_like_the_text_encoder(tmp_path):
-    from ltbench.clip_loading import open_clip_module, random_clip
+    from ltbench.pretrained.clip import open_clip_module, random_clip
 
     open_clip = open_clip_module()
     (tmp_path / "tiny-vit.json").write_text(__import__("json").dumps({**TINY_VIT, "quick_gelu": True}))

@@ -18,8 +18,8 @@ from ltbench.engine.trainer import Trainer
 from ltbench.errors import LtbenchError
 from ltbench.evaluation import chance_map
 from ltbench.experiment import build_experiment, run_experiment
-from ltbench.resolve import resolve_config
-from ltbench.runs import read_scores
+from ltbench.config.resolve import resolve_config
+from ltbench.runs.run_dir import read_scores
 
 SMALL_DRAW = ["dataset.max_count=40", "dataset.num_test=60"]
 

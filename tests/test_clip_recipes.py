@@ -17,7 +17,7 @@ from ltbench.models.backbones import IMAGENET_MEAN, IMAGENET_STD
 from ltbench.models.clip_text import ClipTextTower
 from ltbench.plugins import load_plugins
 from ltbench.registry import BACKBONES, METHODS
-from ltbench.resolve import resolve_config
+from ltbench.config.resolve import resolve_config
 from clip_helpers import TINY_VIT
 
 load_plugins()  # registers the methods

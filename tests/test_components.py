@@ -8,8 +8,8 @@ from torch import nn
 
 import ltbench
 from ltbench.cli import main
-from ltbench.components import complete
-from ltbench.config import component_sections, merge_layers
+from ltbench.config.sections import complete
+from ltbench.config.layering import component_sections, merge_layers
 from ltbench.data.base import ClassStats
 from ltbench.engine.active_stage import stage_section
 from ltbench.errors import LtbenchError

@@ -9,13 +9,13 @@ rows are composed the way the launcher composes them (``task_config``), so a row
 
 import pytest
 
-from ltbench.config import load_yaml
+from ltbench.config.layering import load_yaml
 from ltbench.launch.tasks import SuiteTask, task_config
 from ltbench.paths import PACKAGED_CONFIGS
 from ltbench.plugins import load_plugins
 from ltbench.registry import KINDS, METHODS
-from ltbench.resolve import resolve_config
-from ltbench.suites import SuiteRow, load_suite, suite_names
+from ltbench.config.resolve import resolve_config
+from ltbench.launch.suites import SuiteRow, load_suite, suite_names
 
 load_plugins()
 DATASET_CONFIGS = sorted(p for p in PACKAGED_CONFIGS.glob("*/*.yaml") if p.parent.name != "suites")

@@ -7,12 +7,12 @@ import inspect
 import numpy as np
 import pytest
 
-from ltbench.components import complete
-from ltbench.config import load_yaml
+from ltbench.config.sections import complete
+from ltbench.config.layering import load_yaml
 from ltbench.data.arrays import ArrayImages
 from ltbench.launch.tasks import SuiteTask, task_config
-from ltbench.resolve import resolve_config
-from ltbench.suites import load_suite
+from ltbench.config.resolve import resolve_config
+from ltbench.launch.suites import load_suite
 from ltbench.engine.onecycle import one_cycle
 from ltbench.paths import find_config
 from ltbench.plugins import load_plugins

@@ -23,7 +23,7 @@ from ltbench.engine.features import extract_features
 from ltbench.engine.trainer import Trainer
 from ltbench.evaluation import chance_map, evaluate
 from ltbench.experiment import build_experiment, run_experiment
-from ltbench.resolve import resolve_config
+from ltbench.config.resolve import resolve_config
 from ltbench.plugins import load_plugins
 from ltbench.registry import METHODS
 

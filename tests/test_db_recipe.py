@@ -19,7 +19,7 @@ from ltbench.data.db_augment import (
 from ltbench.engine.optim import build_scheduler
 from ltbench.models.heads import PooledHead
 from ltbench.registry import SAMPLERS
-from ltbench.resolve import resolve_config
+from ltbench.config.resolve import resolve_config
 
 
 def gray(value: float, size: int = 8) -> torch.Tensor:

@@ -123,7 +123,7 @@ def test_a_killed_two_process_run_resumes_bit_identical(single_and_two_processes
 
 
 def test_a_run_in_progress_elsewhere_is_refused_by_every_rank(single_and_two_processes):
-    from ltbench.locks import run_lock
+    from ltbench.fileio.locks import run_lock
 
     root, (run_dir, *_), _ = single_and_two_processes
     with run_lock(run_dir):

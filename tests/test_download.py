@@ -204,7 +204,7 @@ def test_weights_land_where_ltbench_looks_for_them(tmp_path, monkeypatch):
     import huggingface_hub.constants
     import torch.hub
 
-    from ltbench.clip_loading import ClipWeights
+    from ltbench.pretrained.clip import ClipWeights
     from ltbench.models.backbones import _imagenet_weights
 
     monkeypatch.setenv("HOME", str(tmp_path))  # ~/.cache/clip

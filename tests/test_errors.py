@@ -9,16 +9,16 @@ import pytest
 import torch
 
 from ltbench.cli import main
-from ltbench.config import load_yaml
+from ltbench.config.layering import load_yaml
 from ltbench.engine.checkpoint import Position, read_checkpoint, save_checkpoint
 from ltbench.engine.trainer import Trainer
 from ltbench.errors import LtbenchError
 from ltbench.experiment import build_experiment, run_experiment
-from ltbench.resolve import resolve_config
+from ltbench.config.resolve import resolve_config
 from ltbench.models.backbones import BACKBONES
 from ltbench.paths import PACKAGED_CONFIGS
 from ltbench.registry import Registry
-from ltbench.suites import load_suite, suite_names
+from ltbench.launch.suites import load_suite, suite_names
 
 
 def one_sentence(error: pytest.ExceptionInfo) -> str:

@@ -15,9 +15,9 @@ from ltbench.data.base import ImageSubset
 from ltbench.data.content import images_digest
 from ltbench.data.image_files import ImageFiles
 from ltbench.engine.features import extract_features
-from ltbench.engine.prediction import place
+from ltbench.engine.prediction import place_on_device
 from ltbench.experiment import build_experiment
-from ltbench.resolve import resolve_config
+from ltbench.config.resolve import resolve_config
 
 TEST_COLOURS = [(255, 0, 0), (0, 0, 255)]
 
@@ -43,7 +43,7 @@ def features(root: Path, tmp_path: Path) -> tuple[torch.Tensor, torch.Tensor]:
         f"dataset.root={root}", "model.pretrained=false", "model.freeze=all", "train.feature_cache=true",
         "input.augment=none", "input.size=32", f"output.root={tmp_path / 'runs'}", "train.device=cpu"])
     experiment = build_experiment(config)
-    inputs = place(config, experiment.dataset, experiment.parts)
+    inputs = place_on_device(config, experiment.dataset, experiment.parts)
     backbone = experiment.parts.model.backbone
     fresh = extract_features(backbone, experiment.dataset.test, inputs.test_transform, inputs.device, 8, None, "x")
     return inputs.features(backbone, "test"), fresh

@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ltbench import fileio
+from ltbench.fileio import atomic as fileio
 from ltbench.errors import LtbenchError
-from ltbench.fileio import atomic_write, to_json, write_json, write_text
-from ltbench.fs_errors import check_writable, guard
-from ltbench.tempfiles import HOST, PATTERN, pid_alive, sweep_stale_temp_files
+from ltbench.fileio.atomic import atomic_write, to_json, write_json, write_text
+from ltbench.fileio.faults import check_writable, guard
+from ltbench.fileio.tempfiles import HOST, PATTERN, pid_alive, sweep_stale_temp_files
 
 
 def strict_load(text: str) -> object:

@@ -17,13 +17,22 @@ import ltbench
 
 PACKAGE = Path(ltbench.__file__).resolve().parent
 
-LAYERS = (  # bottom up; a module may import its own layer, lower ones and modules in no layer (config, registry...)
-    ("ltbench.data", "ltbench.models", "ltbench.losses", "ltbench.text"),  # the parts methods are made of
-    ("ltbench.methods",),
-    ("ltbench.engine", "ltbench.runs"),
-    ("ltbench.experiment",),
-    ("ltbench.saved_model", "ltbench.suites", "ltbench.launch", "ltbench.reports", "ltbench.report_commands",
-     "ltbench.cli"),
+LAYERS = (  # bottom up: (name, packages and modules); the one place the layering is declared (docs/architecture.md)
+    ("foundation", ("ltbench.errors", "ltbench.paths", "ltbench.progress", "ltbench._torchvision_compat",
+                    "ltbench.fileio")),
+    ("resolve", ("ltbench", "ltbench.registry", "ltbench.plugins", "ltbench.config")),  # no torch; ``ltbench``: the
+    # package's __init__ (__version__, the component table; its API names are imported lazily, not counted here)
+    ("io", ("ltbench.runs", "ltbench.pretrained", "ltbench.download", "ltbench.loggers", "ltbench.provenance")),
+    ("parts", ("ltbench.data", "ltbench.models", "ltbench.losses", "ltbench.text", "ltbench.evaluation",
+               "ltbench.metrics")),
+    ("methods", ("ltbench.methods",)),
+    ("engine", ("ltbench.engine",)),
+    ("experiment", ("ltbench.experiment",)),
+    ("views and launchers", ("ltbench.runs.reload", "ltbench.launch", "ltbench.reports", "ltbench.metrics.catalog",
+                             "ltbench.submissions", "ltbench.testing")),
+    ("recipes and leaderboard", ("ltbench.recipes", "ltbench.leaderboard")),
+    ("command line", ("ltbench.cli", "ltbench.metrics.commands", "ltbench.submissions.commands",
+                      "ltbench.leaderboard.command", "ltbench.__main__")),
 )
 
 def module_files(package: Path) -> dict[str, Path]:
@@ -84,17 +93,28 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 
 def layer(module: str) -> int | None:
-    """The index in ``LAYERS`` of ``module``'s layer; None for modules of no layer."""
-    for index, prefixes in enumerate(LAYERS):
-        if any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes):
-            return index
-    return None
+    """The index in ``LAYERS`` of ``module``'s layer, by the longest entry naming it or a package above it.
+
+    The root package's entry names its ``__init__`` only; None for a module in no layer.
+    """
+    matches = [(len(entry), index) for index, (_, entries) in enumerate(LAYERS) for entry in entries
+               if module == entry or ("." in entry and module.startswith(entry + "."))]
+    return max(matches)[1] if matches else None
+
+
+def unlayered(graph: dict[str, set[str]]) -> list[str]:
+    """The modules of no layer: a new module needs its place in ``LAYERS``."""
+    return sorted(module for module in graph if layer(module) is None)
 
 
 def climbs(graph: dict[str, set[str]]) -> list[str]:
-    """Imports from a module into a layer above its own."""
+    """Imports from a module into a layer above its own (modules of no layer count as the top one)."""
+    def level(module: str) -> int:
+        found = layer(module)
+        return len(LAYERS) if found is None else found
+
     return sorted(f"{module} -> {target}" for module, targets in graph.items() for target in targets
-                  if layer(module) is not None and layer(target) is not None and layer(target) > layer(module))
+                  if level(target) > level(module))
 
 def test_the_package_has_no_import_circle() -> None:
     assert find_cycle(import_graph(PACKAGE)) is None
@@ -102,6 +122,23 @@ def test_the_package_has_no_import_circle() -> None:
 
 def test_no_module_imports_a_layer_above_it() -> None:
     assert climbs(import_graph(PACKAGE)) == []
+
+
+def test_every_module_has_a_layer() -> None:
+    assert unlayered(import_graph(PACKAGE)) == []
+
+
+def test_a_module_outside_every_layer_is_named(tmp_path: Path) -> None:
+    package = write_package(tmp_path, {
+        "ltbench/__init__.py": "",
+        "ltbench/errors.py": "",
+        "ltbench/helpers.py": "from ltbench.errors import LtbenchError\n",
+        "ltbench/engine/__init__.py": "",
+        "ltbench/engine/trainer.py": "from ltbench.helpers import x\n",
+    })
+    graph = import_graph(package)
+    assert unlayered(graph) == ["ltbench.helpers"]
+    assert climbs(graph) == ["ltbench.engine.trainer -> ltbench.helpers"]
 
 
 def write_package(root: Path, files: dict[str, str]) -> Path:
@@ -116,11 +153,11 @@ def test_a_circle_through_a_function_level_import_is_found(tmp_path: Path, defer
     back = "def load():\n    from ltbench.experiment import build\n" if deferred else "from ltbench import experiment\n"
     package = write_package(tmp_path, {
         "ltbench/__init__.py": "",
-        "ltbench/experiment.py": "from ltbench.saved_model import save\n",
-        "ltbench/saved_model.py": back,
-        "ltbench/runs.py": "import ltbench.experiment\n",
+        "ltbench/experiment.py": "from ltbench.runs.reload import save\n",
+        "ltbench/runs/reload.py": back,
+        "ltbench/runs/run_dir.py": "import ltbench.experiment\n",
     })
-    assert find_cycle(import_graph(package)) == ["ltbench.experiment", "ltbench.saved_model", "ltbench.experiment"]
+    assert find_cycle(import_graph(package)) == ["ltbench.experiment", "ltbench.runs.reload", "ltbench.experiment"]
 
 
 def test_a_relative_import_and_a_method_reaching_into_the_engine_are_seen(tmp_path: Path) -> None:
@@ -136,3 +173,12 @@ def test_a_relative_import_and_a_method_reaching_into_the_engine_are_seen(tmp_pa
     assert graph["ltbench.engine.features"] == {"ltbench.engine.trainer"}
     assert find_cycle(graph) is None
     assert climbs(graph) == ["ltbench.methods.hp_dval -> ltbench.engine.features"]
+
+
+def test_the_architecture_page_maps_every_layer_entry_to_its_layer() -> None:
+    """docs/architecture.md's package map shows ``LAYERS`` as it is: every entry once, in its layer, in order."""
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    package_map = page.split("## Package map")[1].split("\n## ")[0]
+    rows = [line.split("|")[1:3] for line in package_map.splitlines() if line.startswith("| ") and "`ltbench" in line]
+    shown = [(name.strip(), entry.strip().strip("`")) for name, entry in rows]
+    assert shown == [(name, entry) for name, entries in LAYERS for entry in entries]

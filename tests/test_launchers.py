@@ -16,7 +16,7 @@ from ltbench.errors import LtbenchError
 from ltbench.reports import build_table, collect_runs, render_csv
 from ltbench.launch.launchers import run_suite
 from ltbench.reports.collect import manifest_run_dir
-from ltbench.suites import manifest_path
+from ltbench.launch.suites import manifest_path
 
 REPO = Path(__file__).resolve().parent.parent
 SUITE = """

@@ -17,9 +17,9 @@ from ltbench.leaderboard.boards import PAPER, SUBMISSION, Estimate, Row, build_b
 from ltbench.leaderboard.cards import card_page
 from ltbench.leaderboard.figures import figure_data
 from ltbench.leaderboard.site import write_site
-from ltbench.recipe_cards import find_card, load_cards
-from ltbench.recipe_check import compare
-from ltbench.recipe_command import card_config
+from ltbench.recipes.cards import find_card, load_cards
+from ltbench.recipes.check import compare
+from ltbench.recipes.render import card_config
 from ltbench.reports import build_table, collect_runs, load_reference
 from ltbench.reports.reference import METRICS
 from run_dirs import make_run
@@ -180,3 +180,17 @@ def test_figures_are_redrawn_when_a_number_changes(boards) -> None:
     board = boards["table1-mnist_lt"]
     changed = replace(board, frame=board.frame.assign(total_mean=board.frame["total_mean"] + 0.01))
     assert figure_data(board) == figure_data(replace(board)) != figure_data(changed)
+
+
+def test_rows_of_an_earlier_recipe_are_marked_as_the_table_marks_them(boards, root: Path, site: Path) -> None:
+    for suite in ("table1", "table2", "table3"):
+        table = build_table(collect_runs(manifests=[root / "suites" / f"{suite}_mnist_lt.json"]))
+        flagged = dict(zip(table["label"], table["earlier_recipe"]))
+        board = boards[f"{suite}-mnist_lt"]
+        page = (site / "boards" / f"{board.key}.html").read_text()
+        for row in board.rows:
+            if row.source == SUBMISSION:
+                continue
+            assert row.earlier_recipe == flagged[row.label] == ("[earlier recipe]" in row.label)
+            method_cell = page.split(f"rows/{board.key}/{row.slug}.html")[0].rsplit("<td", 1)[1]  # its <td ...>
+            assert ("earlier" in method_cell) == row.earlier_recipe, method_cell

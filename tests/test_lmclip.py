@@ -16,8 +16,8 @@ from ltbench.losses import build_loss
 from ltbench.losses.bal import lmclip_class_weights
 from ltbench.losses.contrastive import image_text_contrastive
 from ltbench.methods.lmclip import label_captions
-from ltbench.recipe_cards import RECIPES_DIR, load_card
-from ltbench.resolve import resolve_config
+from ltbench.config.resolve import resolve_config
+from ltbench.recipes.cards import RECIPES_DIR, load_card
 
 VOC_BAL = {"name": "bal", "gamma_neg": 9.8, "gamma_pos": 0.0, "clip": 0.05, "eps": 1e-8, "label_smoothing": 0.1,
            "weight_power": 1.35}

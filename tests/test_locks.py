@@ -9,14 +9,14 @@ import time
 import pytest
 
 from ltbench.errors import LtbenchError
-from ltbench.locks import RUN_LOCK_FILE, RunInProgress, run_lock, run_lock_holder
-from ltbench.suites import Manifest, Suite, SuiteRow
+from ltbench.fileio.locks import RUN_LOCK_FILE, RunInProgress, run_lock, run_lock_holder
+from ltbench.launch.suites import Manifest, Suite, SuiteRow
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOLD = """
 import sys, time
 from pathlib import Path
-from ltbench.locks import run_lock
+from ltbench.fileio.locks import run_lock
 with run_lock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(float(sys.argv[2]))
@@ -73,7 +73,7 @@ def test_a_dry_run_check_creates_nothing(tmp_path):
 RECORD = """
 import sys
 from pathlib import Path
-from ltbench.suites import Manifest, Suite, SuiteRow
+from ltbench.launch.suites import Manifest, Suite, SuiteRow
 rows = [SuiteRow(f"row{i}", "erm") for i in range(2)]
 manifest = Manifest(Suite("race", "", rows), "mnist_lt")
 row = rows[int(sys.argv[1])]
@@ -96,8 +96,8 @@ def test_two_processes_recording_into_one_manifest_keep_every_row(tmp_path, monk
 
 def test_ltbench_run_refuses_a_run_another_process_is_training(tmp_path, capsys):
     from ltbench.cli import main
-    from ltbench.runs import run_dir_of
-    from ltbench.resolve import resolve_config
+    from ltbench.runs.run_dir import run_dir_of
+    from ltbench.config.resolve import resolve_config
 
     argv = ["--train.epochs", "1", "--dataset.max_count", "100", "--dataset.num_test", "200",
             "--output.root", str(tmp_path)]

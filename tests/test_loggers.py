@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import yaml
 
-from ltbench.cli import main, split_overrides
+from ltbench.cli import main
+from ltbench.cli.options import split_overrides
 from ltbench.loggers import RunInfo, logger_names
-from ltbench.runs import config_id, flat_config
+from ltbench.runs.run_dir import config_id, flat_config
 
 TINY = ["--dataset.max_count", "120", "--dataset.num_test", "200", "--input.size", "32", "--train.epochs", "3",
         "--eval.interval", "1"]

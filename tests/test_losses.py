@@ -16,7 +16,7 @@ from ltbench.data.base import ClassStats
 from ltbench.errors import LtbenchError
 from ltbench.losses import build_loss
 from ltbench.losses.resample import db_logit_bias
-from ltbench.components import complete
+from ltbench.config.sections import complete
 from ltbench.registry import KINDS, LOSSES
 
 FREQ = [50, 10, 3, 1]

@@ -15,7 +15,7 @@ from ltbench.data.transforms import build_transform, to_float_images
 from ltbench.evaluation import chance_map
 from ltbench.experiment import build_experiment, run_experiment
 from ltbench.plugins import import_plugin_file
-from ltbench.resolve import resolve_config
+from ltbench.config.resolve import resolve_config
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "methods" / "examples" / "crt_drw.py"
 SMALL = ["dataset.max_count=100", "dataset.num_test=200"]

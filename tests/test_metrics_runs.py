@@ -11,7 +11,7 @@ import pytest
 from ltbench.cli import main
 from ltbench.metrics import evaluate_metrics
 from ltbench.metrics.scored import Scored
-from ltbench.runs import RunDir
+from ltbench.runs.run_dir import RunDir
 from run_dirs import make_run
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

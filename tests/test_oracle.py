@@ -1,8 +1,8 @@
-"""The test-selected number (ltbench/oracle.py); its table column is tested in test_reports.py."""
+"""The test-selected number (ltbench/runs/test_selected.py); its table column is tested in test_reports.py."""
 
 from __future__ import annotations
 
-from ltbench.oracle import ORACLE_LABEL, best_test_epoch
+from ltbench.runs.test_selected import ORACLE_LABEL, best_test_epoch
 
 
 def test_best_test_epoch_is_the_highest_test_map_after_the_given_epoch():

@@ -12,7 +12,7 @@ from ltbench.cli import main
 from ltbench.errors import LtbenchError
 from ltbench.paths import PACKAGED_CONFIGS, config_search_path, explicit_configs, find_config, resolve_base
 from ltbench.plugins import import_plugin_file, plugin_dirs
-from ltbench.suites import load_suite, suite_names
+from ltbench.launch.suites import load_suite, suite_names
 
 
 def write(path: Path, text: str) -> Path:

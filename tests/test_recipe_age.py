@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from ltbench.config import dump_yaml
-from ltbench.fileio import write_text
+from ltbench.config.layering import dump_yaml
+from ltbench.fileio.atomic import write_text
 from ltbench.launch.tasks import SuiteTask, task_config
 from ltbench.reports import build_table, collect_runs, find_manifests, render_markdown
 from ltbench.reports.table import NOTES
-from ltbench.suites import Manifest, load_suite
+from ltbench.launch.suites import Manifest, load_suite
 
 from run_dirs import make_run
 

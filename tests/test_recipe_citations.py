@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from ltbench.recipe_cards import card_files, find_card, load_card
-from ltbench.recipe_check import EQUAL, UNQUOTED, compare
-from ltbench.recipe_citations import check_card, check_setting, citations
-from ltbench.recipe_command import card_config
+from ltbench.recipes.cards import card_files, find_card, load_card
+from ltbench.recipes.check import EQUAL, UNQUOTED, compare
+from ltbench.recipes.citations import check_card, check_setting, citations
+from ltbench.recipes.render import card_config
 
 
 def test_citations_expand_ranges_lists_and_the_voc_coco_alternatives():

@@ -9,10 +9,10 @@ import pytest
 
 from ltbench.cli import main
 from ltbench.errors import LtbenchError
-from ltbench.recipe_cards import REQUIRED_SETTINGS, card_files, find_card, load_card, load_cards
-from ltbench.recipe_check import DIFFERS, EQUAL, MISMATCH, STALE, compare, same
-from ltbench.recipe_command import card_config
-from ltbench.recipe_docs import DOCS_FILE, render_docs
+from ltbench.recipes.cards import REQUIRED_SETTINGS, card_files, find_card, load_card, load_cards
+from ltbench.recipes.check import DIFFERS, EQUAL, MISMATCH, STALE, compare, same
+from ltbench.recipes.render import card_config
+from ltbench.recipes.docs import DOCS_FILE, render_docs
 from ltbench.reports.reference import REFERENCE_DATASETS, REFERENCE_DIR, load_reference
 
 # Published rows whose cards another branch writes (the CPRFL and CLIP rows); each name leaves this set when
@@ -130,4 +130,4 @@ def test_recipe_command_flags_a_mismatch_and_an_unknown_card(capsys):
 
 
 def test_docs_recipes_md_is_generated_from_the_cards():
-    assert DOCS_FILE.read_text() == render_docs(), "docs/recipes.md is stale: run python -m ltbench.recipe_docs"
+    assert DOCS_FILE.read_text() == render_docs(), "docs/recipes.md is stale: run python -m ltbench.recipes.docs"

@@ -1,12 +1,12 @@
 import pytest
 
-from ltbench.cli_overrides import split_overrides
-from ltbench.components import complete
-from ltbench.config import deep_merge, load_yaml, parse_overrides
+from ltbench.cli.options import split_overrides
+from ltbench.config.sections import complete
+from ltbench.config.layering import deep_merge, load_yaml, parse_overrides
 from ltbench.errors import LtbenchError
-from ltbench.runs import run_dir_of
+from ltbench.runs.run_dir import run_dir_of
 from ltbench.registry import Kind, Registry
-from ltbench.resolve import resolve_config
+from ltbench.config.resolve import resolve_config
 
 
 def make_kind() -> Kind:

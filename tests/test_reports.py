@@ -32,10 +32,10 @@ from ltbench.reports import (
     render_rich,
     write_tables,
 )
-from ltbench.oracle import ORACLE_LABEL
+from ltbench.runs.test_selected import ORACLE_LABEL
 from ltbench.reports.reference import METRICS, REFERENCE_DIR
-from ltbench.fileio import write_json
-from ltbench.runs import RunDir, config_id, read_run
+from ltbench.fileio.atomic import write_json
+from ltbench.runs.run_dir import RunDir, config_id, read_run
 from run_dirs import make_run
 
 # (dataset, method, encoder, seed) -> total/head/medium/tail mAP
@@ -340,7 +340,7 @@ def test_cli_table_and_plot_read_and_write_under_the_results_root(root: Path, tm
 
 
 def test_an_undefined_group_map_is_null_on_disk_and_nan_when_read(tmp_path: Path) -> None:
-    from ltbench.runs import read_run
+    from ltbench.runs.run_dir import read_run
 
     run = make_run(tmp_path, "r", "mnist_lt", "erm", 1, (30.0, float("nan"), 35.0, 28.0))
     assert json.loads((run / "metrics.json").read_text())["map"]["head"] is None  # strict JSON: no bare NaN
@@ -348,9 +348,9 @@ def test_an_undefined_group_map_is_null_on_disk_and_nan_when_read(tmp_path: Path
 
 
 def test_run_configs_read_back_as_pyyaml_reads_them(tmp_path: Path) -> None:
-    from ltbench.config import dump_yaml
-    from ltbench.resolve import resolve_config
-    from ltbench.fileio import load_yaml_text
+    from ltbench.config.layering import dump_yaml
+    from ltbench.config.resolve import resolve_config
+    from ltbench.fileio.atomic import load_yaml_text
 
     text = dump_yaml({**resolve_config("cprfl", "voc_lt"), "odd": [1.0e-4, None, "a: b", -0.0, 1e400, "2024-01-01"]})
     assert load_yaml_text(text) == yaml.safe_load(text)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from ltbench.cli import main
-from ltbench.components import complete
+from ltbench.config.sections import complete
 from ltbench.errors import LtbenchError
-from ltbench.runs import run_dir_of
+from ltbench.runs.run_dir import run_dir_of
 from ltbench.registry import DATASETS, KINDS
-from ltbench.resolve import resolve_config
+from ltbench.config.resolve import resolve_config
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import pytest
 
 from ltbench.experiment import build_experiment, run_experiment
 from ltbench.reports import collect_runs
-from ltbench.resolve import resolve_config
-from ltbench.runs import RunDir, RunReadError, RunUnfinished
+from ltbench.config.resolve import resolve_config
+from ltbench.runs.run_dir import RunDir, RunReadError, RunUnfinished
 from run_dirs import make_run
 
 

@@ -15,7 +15,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from clip_helpers import TINY_VIT
 from ltbench.cli import main
-from ltbench.clip_loading import random_clip
+from ltbench.pretrained.clip import random_clip
 from ltbench.engine.device import autocast
 from ltbench.engine.ema import make_ema
 from ltbench.engine.prediction import predict, predict_scores
@@ -27,8 +27,8 @@ from ltbench.experiment import build_experiment
 from ltbench.methods.base import SplitModel
 from ltbench.models.clip_heads import ZeroShotHead
 from ltbench.models.cprfl import CPRFLHead
-from ltbench.resolve import resolve_config
-from ltbench.runs import read_scores, write_scores
+from ltbench.config.resolve import resolve_config
+from ltbench.runs.run_dir import read_scores, write_scores
 from ltbench.text.tower import TrainableTextTower
 
 CLASSES, WIDTH = 4, 8

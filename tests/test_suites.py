@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 import yaml
 
-import ltbench.suites as suites
+import ltbench.launch.suites as suites
 from ltbench.engine.trainer import Trainer
 from ltbench.errors import LtbenchError
 from ltbench.paths import PACKAGED_CONFIGS

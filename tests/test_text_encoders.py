@@ -14,7 +14,7 @@ from ltbench.errors import LtbenchError
 from ltbench.registry import TEXT_ENCODERS
 from ltbench.text import encode_cached
 from ltbench.text.cache import cache_dir, cache_key
-from ltbench.clip_loading import open_clip_module as _open_clip
+from ltbench.pretrained.clip import open_clip_module as _open_clip
 from ltbench.text.clip import OpenClipTextEncoder
 
 TEMPLATE = "a photo of a {}."

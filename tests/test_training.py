@@ -10,7 +10,7 @@ from ltbench.engine.trainer import Trainer
 from ltbench.errors import LtbenchError
 from ltbench.evaluation import chance_map, evaluate
 from ltbench.experiment import build_experiment, run_experiment
-from ltbench.resolve import resolve_config
+from ltbench.config.resolve import resolve_config
 
 
 def small_config(tmp_path, method="erm", *extra):

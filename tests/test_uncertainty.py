@@ -19,8 +19,8 @@ from ltbench.reports.bootstrap import BATCH, ResampledAP, RunSample, bootstrap_r
 from ltbench.reports.reference import METRICS
 from ltbench.reports.styles import style
 from ltbench.reports.uncertainty import RowSample, difference, row_intervals
-from ltbench.runs import write_scores
-from ltbench.suites import Manifest, Suite, SuiteRow
+from ltbench.runs.run_dir import write_scores
+from ltbench.launch.suites import Manifest, Suite, SuiteRow
 from run_dirs import GROUPS, make_run
 
 N_TEST = 300

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from ltbench.resolve import resolve_config
+from ltbench.config.resolve import resolve_config
 
 REPO = Path(__file__).resolve().parent.parent
 WHEEL_SOURCES = ("pyproject.toml", "README.md", "ltbench")
@@ -69,7 +69,7 @@ def test_wheel_installs_and_runs_from_an_empty_folder(tmp_path: Path) -> None:
            if key not in ("PYTHONPATH", "LTBENCH_CONFIGS", "LTBENCH_PLUGINS", "LTBENCH_DATA")}
     env.update(LTBENCH_RESULTS=str(tmp_path / "results"), LTBENCH_CACHE=str(tmp_path / "cache"), HF_HUB_OFFLINE="1")
 
-    probe = ("import json, ltbench; from ltbench.resolve import resolve_config; "
+    probe = ("import json, ltbench; from ltbench.config.resolve import resolve_config; "
              "print(json.dumps([ltbench.__file__, resolve_config('cprfl', 'voc_lt')]))")
     module_file, config = json.loads(call(venv / "bin" / "python", "-c", probe, cwd=work, env=env))
     assert Path(module_file).resolve().is_relative_to(venv.resolve())  # not the repository's code

@@ -117,7 +117,7 @@ class StepSeeder:
 @contextmanager
 def tiny_text_clip() -> Iterator[None]:
     """ltbench's CLIP text encoder gets a random tiny CLIP (seeded by the global seed) instead of RN50's file."""
-    from ltbench.clip_loading import ClipWeights, open_clip_module, random_clip
+    from ltbench.pretrained.clip import ClipWeights, open_clip_module, random_clip
 
     with mock.patch.object(ClipWeights, "load", lambda self: random_clip(TINY_CLIP)[0]), \
             mock.patch.object(ClipWeights, "tokenizer", lambda self: open_clip_module().get_tokenizer("RN50")), \
@@ -135,7 +135,7 @@ def ltbench_parts() -> tuple[dict[str, Any], Any, Any]:
     from ltbench.methods.base import MethodContext
     from ltbench.plugins import load_plugins
     from ltbench.registry import METHODS
-    from ltbench.resolve import resolve_config
+    from ltbench.config.resolve import resolve_config
 
     load_plugins()
     config = resolve_config("cprfl", "voc_lt", "cprfl_code", overrides=OVERRIDES)
@@ -160,7 +160,7 @@ def ltbench_side() -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     from ltbench.engine.prediction import predict_scores
     from ltbench.engine.trainer import Trainer
     from ltbench.methods.base import SCORE_FUNCTIONS, EpochInfo
-    from ltbench.runs import RunDir
+    from ltbench.runs.run_dir import RunDir
 
     config, dataset, parts = ltbench_parts()
     names = name_map(parts.model)

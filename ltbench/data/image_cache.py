@@ -22,13 +22,13 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ltbench.cache_check import CorruptCache, load_cached
+from ltbench.fileio.cache_check import CorruptCache, load_cached
 from ltbench.data.base import ImageSource, Split
 from ltbench.data.image_files import ImageFiles, decode_rgb
 from ltbench.progress import progress_bar
 from ltbench.errors import LtbenchError
 from ltbench.paths import cache_root
-from ltbench.fileio import atomic_write, write_json
+from ltbench.fileio.atomic import atomic_write, write_json
 
 FORMAT_VERSION = 1  # bump when the stored pixels would change (resize filter, layout)
 RESIZE = "PIL bilinear, aspect ratio ignored"

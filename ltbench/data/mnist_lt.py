@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ltbench.cache_check import CorruptCache, check_zip, load_cached
+from ltbench.fileio.cache_check import CorruptCache, check_zip, load_cached
 from ltbench.data.arrays import ArrayImages
 from ltbench.data.base import LTDataset, Split
 from ltbench.paths import cache_root
 from ltbench.registry import DATASETS
-from ltbench.fileio import atomic_write, digest
+from ltbench.fileio.atomic import atomic_write, digest
 
 CLASS_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 CELL = 28

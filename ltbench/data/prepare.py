@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ltbench.components import complete
+from ltbench.config.sections import complete
 from ltbench.data import coco, voc  # noqa: F401  (registers voc_lt and coco_lt)
 from ltbench.data.image_cache import check_cache_size, open_cache
 from ltbench.data.split_files import CANONICAL

@@ -17,7 +17,6 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ltbench._torchvision_compat import ensure_torchvision_importable
 from ltbench.download.fetch import Checksum, Remote
 
 TARGETS = ("voc", "coco", "splits", "weights")
@@ -59,6 +58,8 @@ class Target:
 
 def voc(root: Path) -> Target:
     """VOC2007 test and VOC2012 trainval (what voc_lt reads), from torchvision's table, unpacked into ``root``."""
+    from ltbench._torchvision_compat import ensure_torchvision_importable
+
     ensure_torchvision_importable()
     from torchvision.datasets.voc import DATASET_YEAR_DICT
 
@@ -84,7 +85,8 @@ def weights(folder: Path | None) -> Target:
     """torchvision's ResNet-50/101 and OpenAI's CLIP RN50 and ViT-B/16, where ltbench looks (or all in ``folder``)."""
     import torch.hub
 
-    from ltbench.clip_loading import open_clip_module
+    from ltbench._torchvision_compat import ensure_torchvision_importable
+    from ltbench.pretrained.clip import open_clip_module
 
     ensure_torchvision_importable()
     import torchvision.models

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ltbench.components import complete, laid_over
+from ltbench.config.sections import complete, laid_over
 from ltbench.engine.distributed import LossComputer
 from ltbench.methods.base import Stage
 from ltbench.registry import Kind

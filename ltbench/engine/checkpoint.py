@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from ltbench.errors import LtbenchError
-from ltbench.fileio import atomic_write
+from ltbench.fileio.atomic import atomic_write
 
 
 def trained_state(module: nn.Module, frozen: Collection[str], prefix: str = "") -> dict[str, torch.Tensor]:

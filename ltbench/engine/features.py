@@ -15,15 +15,15 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ltbench.cache_check import CorruptCache, check_zip, load_cached
+from ltbench.fileio.cache_check import CorruptCache, check_zip, load_cached
 from ltbench.data.base import Split
 from ltbench.data.loading import SplitDataset, make_loader
 from ltbench.data.transforms import Transform, to_float_images
 from ltbench.engine.device import autocast
 from ltbench.progress import progress_bar
 from ltbench.paths import cache_root
-from ltbench.fileio import atomic_write, digest, tensors_digest
-from ltbench.locks import file_lock
+from ltbench.fileio.atomic import atomic_write, digest, tensors_digest
+from ltbench.fileio.locks import file_lock
 
 
 @torch.no_grad()

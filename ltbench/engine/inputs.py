@@ -24,9 +24,9 @@ from ltbench.data.transforms import build_transform, to_float_images
 from ltbench.engine.device import amp_dtype
 from ltbench.engine.features import cached_features, extract_features, weights_digest
 from ltbench.errors import LtbenchError
-from ltbench.fileio import digest
+from ltbench.fileio.atomic import digest
 from ltbench.methods.base import MethodParts, Stage
-from ltbench.components import build
+from ltbench.config.sections import build
 from ltbench.engine.active_stage import stage_section
 from ltbench.registry import KINDS
 

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ltbench.components import build
+from ltbench.config.sections import build
 from ltbench.engine.onecycle import one_cycle
 from ltbench.registry import KINDS, OPTIMIZERS, SCHEDULES
 

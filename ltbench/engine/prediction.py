@@ -1,7 +1,7 @@
 """Test-set scores: the head's float32 logits through the method's score function.
 
 Training's evaluations and the re-evaluation of a saved run both place the
-model (``place``) and predict (``predict``) through this module, so a reloaded
+model (``place_on_device``) and predict (``predict``) through this module, so a reloaded
 run reproduces its scores to the last digit.
 
 Only the backbone runs under autocast. The head gets float32 features and runs
@@ -25,7 +25,7 @@ from ltbench.engine.inputs import Inputs
 from ltbench.methods.base import SCORE_FUNCTIONS, MethodParts, SplitModel, Stage
 
 
-def place(config: dict[str, Any], dataset: LTDataset, parts: MethodParts) -> Inputs:
+def place_on_device(config: dict[str, Any], dataset: LTDataset, parts: MethodParts) -> Inputs:
     """Put the method's model on the config's device (and thread count); return what feeds it there."""
     train = config["train"]
     device = pick_device(train["device"])

@@ -24,14 +24,14 @@ from ltbench.engine.device import amp_dtype, autocast
 from ltbench.engine.ema import make_ema
 from ltbench.engine.active_stage import ActiveStage, set_train_modes, stage_section
 from ltbench.engine.optim import build_optimizer, build_scheduler, decay_groups
-from ltbench.engine.prediction import place, predict
+from ltbench.engine.prediction import place_on_device, predict
 from ltbench.errors import LtbenchError
 from ltbench.evaluation import evaluate
 from ltbench.loggers import LoggerGroup
 from ltbench.methods.base import BatchInputs, EpochInfo, MethodParts
 from ltbench.progress import console, progress_bar
 from ltbench.registry import KINDS
-from ltbench.runs import RunDir
+from ltbench.runs.run_dir import RunDir
 
 
 def seed_everything(seed: int) -> None:
@@ -66,7 +66,7 @@ class Trainer:
         self.config, self.dataset, self.parts, self.rundir = config, dataset, parts, rundir
         self.loggers = LoggerGroup()  # experiment trackers fed each epoch's history row (the experiment sets them)
         self.train_cfg = config["train"]
-        self.inputs = place(config, dataset, parts)
+        self.inputs = place_on_device(config, dataset, parts)
         self.device, self.amp = self.inputs.device, self.inputs.amp
         self.dtype = amp_dtype(self.train_cfg["amp"])
         self.model = parts.model

@@ -13,7 +13,7 @@ from ltbench.launch.tasks import SuiteTask, TaskResult, plan_task, reuse_finishe
 from ltbench.paths import results_root
 from ltbench.plugins import load_plugins
 from ltbench.registry import DATASETS
-from ltbench.suites import load_suite, manifest_path
+from ltbench.launch.suites import load_suite, manifest_path
 
 
 @dataclass

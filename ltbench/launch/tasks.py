@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ltbench.config import Config, deep_merge
+from ltbench.config.layering import Config, deep_merge
 from ltbench.data.base import LTDataset
 from ltbench.errors import LtbenchError
 from ltbench.experiment import format_map, run_config
-from ltbench.locks import RunInProgress
+from ltbench.fileio.locks import RunInProgress
 from ltbench.progress import console
-from ltbench.resolve import resolve_config
-from ltbench.runs import RunDir, run_dir_of
-from ltbench.suites import Manifest, Suite, failure_prefix, load_suite
+from ltbench.config.resolve import resolve_config
+from ltbench.runs.run_dir import RunDir, run_dir_of
+from ltbench.launch.suites import Manifest, Suite, failure_prefix, load_suite
 
 
 @dataclass(frozen=True)

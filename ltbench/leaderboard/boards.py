@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 
 from ltbench.leaderboard import checkpoints
-from ltbench.recipe_cards import Card, load_cards
+from ltbench.recipes.cards import Card, load_cards
 from ltbench.reports.collect import Collection, collect_runs, manifest_run_dir
 from ltbench.reports.reference import (
     METRICS, REFERENCE_DATASETS, REFERENCE_DIR, PublishedRow, Reference, dataset_rank, load_reference,
 )
 from ltbench.reports.table import DATASET_TITLES, build_table
-from ltbench.runs import RunRecord, config_id
+from ltbench.runs.run_dir import RunRecord, config_id
 from ltbench.submissions.record import SOURCE as SUBMISSION_SOURCE, SUBMISSIONS_FOLDER
 
 LTBENCH, SUBMISSION, PAPER = "ltbench", "submission", "paper"
@@ -65,6 +65,7 @@ class Row:
     n: int | None = None
     seeds: str = ""
     smoke: bool = False
+    earlier_recipe: bool = False  # runs of an earlier recipe than the suite row resolves to now (``recipe_age``)
     best: dict[str, bool] = field(default_factory=dict)
     published: dict[str, float] = field(default_factory=dict)  # the published row this one reproduces
     published_source: str = ""
@@ -180,7 +181,8 @@ def _with_submissions(collection: Collection, submissions: Collection, dataset: 
             rows[ds, shown] = runs
             labels.append(shown)
             marked.add(shown)
-    return Collection(rows, labels, [dataset] if rows else [], collection.problems + submissions.problems), marked
+    return Collection(rows, labels, [dataset] if rows else [], collection.problems + submissions.problems,
+                      set(collection.earlier)), marked
 
 
 def _cards_by_row(cards: list[Card]) -> dict[tuple[str, str], list[Card]]:
@@ -217,7 +219,8 @@ def _run_row(record: dict[str, Any], collection: Collection, suite: str, submitt
               for m in METRICS}
     published = {m: record[f"{m}_published"] for m in METRICS} if record["published_source"] else {}
     return Row(label, source, "", values, checkpoint, n=int(record["n"]), seeds=record["seeds"],
-               smoke=bool(record["smoke"]), best={m: bool(record[f"{m}_best"]) for m in METRICS},
+               smoke=bool(record["smoke"]), earlier_recipe=bool(record.get("earlier_recipe", False)),
+               best={m: bool(record[f"{m}_best"]) for m in METRICS},
                published=published, published_source=record["published_source"],
                cards=cards.get((MAIN_SUITE if suite == OTHER_RUNS else suite, label), []) if source == LTBENCH else [],
             runs=runs)

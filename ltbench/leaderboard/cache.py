@@ -19,7 +19,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable
 
-from ltbench.fileio import atomic_write, digest, to_json
+from ltbench.fileio.atomic import atomic_write, digest, to_json
 from ltbench.paths import PACKAGE_DIR, cache_root, config_search_path
 
 FOLDER = "leaderboard"

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 from ltbench.leaderboard import checkpoints
 from ltbench.leaderboard.cache import cached_json
-from ltbench.recipe_cards import Card
-from ltbench.recipe_check import Verdict, compare, show_value
-from ltbench.recipe_command import card_config, published_lines
+from ltbench.recipes.cards import Card
+from ltbench.recipes.check import Verdict, compare, show_value
+from ltbench.recipes.render import card_config, published_lines
 
 
 @dataclass(frozen=True)

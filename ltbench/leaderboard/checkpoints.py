@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ltbench.recipe_cards import Card
+from ltbench.recipes.cards import Card
 
 LAST, VALIDATION, TEST, NOT_TRAINED, UNKNOWN = "last", "validation", "selected on test", "not trained", "not stated"
 SELECTIONS = {"final": LAST, "final-ema": f"{LAST} (EMA)"}  # an ltbench run's ``selection``

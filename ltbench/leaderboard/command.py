@@ -11,7 +11,7 @@ def cmd_leaderboard(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.leaderboard.boards import build_boards
     from ltbench.leaderboard.site import write_site
     from ltbench.paths import results_root
-    from ltbench.recipe_cards import load_cards
+    from ltbench.recipes.cards import load_cards
 
     root = Path(args.results) if args.results else results_root()
     boards = build_boards(root)

@@ -19,18 +19,18 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from ltbench.config import dump_yaml
+from ltbench.config.layering import dump_yaml
 from ltbench.errors import LtbenchError
-from ltbench.fileio import write_text
+from ltbench.fileio.atomic import write_text
 from ltbench.leaderboard.boards import PAPER, SUBMISSION, Board, Row, is_submission, run_code, run_config_id
 from ltbench.leaderboard.cards import CardPage, card_page, card_path, ltbench_values
 from ltbench.leaderboard.figures import draw_figures
-from ltbench.recipe_cards import Card
+from ltbench.recipes.cards import Card
 from ltbench.reports.bootstrap import RESAMPLES
 from ltbench.reports.reference import METRICS
 from ltbench.reports.render import DECIMALS, MISSING, display
 from ltbench.reports.table import DATASET_TITLES
-from ltbench.smoke import DAGGER
+from ltbench.runs.random_weights import DAGGER
 
 MARKER = ".ltbench-leaderboard"  # marks a folder this command wrote, so it may be replaced
 BOARD_COLUMNS = ("Method", "Source", *(m.capitalize() for m in METRICS), "n", "Checkpoint", "Published total",
@@ -111,7 +111,8 @@ def board_table(board: Board, root: str) -> Markup:
     for row in board.rows:
         name = row.label + (f" {DAGGER}" if row.smoke else "")
         record: dict[str, Any] = {"Method": _link(root + row_page(board, row), name), "Source": row.source}
-        css = {column: f"src-{row.source}" + (" smoke" if row.smoke else "") + (" text" if column in TEXT_COLUMNS else "")
+        css = {column: f"src-{row.source}" + (" smoke" if row.smoke else "") + (" earlier" if row.earlier_recipe else "")
+               + (" text" if column in TEXT_COLUMNS else "")
                + (" num" if column in UNBROKEN_COLUMNS else "") for column in BOARD_COLUMNS}
         for metric in METRICS:
             column = metric.capitalize()

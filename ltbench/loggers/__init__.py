@@ -120,7 +120,7 @@ def _measured(scalars: dict[str, Any]) -> dict[str, float]:
 
 def hyper_parameters(config: dict[str, Any]) -> dict[str, Any]:
     """The resolved config as flat ``section.key`` hyper-parameters; lists and nulls as their YAML text."""
-    from ltbench.runs import flat_config
+    from ltbench.runs.run_dir import flat_config
 
     return {key: value if isinstance(value, (bool, int, float, str)) else str(value)
             for key, value in flat_config(config).items()}

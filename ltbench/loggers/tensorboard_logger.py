@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ltbench.config import dump_yaml
+from ltbench.config.layering import dump_yaml
 from ltbench.loggers import Record, RunInfo, epoch_scalars, final_scalars, hyper_parameters
 from ltbench.registry import LOGGERS
 

@@ -11,7 +11,7 @@ from ltbench.errors import LtbenchError
 from ltbench.losses import (  # noqa: F401  (registers)
     asl, bal, basic, distribution_balanced, focal, ldam, logit_adjusted, mfm, two_way,
 )
-from ltbench.components import build
+from ltbench.config.sections import build
 from ltbench.registry import KINDS, LOSSES
 
 

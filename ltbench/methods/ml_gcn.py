@@ -5,14 +5,14 @@ from the ``text`` section's encoder (GloVe by default, read offline; the paper
 uses 300-d GloVe, ltbench's offline package has the 50-d vectors), the label
 graph from the training split's co-occurrence counts with the paper's
 binarisation (``threshold``, tau 0.4) and re-weighting (``p``, 0.2), see
-``ltbench.models.mlgcn``. The loss defaults to the multi-label soft margin
+``ltbench.models.ml_gcn``. The loss defaults to the multi-label soft margin
 loss the paper trains with; any registered loss can replace it.
 """
 
 from __future__ import annotations
 
 from ltbench.methods.base import MethodContext, MethodParts, SplitModel
-from ltbench.models.mlgcn import MLGCNHead, cooccurrence_adjacency
+from ltbench.models.ml_gcn import MLGCNHead, cooccurrence_adjacency
 from ltbench.registry import METHODS
 
 

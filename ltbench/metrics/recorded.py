@@ -17,7 +17,7 @@ import numpy as np
 from ltbench.errors import LtbenchError
 from ltbench.metrics import DEFAULT, evaluate_metrics, get_metric, metric_values
 from ltbench.metrics.scored import REPORTED, Scored
-from ltbench.runs import RunDir, RunReadError, RunRecord
+from ltbench.runs.run_dir import RunDir, RunReadError, RunRecord
 
 RECORD_KEY = "metrics"  # where metrics.json keeps every metric but mAP
 

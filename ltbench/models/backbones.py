@@ -19,7 +19,7 @@ from torch import nn
 
 from ltbench._torchvision_compat import ensure_torchvision_importable
 from ltbench.errors import LtbenchError, check_choice
-from ltbench.hub_cache import cached_weights, download_hub_file
+from ltbench.pretrained.hub_cache import cached_weights, download_hub_file
 from ltbench.paths import existing_file
 from ltbench.registry import BACKBONES
 

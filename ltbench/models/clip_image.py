@@ -13,7 +13,7 @@ any backbone's; CLIP heads split it with ``split_tokens``.
   dense-CLIP reading of MaskCLIP, Zhou et al. ECCV 2022): CLIP never trained
   that path per position, so those tokens are weaker than ViT patches.
 
-Weights load exactly as the CLIP text encoder's (``ltbench.clip_loading``),
+Weights load exactly as the CLIP text encoder's (``ltbench.pretrained.clip``),
 named by the ``model`` section (``model.weights``, ``model.allow_download``).
 ``model.config`` instead builds the same classes from a small open_clip
 model-config dict with random weights, which is what tests use
@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ltbench.clip_loading import ClipWeights, open_clip_module, random_clip
+from ltbench.pretrained.clip import ClipWeights, open_clip_module, random_clip
 from ltbench.errors import check_choice
 from ltbench.models.backbones import IMAGENET_MEAN, IMAGENET_STD
 from ltbench.models.clip_text import ClipTextTower

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ltbench.clip_loading import Tokenizer
+from ltbench.pretrained.clip import Tokenizer
 
 
 class ClipTextTower(nn.Module):

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ltbench.clip_loading import open_clip_module
+from ltbench.pretrained.clip import open_clip_module
 from ltbench.models.clip_text import ClipTextTower
 
 LMPT_PROMPT_CHARS = 76  # LMPT's zero-shot baseline cuts its joined prompt string here

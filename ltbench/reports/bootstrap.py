@@ -29,7 +29,7 @@ from ltbench.errors import LtbenchError
 from ltbench.metrics import DEFAULT, metric_values
 from ltbench.metrics.scored import Scored
 from ltbench.reports.reference import METRICS
-from ltbench.runs import RunDir, RunReadError, RunRecord
+from ltbench.runs.run_dir import RunDir, RunReadError, RunRecord
 
 RESAMPLES = 1000  # bootstrap resamples of the test images
 SEED = 0  # the resamples are the same on every call, so a run's interval never changes between commands

@@ -26,8 +26,8 @@ from ltbench.errors import LtbenchError
 from ltbench.paths import results_root
 from ltbench.reports.recipe_age import EARLIER_RECIPE, CurrentRecipes
 from ltbench.reports.reference import METRICS, dataset_rank, default_label, label_rank
-from ltbench.smoke import run_is_smoke
-from ltbench.runs import (
+from ltbench.runs.random_weights import run_is_smoke
+from ltbench.runs.run_dir import (
     CONFIG_FILE, CONFIG_ID_IGNORES, METRICS_FILE, RunDir, RunReadError, RunRecord, config_id, flat_config,
     format_value,
 )

@@ -23,7 +23,7 @@ from ltbench.metrics.recorded import recorded_values
 from ltbench.reports.reference import METRICS
 from ltbench.reports.table import LEVEL_PCT
 from ltbench.reports.uncertainty import Difference, difference
-from ltbench.runs import RunDir, RunReadError, RunRecord, RunUnfinished, flat_config, format_value
+from ltbench.runs.run_dir import RunDir, RunReadError, RunRecord, RunUnfinished, flat_config, format_value
 
 ABSENT = "–"
 

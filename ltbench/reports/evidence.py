@@ -15,14 +15,14 @@ from typing import Hashable, TypeVar
 import numpy as np
 
 from ltbench.errors import LtbenchError
-from ltbench.fileio import atomic_write, digest
+from ltbench.fileio.atomic import atomic_write, digest
 from ltbench.metrics import DEFAULT
 from ltbench.metrics.recorded import recorded_values
 from ltbench.paths import cache_root
 from ltbench.reports.bootstrap import RESAMPLES, SEED, RunSample, bootstrap_runs, read_sample, test_set_key
 from ltbench.reports.collect import Collection, RowKey
 from ltbench.reports.uncertainty import RowSample
-from ltbench.runs import RunRecord
+from ltbench.runs.run_dir import RunRecord
 
 Key = TypeVar("Key", bound=Hashable)
 REPLICATES_VERSION = 1  # bump when the computation of the replicates changes

@@ -18,11 +18,11 @@ from matplotlib.ticker import MaxNLocator, NullLocator
 
 from ltbench.data.groups import HEAD_MIN, TAIL_MAX
 from ltbench.errors import LtbenchError
-from ltbench.fileio import atomic_write
+from ltbench.fileio.atomic import atomic_write
 from ltbench.reports.collect import Collection
 from ltbench.reports.styles import style
 from ltbench.reports.table import DATASET_TITLES
-from ltbench.smoke import DAGGER
+from ltbench.runs.random_weights import DAGGER
 
 GROUP_SHADES = (("tail", "#d62728"), ("medium", "#ff7f0e"), ("head", "#2ca02c"))
 FORMATS = ("png", "pdf")

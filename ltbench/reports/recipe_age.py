@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ltbench.errors import LtbenchError
-from ltbench.runs import RunRecord, config_id
+from ltbench.runs.run_dir import RunRecord, config_id
 
 EARLIER_RECIPE = "earlier recipe"  # what a table row's label says of such runs
 

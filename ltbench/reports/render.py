@@ -16,11 +16,11 @@ import pandas as pd
 import rich.table
 from rich.text import Text
 
-from ltbench.fileio import write_text
-from ltbench.oracle import ORACLE_LABEL
+from ltbench.fileio.atomic import write_text
+from ltbench.runs.test_selected import ORACLE_LABEL
 from ltbench.reports.reference import METRICS
 from ltbench.reports.table import DATASET_TITLES
-from ltbench.smoke import DAGGER
+from ltbench.runs.random_weights import DAGGER
 
 DECIMALS = 2
 MISSING = "–"

@@ -20,15 +20,15 @@ import pandas as pd
 
 from ltbench.metrics import DEFAULT, Metric, get_metric
 from ltbench.metrics.recorded import recorded_values
-from ltbench.oracle import ORACLE_LABEL, best_test_epoch
+from ltbench.runs.test_selected import ORACLE_LABEL, best_test_epoch
 from ltbench.reports.bootstrap import LEVEL, RESAMPLES
 from ltbench.reports.collect import Collection
 from ltbench.reports.evidence import row_samples
 from ltbench.reports.recipe_age import EARLIER_RECIPE
 from ltbench.reports.reference import METRICS, Reference
 from ltbench.reports.uncertainty import not_worse_than_top, row_intervals
-from ltbench.runs import RunRecord
-from ltbench.smoke import DAGGER
+from ltbench.runs.run_dir import RunRecord
+from ltbench.runs.random_weights import DAGGER
 
 DATASET_TITLES = {"voc_lt": "VOC-LT", "coco_lt": "COCO-LT", "mnist_lt": "MNIST-LT"}
 LEVEL_PCT = round(LEVEL * 100)

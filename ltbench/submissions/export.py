@@ -14,7 +14,7 @@ import numpy as np
 
 from ltbench.errors import LtbenchError
 from ltbench.reports.reference import default_label
-from ltbench.runs import RunDir, RunReadError, RunRecord
+from ltbench.runs.run_dir import RunDir, RunReadError, RunRecord
 from ltbench.submissions.format import Submission, write_submission
 from ltbench.submissions.record import SOURCE
 from ltbench.submissions.split import load_eval_split

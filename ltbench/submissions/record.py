@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 
 from ltbench.evaluation import classes_without_test_positives, evaluate
-from ltbench.fileio import digest, write_json
+from ltbench.fileio.atomic import digest, write_json
 from ltbench.metrics import evaluate_metrics
 from ltbench.metrics.scored import Scored as MetricScores
 from ltbench.paths import results_root
 from ltbench.provenance import code_version
 from ltbench.reports.reference import METRICS
-from ltbench.runs import FINISHED, RunDir, config_id
+from ltbench.runs.run_dir import FINISHED, RunDir, config_id
 from ltbench.submissions.format import Submission, read_submission
 from ltbench.submissions.match import check_dataset, scores_in_split_order
 from ltbench.submissions.split import EvalSplit, load_eval_split

@@ -57,7 +57,7 @@ def load_eval_split(dataset: str, config: dict[str, Any] | None = None) -> EvalS
     """The test split of ``dataset`` as a run of its base preset sees it (``config``: a resolved config instead)."""
     from ltbench.experiment import build_dataset
     from ltbench.plugins import load_plugins
-    from ltbench.resolve import resolve_config
+    from ltbench.config.resolve import resolve_config
 
     load_plugins()  # registers the datasets, as building an experiment does
     config = config if config is not None else resolve_config(dataset=dataset)

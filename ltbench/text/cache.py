@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ltbench.cache_check import CorruptCache, load_cached
+from ltbench.fileio.cache_check import CorruptCache, load_cached
 from ltbench.errors import LtbenchError
-from ltbench.fileio import atomic_write, digest, write_json
+from ltbench.fileio.atomic import atomic_write, digest, write_json
 from ltbench.paths import cache_root
 from ltbench.text.base import TextEncoder
 

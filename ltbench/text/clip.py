@@ -1,6 +1,6 @@
 """CLIP text towers through open_clip, with weights only from where the user allows.
 
-Weights are found as ``ltbench.clip_loading.ClipWeights`` says (the
+Weights are found as ``ltbench.pretrained.clip.ClipWeights`` says (the
 ``text.weights`` file, the open_clip / Hugging Face cache, or a download only
 with ``text.allow_download``), the same way as CLIP's image side.
 
@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from ltbench.clip_loading import ClipWeights, Tokenizer, open_clip_module
+from ltbench.pretrained.clip import ClipWeights, Tokenizer, open_clip_module
 from ltbench.errors import LtbenchError
 from ltbench.registry import TEXT_ENCODERS
 from ltbench.text.tower import TrainableTextTower

@@ -1,0 +1,1 @@
+"""Pretrained weights from where the user allows: library caches found without the network, open_clip models."""
