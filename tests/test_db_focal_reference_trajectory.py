@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from benchmarks.lockstep import db_focal, record
-from ltbench.recipe_cards import find_card
+from ltbench.recipes.cards import find_card
 
 
 def test_db_focal_loss_reference_trajectory():

@@ -79,7 +79,7 @@ def ltbench_side(class_freq: list[int], num_train: int) -> dict[str, Any]:
     from ltbench.data.base import ClassStats
     from ltbench.losses import build_loss
     from ltbench.plugins import load_plugins
-    from ltbench.resolve import resolve_config
+    from ltbench.config.resolve import resolve_config
 
     load_plugins()
     config = resolve_config("db_focal", "voc_lt")
