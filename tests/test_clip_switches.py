@@ -32,6 +32,11 @@ def test_pil_bilinear_resize_is_torchvision_s_resize_of_a_pil_image():
     ours = clip_image_transform(224, resize="pil_bilinear")(image).permute(1, 2, 0).numpy()
     authors = np.asarray(transforms.Resize((224, 224))(Image.fromarray(image)))  # lmpt/imagelist.py:56
     np.testing.assert_array_equal(ours, authors)
+    np.testing.assert_array_equal(ours, np.asarray(Image.fromarray(image).resize((224, 224), Image.BILINEAR)))
+    crop = clip_image_transform(224, crop=True, resize="pil_bicubic")(image).permute(1, 2, 0).numpy()
+    clip_preprocess = transforms.Compose([transforms.Resize(224, transforms.InterpolationMode.BICUBIC),
+                                          transforms.CenterCrop(224)])  # clip/clip.py _transform, before ToTensor
+    np.testing.assert_array_equal(crop, np.asarray(clip_preprocess(Image.fromarray(image))))
     bicubic = clip_image_transform(224)(image).permute(1, 2, 0).numpy()
     assert np.abs(bicubic.astype(int) - authors).max() > 0
 

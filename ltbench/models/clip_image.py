@@ -115,7 +115,7 @@ class ClipImageBackbone(nn.Module):
         return torch.cat([pooled.unsqueeze(1), local], dim=1)
 
 
-RESIZE_MODES = ("bicubic", "pil_bilinear")
+RESIZE_MODES = ("bicubic", "pil_bilinear", "pil_bicubic")
 
 
 def clip_image_transform(size: int, flip: bool = False, crop: bool = False,
@@ -124,10 +124,11 @@ def clip_image_transform(size: int, flip: bool = False, crop: bool = False,
 
     ``crop``: CLIP's own ``preprocess`` instead (clip/clip.py ``_transform``):
     the shorter side resized to ``size``, then the centre ``size`` x ``size``.
-    ``resize="pil_bilinear"``: PIL's bilinear resize to ``size`` x ``size``, as
-    torchvision's ``Resize((224, 224))`` on a PIL image computes it (LMPT's
-    loader, ``lmpt/imagelist.py:50,56``); torchvision's tensor bilinear differs
-    from PIL's by a grey level here and there.
+    ``resize="pil_bilinear"`` / ``"pil_bicubic"``: torchvision's resize (and
+    crop) of a PIL image, as the authors' loaders run it: LMPT's
+    ``Resize((224, 224))`` is PIL's bilinear (``lmpt/imagelist.py:50,56``), CLIP's
+    own preprocess PIL's bicubic (``clip/clip.py`` ``_transform``, LMPT's
+    zero-shot test). The tensor resize differs from PIL's by a grey level or two.
     """
     from ltbench._torchvision_compat import ensure_torchvision_importable
 
@@ -136,8 +137,8 @@ def clip_image_transform(size: int, flip: bool = False, crop: bool = False,
     from torchvision.transforms import InterpolationMode, v2
 
     bicubic = InterpolationMode.BICUBIC
-    if resize == "pil_bilinear":
-        steps = [_pil_bilinear(size)]
+    if resize != "bicubic":
+        steps = [_pil_resize(size, resize, crop)]
     else:
         steps = ([v2.Resize(size, interpolation=bicubic, antialias=True), v2.CenterCrop(size)] if crop
                  else [v2.Resize((size, size), interpolation=bicubic, antialias=True)])
@@ -149,15 +150,20 @@ def clip_image_transform(size: int, flip: bool = False, crop: bool = False,
     return transform
 
 
-def _pil_bilinear(size: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """uint8 3 x H x W -> 3 x size x size by PIL's bilinear resize (identity when the size is already right)."""
+def _pil_resize(size: int, mode: str, crop: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+    """uint8 3 x H x W -> 3 x size x size through torchvision's PIL path (``pil_bilinear`` | ``pil_bicubic``)."""
     from PIL import Image
+    from torchvision import transforms
+
+    interpolation = {"pil_bilinear": transforms.InterpolationMode.BILINEAR,
+                     "pil_bicubic": transforms.InterpolationMode.BICUBIC}[mode]
+    steps = ([transforms.Resize(size, interpolation), transforms.CenterCrop(size)] if crop
+             else [transforms.Resize((size, size), interpolation)])
+    pipeline = transforms.Compose(steps)
 
     def resize(image: torch.Tensor) -> torch.Tensor:
-        if image.shape[-2:] == (size, size):
-            return image
-        pil = Image.fromarray(image.permute(1, 2, 0).numpy())
-        return torch.from_numpy(np.asarray(pil.resize((size, size), Image.Resampling.BILINEAR)).copy()).permute(2, 0, 1)
+        pil = pipeline(Image.fromarray(image.permute(1, 2, 0).numpy()))
+        return torch.from_numpy(np.asarray(pil).copy()).permute(2, 0, 1)
 
     return resize
 
