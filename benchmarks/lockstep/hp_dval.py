@@ -72,7 +72,7 @@ def ltbench_parts(changed: tuple[str, ...] = ()) -> tuple[dict[str, Any], Any, A
     from ltbench.methods.base import MethodContext
     from ltbench.plugins import load_plugins
     from ltbench.registry import METHODS
-    from ltbench.resolve import resolve_config
+    from ltbench.config.resolve import resolve_config
 
     load_plugins()
     config = resolve_config("hp_dval", "voc_lt", "hp_dval_code", overrides=OVERRIDES + list(changed))
@@ -114,7 +114,7 @@ def ltbench_side(order: list[list[int]] | None = None,
     from ltbench.engine.prediction import predict_scores
     from ltbench.engine.trainer import Trainer
     from ltbench.methods.base import EpochInfo
-    from ltbench.runs import RunDir
+    from ltbench.runs.run_dir import RunDir
 
     config, dataset, parts = ltbench_parts(changed)
     names = name_map(parts.model)

@@ -122,7 +122,7 @@ def ltbench_parts(method: str, data: Scenario, folder: Path, changed: tuple[str,
     from ltbench.methods.base import MethodContext
     from ltbench.plugins import load_plugins
     from ltbench.registry import METHODS
-    from ltbench.resolve import resolve_config
+    from ltbench.config.resolve import resolve_config
 
     load_plugins()
     captions = folder / "captions.tsv"
@@ -207,7 +207,7 @@ def ltbench_side(method: str, order: list[list[int]] | None = None,
     from ltbench.engine.trainer import Trainer
     from ltbench.evaluation import average_precision
     from ltbench.methods.base import EpochInfo
-    from ltbench.runs import RunDir
+    from ltbench.runs.run_dir import RunDir
 
     data = scenario()
     order = order or [list(range(i, min(i + BATCH, TRAIN_IMAGES))) for i in range(0, TRAIN_IMAGES, BATCH)]

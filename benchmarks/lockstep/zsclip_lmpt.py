@@ -55,8 +55,8 @@ def ltbench_side(changed: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[st
     from ltbench.methods.base import MethodContext
     from ltbench.plugins import load_plugins
     from ltbench.registry import METHODS
-    from ltbench.resolve import resolve_config
-    from ltbench.runs import RunDir
+    from ltbench.config.resolve import resolve_config
+    from ltbench.runs.run_dir import RunDir
 
     load_plugins()
     data = scenario()
