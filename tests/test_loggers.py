@@ -212,7 +212,8 @@ def test_only_the_writing_rank_logs(tmp_path, monkeypatch):
 
     monkeypatch.setattr(experiment, "is_main_rank", lambda: False)
     monkeypatch.setattr(distributed, "is_main_rank", lambda: False)
-    monkeypatch.setattr("ltbench.loggers.open_loggers", lambda *a: pytest.fail("a non-zero rank opened loggers"))
+    monkeypatch.setattr(experiment, "open_loggers", lambda *a: pytest.fail("a non-zero rank opened loggers"))  # the
+    # name experiment.py imported, where the call happens
     overrides = split_overrides([*TINY, "--train.epochs", "1", "--output.root", str(tmp_path)])
     result = experiment.run("erm", "mnist_lt", overrides=[*overrides, "output.log=[tensorboard]"])
     assert result.metrics["map"]["total"] > 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -14,14 +13,14 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import REAL_SPLITS, needs_split_files
 from ltbench.cli import main
 from ltbench.data import split_files
 from ltbench.data.split_files import Canonical
 from ltbench.data.voc import voc_lt
 
 REPO = Path(__file__).resolve().parents[1]
-REAL_SPLITS = Path(os.environ.get("LTBENCH_SPLITS") or REPO.parent / "shared" / "splits")
-pytestmark = pytest.mark.skipif(not (REAL_SPLITS / "voc_lt").is_dir(), reason="split files not available")
+pytestmark = needs_split_files
 SCALE, NUM_TRAIN, NUM_TEST = 0.08, 240, 200
 
 _spec = importlib.util.spec_from_file_location("make_synthetic_voc", REPO / "benchmarks" / "make_synthetic_voc.py")
