@@ -65,6 +65,7 @@ def test_a_class_is_a_shape_in_its_own_colour(k: int, name: str) -> None:
     assert len(set(synthetic.PALETTE)) == 20
 
 
+@pytest.mark.slow
 def test_prepare_then_a_short_erm_run_beats_chance(tree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
     _, labels = published()
