@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.lockstep import cprfl, record
 from ltbench.recipes.cards import find_card
 
