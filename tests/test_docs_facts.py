@@ -169,3 +169,19 @@ def test_citation_names_every_paper_the_recipe_cards_cite_and_the_license_is_pyp
         assert (author, int(year)) in cited, f"the recipe cards cite {author} et al. {year}; CITATION.cff does not"
     for paper in set(re.findall(r"paper_source: ([A-Z][\w-]+) ", cards)) - {author for author, _ in cited}:
         assert paper in notes, f"the recipe cards cite {paper}; CITATION.cff does not"
+
+
+UPSTREAM_ISSUES = re.compile(r"(DB|DistributionBalancedLoss|LMPT|its) issues? #?\d")  # another project's tracker
+PROJECT_ISSUE = re.compile(r"\b[Ii]ssues? #?\d+")
+
+
+def test_no_text_cites_the_projects_own_issue_numbers() -> None:
+    """A reader cannot look up this project's internal issues: docs, code and comments say what instead."""
+    files = [*DOCS, *(ROOT / "ltbench").rglob("*.*"), *(ROOT / "tests").glob("*.py"),
+             *(ROOT / "benchmarks").rglob("*.py"), *(ROOT / "methods").rglob("*.py")]
+    for path in files:
+        if path.suffix not in (".py", ".md", ".yaml", ".csv") or path == Path(__file__):
+            continue
+        for line in path.read_text().splitlines():
+            cited = PROJECT_ISSUE.findall(UPSTREAM_ISSUES.sub("", line))
+            assert not cited, f"{path.relative_to(ROOT)} cites {cited[0]}: say what it found instead"

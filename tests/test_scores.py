@@ -3,6 +3,8 @@ non-finite scores stop a run (docs/scores.md)."""
 
 from __future__ import annotations
 
+import copy
+
 import contextlib
 
 import numpy as np
@@ -145,17 +147,36 @@ def _convnet() -> nn.Module:
     return nn.Sequential(nn.Conv2d(8, 4, 1), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(16, 3))
 
 
-def test_the_ema_averages_parameters_and_batchnorm_statistics_as_torch_does_bit_for_bit():
-    """What ltbench averaged before (torch's EMA of every parameter and buffer) is unchanged for such models."""
-    model, model_again = _convnet(), _convnet()
+class _AuthorsEma:
+    """The CPRFL and HP-DVAL authors' ModelEma update, written out: ``decay * ema + (1 - decay) * live`` per tensor."""
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.module, self.decay, self.updates = copy.deepcopy(model), decay, 0
+
+    def update_parameters(self, model: nn.Module) -> None:
+        decay = self.decay if self.updates else 0.0  # the first update starts the average (as torch's EMA does)
+        with torch.no_grad():
+            for ema, live in zip(self.module.state_dict().values(), model.state_dict().values()):
+                if ema.is_floating_point():
+                    ema.copy_(decay * ema + (1.0 - decay) * live)
+        self.updates += 1
+
+
+def test_the_ema_averages_parameters_and_batchnorm_statistics_as_the_authors_model_ema_bit_for_bit():
+    """Parameters and BatchNorm statistics averaged and rounded as the authors' ModelEma computes them (a lerp,
+    torch's own EMA, rounds differently); close to torch's EMA all the same."""
+    model, model_again, model_torch = _convnet(), _convnet(), _convnet()
     ema = make_ema(model, 0.9)
-    torch_ema = AveragedModel(model_again, multi_avg_fn=get_ema_multi_avg_fn(0.9), use_buffers=True)
+    authors_ema = _AuthorsEma(model_again, 0.9)
+    torch_ema = AveragedModel(model_torch, multi_avg_fn=get_ema_multi_avg_fn(0.9), use_buffers=True)
     _trained(model, ema)
-    _trained(model_again, torch_ema)
-    ours, theirs = ema.module.state_dict(), torch_ema.module.state_dict()
+    _trained(model_again, authors_ema)
+    _trained(model_torch, torch_ema)
+    ours, theirs, torch_s = ema.module.state_dict(), authors_ema.module.state_dict(), torch_ema.module.state_dict()
     for name, tensor in ours.items():
         if tensor.is_floating_point():
             assert torch.equal(tensor, theirs[name]), name
+            torch.testing.assert_close(tensor, torch_s[name])
     assert ours["1.num_batches_tracked"] == model[1].num_batches_tracked  # an integer buffer is the live one's
 
 

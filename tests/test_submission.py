@@ -130,13 +130,13 @@ def _edit(arrays: dict, split, case: str) -> None:
 
 
 BAD = {  # case -> words the sentence must hold
-    "unknown id": ["1 image ids that are not in mnist_lt's test split", "'test_99999'"],
+    "unknown id": ["has 1 image id not in mnist_lt's test split", "'test_99999'"],
     "missing id": ["lacks scores for 2 of the 1,000 test images", "'test_00998'"],
-    "repeated id": ["1 image ids more than once", "'test_00000'"],
+    "repeated id": ["lists 1 image id more than once", "'test_00000'"],
     "class order": ["another order", "position 2", "'three' where the split has 'two'"],
     "other classes": ["'ten'", "lacks 1 of its classes ('nine')"],
     "split version": ["another version of mnist_lt's test split"],
-    "nan": ["NaN or infinite for 1 images", "'test_00007'"],
+    "nan": ["NaN or infinite for 1 image (the first is 'test_00007')"],
     "shape": ["shape (1000, 9)", "1000 image ids and 10 classes"],
     "dtype": ["int64", "float32 or float64"],
     "float16": ["float16"],

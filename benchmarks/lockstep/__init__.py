@@ -1,1 +1,1 @@
-"""Lockstep recorders: the authors' training step beside ltbench's, from the same weights and batches (issue 27)."""
+"""Lockstep recorders: the authors' training step beside ltbench's, from the same weights and batches."""

@@ -20,7 +20,6 @@ see benchmarks/lockstep/README.md.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 import tempfile
@@ -330,19 +329,7 @@ def record_reference(checkout: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkout", type=Path, required=True, help="the authors' repository at the card's commit")
-    parser.add_argument("--out", type=Path, default=record.REFERENCE_DIR / f"{METHOD}.json")
-    parser.add_argument("--check", action="store_true", help="compare ltbench's side with --out instead of writing")
-    args = parser.parse_args()
-    torch.set_num_threads(1)  # one thread: the same machine type writes byte-identical JSON
-    if args.check:
-        reference = record.read_reference(METHOD)
-        ours, _ = ltbench_side()
-        print(record.compare(ours, reference["float32"], reference["noise_floor"]))
-        return
-    record.write_reference(args.out, record_reference(args.checkout))
-    print(f"wrote {args.out}")
+    record.command_line(__doc__.split("\n\n")[0], METHOD, record_reference, lambda reference: ltbench_side()[0])
 
 
 if __name__ == "__main__":

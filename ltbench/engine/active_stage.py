@@ -33,11 +33,15 @@ class ActiveStage:
 
 
 def set_train_modes(model: nn.Module, stage: Stage) -> None:
-    """Train mode, except modules none of whose parameters train in ``stage`` (their BatchNorm stays put)."""
+    """Train mode, except modules none of whose parameters train in ``stage`` (their BatchNorm stays put),
+    unless a module asks to follow the model into train mode (``frozen_mode == "train"``, LMPT's frozen RN50)."""
     model.train()
     if stage.train is None:
         return
+    follows = [name for name, module in model.named_modules() if getattr(module, "frozen_mode", None) == "train"]
     for name, module in model.named_modules():
+        if any(name == f or name.startswith(f + ".") for f in follows):
+            continue
         names = [f"{name}.{p}" if name else p for p, _ in module.named_parameters()]
         if names and not any(stage.trains(n) for n in names):
             module.eval()

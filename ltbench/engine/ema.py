@@ -41,7 +41,10 @@ class ExponentialAverage(AveragedModel):
                 group[0].append(target)
                 group[1].append(source.to(target.device))
             for targets, sources in groups.values():
-                torch._foreach_lerp_(targets, sources, 1 - self.decay)  # what torch's EMA averaging computes
+                # decay * ema + (1 - decay) * live, rounded as the authors' ModelEma computes it (CPRFL's and
+                # HP-DVAL's helper_functions.py): a lerp rounds differently, 5e-6 apart in HP-DVAL's fused scores
+                for target, source in zip(targets, sources):
+                    target.copy_(self.decay * target + (1.0 - self.decay) * source)
         self.n_averaged += 1
 
 

@@ -58,7 +58,8 @@ class Inputs:
         if self.setting is True and not stage.head_only:
             raise LtbenchError(f"train.feature_cache=true needs a stage that trains only the head; stage "
                                f"{stage.name!r} trains more (set model.freeze=all, or train.feature_cache=auto).")
-        return bool(self.setting) and stage.head_only and not self.augmented
+        follows = getattr(self.parts.model.backbone, "frozen_mode", None) == "train"  # batch-dependent features
+        return bool(self.setting) and stage.head_only and not self.augmented and not follows
 
     def cached_for_evaluation(self, last_stage: Stage | None) -> bool:
         """Evaluation may use cached features when the backbone did not train in the last stage (or at all)."""

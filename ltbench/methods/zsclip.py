@@ -12,7 +12,8 @@ resized, centre crop), and a softmax over classes per image at temperature 100
 (``zero_shot_clip/test.py`` ranks ``Softmax(dim=1)`` of the logits; ltbench
 ranks their log-softmax, which orders every class's images alike without
 underflowing to ties). Its test set skips unlabelled images: the
-``zsclip_lmpt`` dataset configs set ``dataset.test_images: labelled`` for that.
+``zsclip_lmpt`` dataset configs set ``dataset.test_images: labelled`` for that,
+and ``method.resize: pil_bicubic``, CLIP's preprocess on a PIL image.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ LMPT_TEMPERATURE = 100.0  # LMPT's baseline hard-codes CLIP's temperature
 
 
 @METHODS.register("zsclip", uses=("model",))
-def zsclip(ctx: MethodContext, preset: str = "ensemble", names: str | None = None) -> MethodParts:
+def zsclip(ctx: MethodContext, preset: str = "ensemble", names: str | None = None,
+           resize: str = "bicubic") -> MethodParts:
     """Zero-shot CLIP: 80-template ensemble, full class names, no training (preset lmpt_compat: LMPT's baseline); names: null = the preset's (annotation for lmpt_compat, else readable)."""
     check_choice("method.preset", preset, PRESETS)
     backbone = clip_backbone(ctx, "zsclip").freeze_all()
@@ -46,4 +48,5 @@ def zsclip(ctx: MethodContext, preset: str = "ensemble", names: str | None = Non
         head = ZeroShotHead(ensemble_text_embeddings(tower, class_names, templates), tower.logit_scale)
     no_training = nn.BCEWithLogitsLoss()  # required by the contract, never called: there is no stage
     return MethodParts(model=SplitModel(backbone, head), loss=no_training, stages=[],
-                       score="log_softmax" if compat else "logit", **clip_transforms(backbone, flip=False, crop=compat))
+                       score="log_softmax" if compat else "logit",
+                       **clip_transforms(backbone, flip=False, crop=compat, resize=resize))

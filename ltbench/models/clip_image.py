@@ -39,6 +39,7 @@ CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 MEAN_STD = {"clip": (CLIP_MEAN, CLIP_STD), "imagenet": (IMAGENET_MEAN, IMAGENET_STD)}
 FREEZE_MODES = ("none", "all")
+FROZEN_MODES = ("eval", "train")  # the mode a frozen tower is in while the model trains
 
 
 def split_tokens(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,9 +52,14 @@ class ClipImageBackbone(nn.Module):
     """CLIP's image tower with its own preprocessing; methods whose tower must not train call ``freeze_all``."""
 
     def __init__(self, clip: nn.Module, tokenizer: Callable, source: str, freeze: str = "none",
-                 bn_eval: bool = False, normalize: bool = True, mean_std: str = "clip") -> None:
+                 bn_eval: bool = False, normalize: bool = True, mean_std: str = "clip",
+                 frozen_mode: str = "eval") -> None:
         super().__init__()
         check_choice("model.freeze", freeze, FREEZE_MODES)
+        check_choice("model.frozen_mode", frozen_mode, FROZEN_MODES)
+        # train: a frozen tower follows the model into train mode, so RN50's BatchNorm normalises with batch
+        # statistics and updates its running ones, as LMPT's model.train() does (lmpt/train.py:184)
+        self.frozen_mode = frozen_mode
         check_choice("model.mean_std", mean_std, tuple(MEAN_STD))
         self.visual = clip.visual
         # persistent, so that the feature cache's weights digest tells the normalisations apart;
@@ -84,7 +90,7 @@ class ClipImageBackbone(nn.Module):
         return self._text[0]
 
     def train(self, mode: bool = True) -> "ClipImageBackbone":
-        super().train(mode and not self.frozen)
+        super().train(mode and (not self.frozen or self.frozen_mode == "train"))
         for module in self.modules() if self.bn_eval else ():  # RN50's BatchNorm statistics stay fixed
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 module.eval()
@@ -115,7 +121,7 @@ class ClipImageBackbone(nn.Module):
         return torch.cat([pooled.unsqueeze(1), local], dim=1)
 
 
-RESIZE_MODES = ("bicubic", "pil_bilinear")
+RESIZE_MODES = ("bicubic", "pil_bilinear", "pil_bicubic")
 
 
 def clip_image_transform(size: int, flip: bool = False, crop: bool = False,
@@ -124,10 +130,11 @@ def clip_image_transform(size: int, flip: bool = False, crop: bool = False,
 
     ``crop``: CLIP's own ``preprocess`` instead (clip/clip.py ``_transform``):
     the shorter side resized to ``size``, then the centre ``size`` x ``size``.
-    ``resize="pil_bilinear"``: PIL's bilinear resize to ``size`` x ``size``, as
-    torchvision's ``Resize((224, 224))`` on a PIL image computes it (LMPT's
-    loader, ``lmpt/imagelist.py:50,56``); torchvision's tensor bilinear differs
-    from PIL's by a grey level here and there.
+    ``resize="pil_bilinear"`` / ``"pil_bicubic"``: torchvision's resize (and
+    crop) of a PIL image, as the authors' loaders run it: LMPT's
+    ``Resize((224, 224))`` is PIL's bilinear (``lmpt/imagelist.py:50,56``), CLIP's
+    own preprocess PIL's bicubic (``clip/clip.py`` ``_transform``, LMPT's
+    zero-shot test). The tensor resize differs from PIL's by a grey level or two.
     """
     from ltbench._torchvision_compat import ensure_torchvision_importable
 
@@ -136,8 +143,8 @@ def clip_image_transform(size: int, flip: bool = False, crop: bool = False,
     from torchvision.transforms import InterpolationMode, v2
 
     bicubic = InterpolationMode.BICUBIC
-    if resize == "pil_bilinear":
-        steps = [_pil_bilinear(size)]
+    if resize != "bicubic":
+        steps = [_pil_resize(size, resize, crop)]
     else:
         steps = ([v2.Resize(size, interpolation=bicubic, antialias=True), v2.CenterCrop(size)] if crop
                  else [v2.Resize((size, size), interpolation=bicubic, antialias=True)])
@@ -149,15 +156,20 @@ def clip_image_transform(size: int, flip: bool = False, crop: bool = False,
     return transform
 
 
-def _pil_bilinear(size: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """uint8 3 x H x W -> 3 x size x size by PIL's bilinear resize (identity when the size is already right)."""
+def _pil_resize(size: int, mode: str, crop: bool) -> Callable[[torch.Tensor], torch.Tensor]:
+    """uint8 3 x H x W -> 3 x size x size through torchvision's PIL path (``pil_bilinear`` | ``pil_bicubic``)."""
     from PIL import Image
+    from torchvision import transforms
+
+    interpolation = {"pil_bilinear": transforms.InterpolationMode.BILINEAR,
+                     "pil_bicubic": transforms.InterpolationMode.BICUBIC}[mode]
+    steps = ([transforms.Resize(size, interpolation), transforms.CenterCrop(size)] if crop
+             else [transforms.Resize((size, size), interpolation)])
+    pipeline = transforms.Compose(steps)
 
     def resize(image: torch.Tensor) -> torch.Tensor:
-        if image.shape[-2:] == (size, size):
-            return image
-        pil = Image.fromarray(image.permute(1, 2, 0).numpy())
-        return torch.from_numpy(np.asarray(pil.resize((size, size), Image.Resampling.BILINEAR)).copy()).permute(2, 0, 1)
+        pil = pipeline(Image.fromarray(image.permute(1, 2, 0).numpy()))
+        return torch.from_numpy(np.asarray(pil).copy()).permute(2, 0, 1)
 
     return resize
 
@@ -165,14 +177,16 @@ def _pil_bilinear(size: int) -> Callable[[torch.Tensor], torch.Tensor]:
 def _clip_backbone(name: str, model_name: str) -> Callable[..., ClipImageBackbone]:
     def factory(weights: str | None = None, pretrained: bool = True, allow_download: bool = False,
                 cache_dir: str | None = None, config: dict[str, Any] | None = None, freeze: str = "none",
-                bn_eval: bool = False, normalize: bool = True, mean_std: str = "clip") -> ClipImageBackbone:
+                bn_eval: bool = False, normalize: bool = True, mean_std: str = "clip",
+                frozen_mode: str = "eval") -> ClipImageBackbone:
         if config is not None or not pretrained:
             clip, tokenizer = random_clip(config or open_clip_module().get_model_config(model_name))
             what = "model.config" if config is not None else model_name
-            return ClipImageBackbone(clip, tokenizer, f"random init ({what})", freeze, bn_eval, normalize, mean_std)
+            return ClipImageBackbone(clip, tokenizer, f"random init ({what})", freeze, bn_eval, normalize, mean_std,
+                                     frozen_mode)
         source = ClipWeights(name, model_name, "model", weights, allow_download, cache_dir)
         return ClipImageBackbone(source.load(), source.tokenizer(), str(source.file), freeze, bn_eval, normalize,
-                                 mean_std)
+                                 mean_std, frozen_mode)
 
     factory.__name__ = name
     factory.__doc__ = (f"CLIP {model_name} image tower (OpenAI weights via open_clip: model.weights file, else the "

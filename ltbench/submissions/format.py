@@ -131,7 +131,8 @@ def _scores(scores: np.ndarray, n_images: int, n_classes: int, ids: list[str], w
     bad = ~np.isfinite(scores).all(axis=1)
     if bad.any():
         first = ids[int(np.flatnonzero(bad)[0])]
-        raise LtbenchError(f"{where}'s scores are NaN or infinite for {int(bad.sum()):,} images "
+        count = int(bad.sum())
+        raise LtbenchError(f"{where}'s scores are NaN or infinite for {count:,} image{'' if count == 1 else 's'} "
                            f"(the first is {first!r}).")
     return scores
 

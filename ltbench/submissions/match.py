@@ -17,6 +17,11 @@ from ltbench.submissions.split import EvalSplit
 SHOWN = 3  # ids named in a sentence
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 image id``, ``3 image ids``."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def _some(ids: list[str]) -> str:
     shown = ", ".join(repr(i) for i in ids[:SHOWN])
     return shown + (f" and {len(ids) - SHOWN:,} more" if len(ids) > SHOWN else "")
@@ -37,12 +42,12 @@ def scores_in_split_order(submission: Submission, split: EvalSplit, where: str) 
                            f"{submission.split_digest[:12]}…, this split's is {split.digest[:12]}…).")
     repeated = [image for image, count in Counter(submission.image_ids).items() if count > 1]
     if repeated:
-        raise LtbenchError(f"{where} lists {len(repeated):,} image ids more than once: {_some(repeated)}.")
+        raise LtbenchError(f"{where} lists {_count(len(repeated), 'image id')} more than once: {_some(repeated)}.")
     row_of = {image: row for row, image in enumerate(submission.image_ids)}
     known = set(split.image_ids)
     unknown = [image for image in submission.image_ids if image not in known]
     if unknown:
-        raise LtbenchError(f"{where} has {len(unknown):,} image ids that are not in {split.dataset}'s test split: "
+        raise LtbenchError(f"{where} has {_count(len(unknown), 'image id')} not in {split.dataset}'s test split: "
                            f"{_some(unknown)}.")
     missing = [image for image in split.image_ids if image not in row_of]
     if missing:

@@ -1,0 +1,80 @@
+"""Patches the CLIP methods' recorders share: OpenAI's CLIP on a CPU from ltbench's tensors, pickle-reading
+stand-ins for mmcv / mmengine, and a DataLoader that records (or replays) the authors' shuffle."""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import types
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from benchmarks.lockstep import record
+
+
+def pickle_reader(patches: record.Patches, name: str, reason: str) -> None:
+    """``name`` (mmcv, mmengine) as a module whose ``load`` reads a .pkl: all the authors' code asks of it."""
+    module = types.ModuleType(name)
+    module.load = lambda path: pickle.load(open(path, "rb"))  # noqa: SIM115 - as mmcv.load reads a .pkl
+    patches.module(name, module, reason)
+
+
+def openai_clip(patches: record.Patches, dtype: torch.dtype, state: dict[str, torch.Tensor],
+                preprocess: Callable[[nn.Module], Any] = lambda model: None) -> None:
+    """``clip.load`` builds the authors' CLIP (their ``clip.model.build_model``) from ltbench's ``state`` in
+    ``dtype``, with ``preprocess(model)`` as the second item; ``convert_weights`` casts to ``dtype``."""
+    clip = record.import_module("clip")
+    clip_model = record.import_module("clip.model")
+    patches.setattr(clip_model, "convert_weights", lambda model: model.to(dtype),
+                    "float32 on a CPU (float64 for the noise floor) instead of float16 on a GPU (declared on the cards)")
+    if dtype == torch.float64:
+        patches.setattr(clip_model.LayerNorm, "forward", nn.LayerNorm.forward,
+                        "CLIP's LayerNorm casts its input to float32 (clip/model.py, for float16 weights); the "
+                        "float64 run keeps float64")
+
+    def load(_path: str, device: str = "cpu", jit: bool = False) -> tuple[nn.Module, Any]:
+        model = clip_model.build_model({k: v.clone() for k, v in state.items()}).to(dtype)
+        return model, preprocess(model)
+    patches.setattr(clip, "load", load, "ltbench's CLIP (ViT-B/16's structure, width 64, one layer) instead of the "
+                                        "checkpoint file, built by the authors' own clip.model.build_model")
+    patches.setattr(torch.Tensor, "cuda", lambda self, *a, **k: self, "CPU: .cuda() leaves tensors where they are")
+
+
+def recording_loader(patches: record.Patches, drawn: list[int], replay: list[int] | None) -> None:
+    """A shuffling DataLoader appends each index it draws to ``drawn``; with ``replay`` it draws those instead."""
+    loader = torch.utils.data.DataLoader
+
+    def data_loader(data: Any, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("shuffle"):
+            get = data.__getitem__
+
+            class Recorded(type(data)):  # type: ignore[misc, valid-type]
+                def __getitem__(self, idx: int) -> Any:
+                    drawn.append(int(idx))
+                    return get(idx)
+            data.__class__ = Recorded
+            if replay is not None:
+                kwargs = {k: v for k, v in kwargs.items() if k != "shuffle"} | {"sampler": replay}
+        return loader(data, *args, **kwargs)
+    patches.setattr(torch.utils.data, "DataLoader", data_loader,
+                    "records which training image each step drew (the authors' own shuffle); the float64 run "
+                    "replays the float32 run's draw")
+
+
+def command_line(doc: str, checkout_help: str, clip: bool = False, methods: tuple[str, ...] = ()) -> argparse.Namespace:
+    """The recorders' options: --checkout, (--clip, --method,) --check and --set; one CPU thread (byte-identical
+    JSON on the same machine type)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--checkout", type=Path, required=True, help=checkout_help)
+    if clip:
+        parser.add_argument("--clip", type=Path, default=None, help="a checkout of OpenAI's CLIP (its clip/ package)")
+    if methods:
+        parser.add_argument("--method", choices=methods, action="append")
+    parser.add_argument("--check", action="store_true", help="compare ltbench's side with the JSON instead")
+    parser.add_argument("--set", action="append", default=[], help="with --check: an override on ltbench's side "
+                        "(method.names=readable), to see one difference act")
+    torch.set_num_threads(1)
+    return parser.parse_args()
