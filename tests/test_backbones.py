@@ -145,6 +145,7 @@ def test_a_failed_download_is_one_sentence(monkeypatch):
     assert "\n" not in message
 
 
+@pytest.mark.slow
 def test_normalize_false_feeds_the_images_as_they_are():
     """The CPRFL authors' preset skips the mean/std step: the body then sees x, not (x - mean) / std."""
     torch.manual_seed(0)

@@ -189,12 +189,12 @@ def test_bad_input_fails_cleanly(name: str, tmp_path: Path, monkeypatch: pytest.
 
 def test_a_disk_fault_outside_the_guarded_writes_is_still_one_sentence(monkeypatch: pytest.MonkeyPatch,
                                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    from ltbench import cli
+    from ltbench.cli import listing
 
     def fail(args: object, extra: object) -> int:
         raise PermissionError(errno.EACCES, "Permission denied", "/data/cache/images/x.u8")
 
-    monkeypatch.setattr(cli, "cmd_list", fail)
+    monkeypatch.setattr(listing, "cmd_list", fail)  # add_parser reads the name when the parser is built
     assert main(["list"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ltbench: error: Cannot use /data/cache/images/x.u8: permission denied; point ")

@@ -136,6 +136,7 @@ def test_stale_image_cache_is_rebuilt_without_a_warning(jpegs, capsys):
     assert "warning" not in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_run_on_a_damaged_feature_cache_warns_rebuilds_and_gets_the_same_result(tmp_path, private_cache, capsys):
     from ltbench.cli import main
 

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from ltbench.cli import main
 
 
@@ -25,6 +27,7 @@ def test_help_imports_neither_torch_nor_torchvision():
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.slow
 def test_missing_voc_data_is_one_sentence_without_traceback(tmp_path):
     result = run_cli("run", "--method", "cprfl", "--dataset", "voc_lt",
                      env={"LTBENCH_DATA": str(tmp_path), "LTBENCH_SPLITS": str(tmp_path / "splits")})
@@ -48,12 +51,14 @@ def test_list_shows_every_kind_with_help(capsys):
         assert name in out
 
 
+@pytest.mark.slow
 def test_example_plugin_is_discovered_and_trains(tmp_path, capsys):
     assert main(["run", "--method", "poly1", "--dataset", "mnist_lt", "--train.epochs", "2",
                  f"--output.root={tmp_path}"]) == 0
     assert "poly1 on mnist_lt" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_plugin_folder_from_environment_is_loaded_and_its_method_builds(tmp_path):
     plugin = tmp_path / "my_method.py"
     plugin.write_text(
@@ -84,6 +89,7 @@ def installed_plugin(site: Path, module: str, body: str) -> None:
     (info / "entry_points.txt").write_text(f"[ltbench.methods]\n{module} = {module}\n")
 
 
+@pytest.mark.slow
 def test_entry_point_plugin_is_loaded_and_a_broken_one_is_one_sentence(tmp_path):
     installed_plugin(tmp_path, "ltbench_demo_plugin",
                      "from ltbench.methods.baseline import loss_method\n"

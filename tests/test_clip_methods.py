@@ -38,6 +38,7 @@ def assert_bit_identical(before: dict[str, torch.Tensor], model: torch.nn.Module
     assert all(params[n].grad is None for n in before)  # frozen towers keep no gradient
 
 
+@pytest.mark.slow
 def test_zsclip_only_evaluates_and_writes_its_run_directory(tmp_path, monkeypatch):
     monkeypatch.setattr(Trainer, "_train_epoch", lambda *a: pytest.fail("zero-shot CLIP trained"))
     for preset in ("ensemble", "lmpt_compat"):
@@ -51,6 +52,7 @@ def test_zsclip_only_evaluates_and_writes_its_run_directory(tmp_path, monkeypatc
             np.testing.assert_allclose(np.exp(scores).sum(axis=1), 1.0, rtol=1e-5)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method, trains", [
     ("coop", lambda n: n == "head.text.context.context"),
     ("lmpt", lambda n: n == "head.text.context.context"),
@@ -74,6 +76,7 @@ def test_lmpt_without_captions_is_one_sentence(tmp_path):
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.slow
 def test_hp_dval_runs_both_stages_and_resumes_from_a_kill_in_stage_2(tmp_path, monkeypatch):
     one_align_epoch = "method.align_epochs=1"
     straight = build_experiment(config(tmp_path / "straight", "hp_dval", one_align_epoch))
@@ -105,6 +108,7 @@ def test_hp_dval_runs_both_stages_and_resumes_from_a_kill_in_stage_2(tmp_path, m
         np.testing.assert_allclose(again["scores"], first["scores"], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_hp_dval_stage_2_leaves_the_student_bit_identical(tmp_path):
     experiment = build_experiment(config(tmp_path, "hp_dval", "method.align_epochs=1", "method.prompt_epochs=1"))
     model = experiment.parts.model
@@ -124,6 +128,7 @@ def test_hp_dval_stage_2_leaves_the_student_bit_identical(tmp_path):
     assert_bit_identical(snapshots["before"], model)
 
 
+@pytest.mark.slow
 def test_hp_dval_code_preset_and_capnet_train(tmp_path):
     code = build_experiment(resolve_config("hp_dval", "mnist_lt", config="hp_dval_code",
                                            overrides=[f"output.root={tmp_path / 'code'}", *SMALL_DRAW]))

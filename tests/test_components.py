@@ -56,10 +56,16 @@ def test_a_loss_taking_any_keyword_receives_the_stats_by_name_only():
         LOSSES._entries.pop("keyword_loss", None)
 
 
-def test_every_registered_factory_takes_its_kinds_engine_arguments_by_name():
-    for kind in KINDS.values():
-        for name in kind.registry.list():
-            kind.registry._check_engine_args(name, kind.registry.get(name))  # raises for a positional-only trap
+def test_a_factory_taking_the_engine_argument_positional_only_is_refused_when_registered():
+    """Registration is where every factory's signature is checked (so every registered one passed it)."""
+    def positional_stats(stats, /, gamma: float = 2.0):  # noqa: ANN001, ANN202 - the trap: stats=... cannot reach it
+        return nn.Identity()
+
+    try:
+        with pytest.raises(LtbenchError, match=r"^loss 'positional_stats' must take the engine's argument stats by name"):
+            LOSSES.register("positional_stats")(positional_stats)
+    finally:
+        LOSSES._entries.pop("positional_stats", None)
 
 
 def test_registry_build_passes_keywords_only():
@@ -83,7 +89,7 @@ def test_a_stage_override_is_laid_over_the_section_the_same_way_for_every_compon
     config_sampler = complete(samplers, {"name": "class_aware", "num_samples_cls": 5})
     assert stage_section(samplers, config_sampler, Stage(sampler="class_aware"))["num_samples_cls"] == 5  # merged
     assert stage_section(samplers, config_sampler, Stage(sampler={"reduce": 2.0})) == {
-        "name": "class_aware", "num_samples_cls": 5, "reduce": 2.0}
+        "name": "class_aware", "num_samples_cls": 5, "reduce": 2.0, "fixed_seed": None}
     assert stage_section(samplers, config_sampler, Stage(sampler="random")) == {"name": "random"}  # another: dropped
     assert stage_section(samplers, config_sampler, Stage()) == config_sampler  # no override: the config's
 

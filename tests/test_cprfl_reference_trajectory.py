@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.lockstep import cprfl, record
 from ltbench.recipes.cards import find_card
 
 
+@pytest.mark.slow
 def test_cprfl_code_reference_trajectory():
     """ResNet-101, the authors' head at d = 64 and a 1-layer CLIP text tower: 4 AdamW steps, EMA, test scores."""
     reference = record.read_reference(cprfl.METHOD)

@@ -95,6 +95,7 @@ def single_and_two_processes(tmp_path_factory):
     return root, run_files(root / "one"), run_files(root / "two")
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_train_the_single_process_run_with_the_same_global_batch(single_and_two_processes):
     _, (dir1, metrics1, history1, scores1), (dir2, metrics2, history2, scores2) = single_and_two_processes
     assert dir1.name == dir2.name  # the same run: its id is its config hash, whatever the process count
@@ -106,6 +107,7 @@ def test_two_gloo_processes_train_the_single_process_run_with_the_same_global_ba
     assert metrics1["map"]["total"] > 26.0  # chance on this draw is about 25
 
 
+@pytest.mark.slow
 def test_a_killed_two_process_run_resumes_bit_identical(single_and_two_processes, tmp_path):
     root, _, (_, metrics2, history2, scores2) = single_and_two_processes
     script = tmp_path / "kill_after_epoch_2.py"
@@ -122,6 +124,7 @@ def test_a_killed_two_process_run_resumes_bit_identical(single_and_two_processes
     assert [h["train_loss"] for h in history] == [h["train_loss"] for h in history2]
 
 
+@pytest.mark.slow
 def test_a_run_in_progress_elsewhere_is_refused_by_every_rank(single_and_two_processes):
     from ltbench.fileio.locks import run_lock
 

@@ -129,6 +129,7 @@ def check_other(command: Command) -> None:
         pytest.fail(f"{command.source}: the tests do not know how to run {program!r}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_shown_command_runs(doc: Path, sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shown = commands(doc)
@@ -139,6 +140,7 @@ def test_every_shown_command_runs(doc: Path, sandbox: Path, monkeypatch: pytest.
             check_other(command)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_python_block_is_executed_or_copied_from_its_file(doc: Path, sandbox: Path) -> None:
     for block in fenced(doc.read_text(), "python"):

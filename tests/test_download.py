@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_SPLITS
+from conftest import REAL_SPLITS, needs_split_files
 from ltbench.cli import main
 from ltbench.download import catalog, fetch as fetch_module
 from ltbench.download.fetch import Checksum, Remote, fetch
@@ -127,17 +127,14 @@ def test_a_verified_file_is_not_fetched_again_and_a_corrupt_one_is(server, tmp_p
     assert fetch(remote(), tmp_path, server.url)[1] and len(server.requests) == 2
 
 
+@needs_split_files
 def test_git_blob_ids_of_the_split_files_match_the_pinned_upstream_ones():
-    if not SHARED_SPLITS.is_dir():
-        pytest.skip("../shared/splits is not beside this checkout")
     blobs = {local: blob for local, _, blob in catalog.SPLIT_FILES}
     for local, copy in (("voc_lt/img_id.txt", "voc_lt/img_id.txt"), ("coco_lt/img_id.pkl", "coco_lt/img_id.txt")):
-        file = SHARED_SPLITS / copy
+        file = REAL_SPLITS / copy
         assert Checksum("git-blob", blobs[local]).matches(file)
         git = subprocess.run(["git", "hash-object", str(file)], capture_output=True, text=True, check=True)
         assert git.stdout.strip() == blobs[local]  # the same id git computes
-    source = (SHARED_SPLITS / "SOURCE.md").read_text()
-    assert catalog.SPLITS_COMMIT in source and all(blob in source for blob in blobs.values())
 
 
 def test_weights_come_from_torchvision_and_open_clip_tables_and_a_wrong_file_is_refused(server, tmp_path, capsys):

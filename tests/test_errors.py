@@ -92,6 +92,7 @@ def test_unreadable_weights_file_is_one_sentence_naming_it(tmp_path, content):
     assert "model.weights=" in one_sentence(info)
 
 
+@pytest.mark.slow
 def test_a_checkpoint_that_does_not_fit_the_model_says_to_delete_it(tmp_path, monkeypatch):
     overrides = [f"output.root={tmp_path}", "train.epochs=2"]
     original = Trainer._train_epoch

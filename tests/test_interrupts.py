@@ -66,6 +66,7 @@ def assert_same_results(run_dir: Path, reference: Path) -> None:
         assert np.array_equal(scores["scores"], wanted["scores"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target, nth", [("checkpoint.pt", 2), ("metrics.json", 1)])
 def test_sigkill_mid_write_leaves_a_temp_file_that_the_resume_sweeps(tmp_path, reference, target, nth):
     killed = signalled_run(tmp_path, target, nth, signal.SIGKILL)
@@ -77,6 +78,7 @@ def test_sigkill_mid_write_leaves_a_temp_file_that_the_resume_sweeps(tmp_path, r
     assert_same_results(run_dir, reference)
 
 
+@pytest.mark.slow
 def test_sigterm_ends_like_ctrl_c_and_the_run_resumes(tmp_path, reference):
     terminated = signalled_run(tmp_path, "checkpoint.pt", 2, signal.SIGTERM)
     assert terminated.returncode == 143

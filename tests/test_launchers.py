@@ -75,6 +75,7 @@ def summary(results_root):
     return {"rows": rows, "seeds": manifest["seeds"], "failed": manifest["failed"], "runs": runs, "table": table}
 
 
+@pytest.mark.slow
 def test_pool_of_two_workers_gives_the_local_runs(local_reference, in_workdir):
     root = in_workdir("pool")
     outcome = run_suite("tiny", "mnist_lt", SEEDS, SMALL, launcher=LaunchOptions("pool", jobs=2))
@@ -84,6 +85,7 @@ def test_pool_of_two_workers_gives_the_local_runs(local_reference, in_workdir):
     assert not again.trained and len(again.reused) == 4
 
 
+@pytest.mark.slow
 def test_submitit_job_array_gives_the_local_manifest_and_table(local_reference, in_workdir):
     pytest.importorskip("submitit")
     root = in_workdir("slurm")

@@ -129,6 +129,7 @@ def test_captions_name_the_labels_in_class_order():
         "a photo of a dog, potted plant", "a photo of a cat"]
 
 
+@pytest.mark.slow
 def test_one_epoch_moves_both_towers_and_the_temperature_and_nothing_fixed(tmp_path):
     config = resolve_config("lmclip", "mnist_lt", overrides=[
         f"output.root={tmp_path}", "dataset.max_count=30", "dataset.num_test=30", "train.epochs=1",

@@ -94,6 +94,7 @@ def test_two_processes_recording_into_one_manifest_keep_every_row(tmp_path, monk
         assert row["run_dirs"] == [f"/runs/{row['label']}_s{seed}_abc" for seed in range(1, 16)]
 
 
+@pytest.mark.slow
 def test_ltbench_run_refuses_a_run_another_process_is_training(tmp_path, capsys):
     from ltbench.cli import main
     from ltbench.runs.run_dir import run_dir_of

@@ -31,6 +31,7 @@ def test_the_example_plugin_is_short():
     assert len(EXAMPLE.read_text().splitlines()) <= 40
 
 
+@pytest.mark.slow
 def test_crt_second_stage_keeps_the_backbone_bit_identical_and_caches_its_fine_tuned_features(tmp_path):
     config = resolve_config("my_crt", "mnist_lt", overrides=[
         f"output.root={tmp_path}", "train.epochs=1", "method.classifier_epochs=6", "model.freeze=stem_layer1", *SMALL])
@@ -61,6 +62,7 @@ def test_crt_second_stage_keeps_the_backbone_bit_identical_and_caches_its_fine_t
     assert metrics["map"]["total"] > chance_map(experiment.dataset.test.targets) + 1
 
 
+@pytest.mark.slow
 def test_drw_switches_the_loss_weights_at_exactly_the_configured_epoch(tmp_path):
     config = resolve_config("my_drw", "mnist_lt", overrides=[
         f"output.root={tmp_path}", "train.epochs=4", "method.start_epoch=3", *SMALL])

@@ -18,6 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = REPO_ROOT / "results" / "mnist_lt"
 
 
+@pytest.mark.slow
 def test_a_default_erm_run_records_every_metric(tmp_path):
     assert main(["run", "--method", "erm", "--dataset", "mnist_lt", "--train.epochs", "2",
                  f"--output.root={tmp_path}"]) == 0
@@ -33,6 +34,7 @@ def test_a_default_erm_run_records_every_metric(tmp_path):
     assert again["of1"]["total"] == pytest.approx(recorded["of1"]["total"], abs=1e-9)
 
 
+@pytest.mark.slow
 def test_an_old_run_gets_its_metrics_from_its_scores(tmp_path, capsys):
     run = make_run(tmp_path, "old", "voc_lt", "erm", 1, (70.0, 80.0, 60.0, 50.0))
     assert "metrics" not in RunDir(run).metrics()

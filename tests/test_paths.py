@@ -106,6 +106,7 @@ def test_bases_resolve_through_the_search_path(empty_cwd: Path, tmp_path: Path) 
     assert resolve_base(elsewhere, "common.yaml") == (tmp_path / "mine" / "common.yaml").resolve()
 
 
+@pytest.mark.slow
 def test_run_reads_its_config_from_the_configs_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(tmp_path / "mine" / "mnist_lt" / "erm.yaml", "train: {epoch: 3}\n")  # a typo only this file has
     assert main(["run", "--configs", str(tmp_path / "mine"), "--method", "erm", "--dataset", "mnist_lt"]) == 2

@@ -49,6 +49,7 @@ def test_history_and_scores_read_back_what_was_written(tmp_path: Path) -> None:
         RunDir(tmp_path / "other").scores()
 
 
+@pytest.mark.slow
 def test_the_trainer_keeps_its_history_and_never_reads_it_back_while_training(tmp_path: Path, monkeypatch) -> None:
     reads: list[Path] = []
     read = RunDir.history

@@ -29,6 +29,7 @@ def test_a_finished_run_keeps_its_model_and_drops_its_training_state(finished):
     assert (finished.run_dir / "model.safetensors").stat().st_size < 1_000_000
 
 
+@pytest.mark.slow
 def test_eval_reproduces_the_runs_numbers_to_the_last_digit(finished, capsys):
     assert main(["eval", str(finished.run_dir)]) == 0
     total = finished.metrics["map"]["total"]
@@ -59,6 +60,7 @@ def test_a_changed_frozen_weights_file_is_refused_on_loading(finished, tmp_path)
         ltbench.load_run(moved)
 
 
+@pytest.mark.slow
 def test_keep_checkpoint_keeps_the_training_state(tmp_path):
     result = ltbench.run("erm", "mnist_lt", overrides=[*SMALL, "train.epochs=1", "train.keep_checkpoint=true",
                                                        f"output.root={tmp_path}"])

@@ -180,6 +180,7 @@ def test_the_ema_averages_parameters_and_batchnorm_statistics_as_the_authors_mod
     assert ours["1.num_batches_tracked"] == model[1].num_batches_tracked  # an integer buffer is the live one's
 
 
+@pytest.mark.slow
 def test_non_finite_test_scores_stop_the_run_with_one_sentence(tmp_path, monkeypatch, capsys):
     def non_finite(model: nn.Module, inputs: Inputs, last_stage: object) -> np.ndarray:
         scores = np.zeros(inputs.dataset.test.targets.shape, dtype=np.float32)

@@ -48,6 +48,7 @@ def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "results"
 
 
+@pytest.mark.slow
 def test_round_trip_reproduces_per_class_ap_exactly(exported: Path, results: Path, capsys) -> None:
     run = RunDir(table1_run())
     metrics = run.metrics()
@@ -75,6 +76,7 @@ def test_image_order_does_not_matter(exported: Path, tmp_path: Path) -> None:
         score_file(exported, "mnist_lt").metrics["per_class_ap"]
 
 
+@pytest.mark.slow
 def test_printed_interval_is_the_tables_interval(exported: Path, results: Path) -> None:
     scored = score_file(exported, "mnist_lt")
     assert main(["eval", "--scores", str(exported), "--dataset", "mnist_lt"]) == 0

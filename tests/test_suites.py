@@ -32,6 +32,7 @@ def tiny_suite(tmp_path, monkeypatch):
     return ["train.epochs=2"]
 
 
+@pytest.mark.slow
 def test_rerunning_a_finished_suite_trains_nothing(tiny_suite, monkeypatch):
     first = run_suite("tiny", "mnist_lt", [1], tiny_suite)
     assert len(first.trained) == 2 and not first.reused and not first.failed
@@ -42,6 +43,7 @@ def test_rerunning_a_finished_suite_trains_nothing(tiny_suite, monkeypatch):
     assert not again.trained and sorted(again.reused) == sorted(first.trained)
 
 
+@pytest.mark.slow
 def test_interrupted_suite_completes_the_rest(tiny_suite, monkeypatch):
     original = Trainer.fit
     calls = []
@@ -60,6 +62,7 @@ def test_interrupted_suite_completes_the_rest(tiny_suite, monkeypatch):
     assert len(resumed.reused) == 1 and resumed.trained == [calls[1]]
 
 
+@pytest.mark.slow
 def test_a_row_that_cannot_run_is_reported_and_the_rest_runs(tiny_suite, tmp_path):
     no_weights = tmp_path / "no-clip"
     clip_row = "  - {label: CLIP, method: cprfl, overrides: {text: {encoder: clip-rn50, cache_dir: '%s'}}}\n"
@@ -69,6 +72,7 @@ def test_a_row_that_cannot_run_is_reported_and_the_rest_runs(tiny_suite, tmp_pat
     assert len(outcome.failed) == 1 and "CLIP" in outcome.failed[0] and "text.weights" in outcome.failed[0]
 
 
+@pytest.mark.slow
 def test_rerun_with_a_subset_of_rows_and_seeds_merges_the_manifest(tiny_suite, monkeypatch):
     run_suite("tiny", "mnist_lt", [1], tiny_suite)
     outcome = run_suite("tiny", "mnist_lt", [2], tiny_suite, rows=["Focal"])
@@ -86,6 +90,7 @@ def test_rerun_with_a_subset_of_rows_and_seeds_merges_the_manifest(tiny_suite, m
     assert [suites.run_seed(d) for d in focal] == [1, 2] and focal[0] != dirs["Focal"][0]
 
 
+@pytest.mark.slow
 def test_a_run_failing_during_training_is_recorded_and_the_suite_goes_on(tiny_suite, monkeypatch):
     original = Trainer.fit
 
@@ -115,6 +120,7 @@ def test_unknown_row_and_malformed_rows_are_one_sentence_errors(tiny_suite, tmp_
         run_suite("tiny", "mnist_lt", [1], tiny_suite)
 
 
+@pytest.mark.slow
 def test_a_row_can_train_with_another_config_and_the_dataset_is_built_once(tiny_suite, tmp_path, monkeypatch):
     (tmp_path / "configs" / "mnist_lt").mkdir(exist_ok=True)
     (tmp_path / "configs" / "mnist_lt" / "recipe.yaml").write_text("train: {batch_size: 16}\n")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -14,14 +13,14 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import REAL_SPLITS, needs_split_files
 from ltbench.cli import main
 from ltbench.data import split_files
 from ltbench.data.split_files import Canonical
 from ltbench.data.voc import voc_lt
 
 REPO = Path(__file__).resolve().parents[1]
-REAL_SPLITS = Path(os.environ.get("LTBENCH_SPLITS") or REPO.parent / "shared" / "splits")
-pytestmark = pytest.mark.skipif(not (REAL_SPLITS / "voc_lt").is_dir(), reason="split files not available")
+pytestmark = needs_split_files
 SCALE, NUM_TRAIN, NUM_TEST = 0.08, 240, 200
 
 _spec = importlib.util.spec_from_file_location("make_synthetic_voc", REPO / "benchmarks" / "make_synthetic_voc.py")
@@ -66,6 +65,7 @@ def test_a_class_is_a_shape_in_its_own_colour(k: int, name: str) -> None:
     assert len(set(synthetic.PALETTE)) == 20
 
 
+@pytest.mark.slow
 def test_prepare_then_a_short_erm_run_beats_chance(tree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture) -> None:  # noqa: ANN001
     _, labels = published()

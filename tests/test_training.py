@@ -17,6 +17,7 @@ def small_config(tmp_path, method="erm", *extra):
     return resolve_config(method, "mnist_lt", overrides=[f"output.root={tmp_path}", "train.epochs=6", *extra])
 
 
+@pytest.mark.slow
 def test_short_erm_run_beats_chance_and_writes_run_directory(tmp_path):
     experiment = build_experiment(small_config(tmp_path))
     metrics = run_experiment(experiment)
@@ -35,6 +36,7 @@ def test_short_erm_run_beats_chance_and_writes_run_directory(tmp_path):
     assert "loss:\n  name: bce" in resolved and "weights:" in resolved  # defaults made explicit
 
 
+@pytest.mark.slow
 def test_finished_run_is_not_trained_again(tmp_path, monkeypatch):
     experiment = build_experiment(small_config(tmp_path, "erm", "train.epochs=2"))
     first = run_experiment(experiment)
@@ -51,6 +53,7 @@ RESUME_SETTINGS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("setting", list(RESUME_SETTINGS))
 def test_killed_run_resumes_from_its_checkpoint_with_identical_result(tmp_path, monkeypatch, setting):
     overrides = ["train.epochs=3", *RESUME_SETTINGS[setting]]
@@ -83,23 +86,13 @@ def test_killed_run_resumes_from_its_checkpoint_with_identical_result(tmp_path, 
         np.testing.assert_allclose(resumed_scores["scores"], straight_scores["scores"], atol=1e-6)
 
 
-def test_short_cprfl_run_beats_chance(tmp_path):
-    experiment = build_experiment(small_config(tmp_path, "cprfl", "train.epochs=8"))
-    metrics = run_experiment(experiment)
-    assert experiment.config["text"]["encoder"] == "glove" and experiment.config["loss"]["name"] == "asl"
-    assert metrics["map"]["total"] > chance_map(experiment.dataset.test.targets) + 10, metrics["map"]
+def test_cprfl_defaults_to_glove_prompts_and_asl():
+    """That CPRFL trains above chance is check_method's (tests/test_every_method.py); its defaults are resolved here."""
+    config = resolve_config("cprfl", "mnist_lt")
+    assert config["text"]["encoder"] == "glove" and config["loss"]["name"] == "asl"
 
 
-@pytest.mark.parametrize("method", ["rw", "focal", "cb_focal", "db_focal", "db_nofocal", "asl", "mls"])
-def test_every_loss_method_trains_with_finite_loss(tmp_path, method):
-    experiment = build_experiment(small_config(tmp_path, method, "train.epochs=2"))
-    metrics = run_experiment(experiment)
-    assert experiment.config["loss"]["name"] == method
-    assert np.isfinite(metrics["map"]["total"]) and metrics["map"]["total"] > 0
-    history = json.loads((experiment.run_dir / "history.jsonl").read_text().splitlines()[-1])
-    assert np.isfinite(history["train_loss"])
-
-
+@pytest.mark.slow
 def test_class_aware_sampler_and_ema_run(tmp_path):
     experiment = build_experiment(small_config(tmp_path, "erm", "train.epochs=2", "train.sampler=class_aware",
                                                "train.ema=0.9"))
@@ -115,6 +108,7 @@ def test_feature_cache_with_augmentation_is_refused(tmp_path):
         run_experiment(experiment)
 
 
+@pytest.mark.slow
 def test_random_init_backbone_features_are_cached_per_seed(tmp_path, monkeypatch):
     monkeypatch.setenv("LTBENCH_CACHE", str(tmp_path / "cache"))
     for seed in (1, 2, 1):
@@ -123,6 +117,7 @@ def test_random_init_backbone_features_are_cached_per_seed(tmp_path, monkeypatch
     assert len(list((tmp_path / "cache" / "features").glob("*.pt"))) == 4  # train + test for each seed
 
 
+@pytest.mark.slow
 def test_mixed_precision_path_trains_where_no_gpu_is_present(tmp_path, monkeypatch):
     """CUDA's AMP path (bfloat16 autocast, features cached under it, fp32 loss, EMA) run through CPU autocast.
 

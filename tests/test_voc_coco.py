@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import REAL_SPLITS, needs_split_files
 from ltbench.data import split_files
 from ltbench.data.coco import CATEGORY_IDS, coco_lt
 from ltbench.data.coco import CLASS_NAMES as COCO_NAMES
@@ -23,8 +23,7 @@ from ltbench.data.voc import CLASS_NAMES as VOC_NAMES
 from ltbench.data.voc import XML_NAMES, voc_lt
 from ltbench.errors import LtbenchError
 
-REAL_SPLITS = Path(os.environ.get("LTBENCH_SPLITS") or Path(__file__).resolve().parents[1].parent / "shared" / "splits")
-needs_real_splits = pytest.mark.skipif(not (REAL_SPLITS / "voc_lt").is_dir(), reason="split files not available")
+needs_real_splits = needs_split_files
 
 
 def write_jpeg(path: Path, color: tuple[int, int, int], size: tuple[int, int] = (40, 30)) -> None:

@@ -61,6 +61,7 @@ def make_venv(tmp_path: Path, wheel: Path) -> Path:
     return venv
 
 
+@pytest.mark.slow
 def test_wheel_installs_and_runs_from_an_empty_folder(tmp_path: Path) -> None:
     venv = make_venv(tmp_path, build_wheel(tmp_path))
     work = tmp_path / "work"
