@@ -55,6 +55,7 @@ def test_logging_does_not_change_the_run_id(logged_run, capsys):
     assert logger_names(config) == ["tensorboard", "wandb"]
 
 
+@pytest.mark.slow
 def test_tensorboard_events_equal_metrics_and_history(logged_run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from tensorboard.plugins.hparams import plugin_data_pb2
@@ -89,6 +90,7 @@ def test_tensorboard_events_equal_metrics_and_history(logged_run):
     assert hparams["method.name"].string_value == "erm"
 
 
+@pytest.mark.slow
 def test_wandb_offline_run_equals_metrics_and_history(logged_run):
     from wandb_records import history_rows, read_records, run_record
 
