@@ -31,7 +31,7 @@ def fresh_run(tmp_path_factory) -> dict:
     return json.loads(metrics.read_text())
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # the fixture trains a run (about 20 s from an empty cache on 2 cores)
 def test_a_fresh_run_records_version_commit_and_dirty_flag(fresh_run):
     code = fresh_run["code"]
     assert code["version"] == ltbench.__version__ == fresh_run["versions"]["ltbench"]
