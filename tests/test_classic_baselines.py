@@ -17,6 +17,7 @@ def small_config(tmp_path, method, *extra):
     return resolve_config(method, "mnist_lt", overrides=[f"output.root={tmp_path}", "train.epochs=4", *extra])
 
 
+@pytest.mark.slow
 def test_tau_norm_model_at_tau_zero_scores_as_the_plain_baseline(tmp_path):
     plain = build_experiment(small_config(tmp_path, "erm")).parts.model.head
     tau_zero = build_experiment(small_config(tmp_path, "tau_norm", "method.tau=0")).parts.model.head

@@ -39,6 +39,7 @@ def test_imagenet_templates_are_clips_80():
     assert templates[0] == "a bad photo of a {}." and "itap of a {}." in templates
 
 
+@pytest.mark.slow
 def test_zero_shot_scores_are_the_template_averaged_cosine(clip, backbone):
     """Two images, scored by hand with numpy from open_clip's own encoders."""
     model, tokenizer = clip

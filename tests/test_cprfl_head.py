@@ -85,6 +85,7 @@ def test_vsi_residual_switch():
         torch.testing.assert_close(layer(x), x if residual else torch.zeros_like(x))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("residual", [True, False])
 def test_a_few_steps_fit_a_tiny_batch(residual):
     head = _head(num_classes=5, residual=residual)

@@ -54,6 +54,7 @@ def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LTBENCH_CACHE", str(tmp_path / "cache"))
 
 
+@pytest.mark.slow
 def test_two_copies_of_the_data_under_one_config_never_share_cached_features(tmp_path):
     """One config (the same dataset.root), two copies of the data with the same names and labels, other pixels."""
     first = write_copy(tmp_path / "first", TEST_COLOURS)
@@ -70,6 +71,7 @@ def test_two_copies_of_the_data_under_one_config_never_share_cached_features(tmp
     assert cached_second.dtype == torch.float32
 
 
+@pytest.mark.slow
 def test_images_rewritten_in_place_change_the_key(tmp_path):
     root = write_copy(tmp_path / "data", TEST_COLOURS)
     before, _ = features(root, tmp_path)

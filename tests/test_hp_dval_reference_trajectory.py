@@ -12,9 +12,12 @@ float32-vs-float64 difference.
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.lockstep import hp_dval, record
 
 
+@pytest.mark.slow
 def test_reference_trajectory_of_hp_dval_stage_1():
     reference = record.read_reference("hp_dval_code")
     assert reference["commit"].startswith("c7f98f3")

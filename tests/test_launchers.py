@@ -96,6 +96,7 @@ def test_submitit_job_array_gives_the_local_manifest_and_table(local_reference, 
     assert list((root / "slurm" / "tiny_mnist_lt").glob("*/*_log.out"))  # logs under the results root
 
 
+@pytest.mark.slow
 def test_two_suite_processes_on_one_manifest_train_each_run_once(workdir, in_workdir):
     root = in_workdir("twice")
     command = [sys.executable, "-m", "ltbench", "suite", "tiny", "--dataset", "mnist_lt", "--seeds", "2",
@@ -114,6 +115,7 @@ def test_two_suite_processes_on_one_manifest_train_each_run_once(workdir, in_wor
         assert epochs == [1, 2]
 
 
+@pytest.mark.slow
 def test_dry_run_lists_done_and_to_do_and_writes_nothing(local_reference, in_workdir, capsys):
     from ltbench.cli import main
 

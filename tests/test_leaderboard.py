@@ -45,6 +45,7 @@ def site(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_main_board_is_the_table_plus_the_submission(boards, root: Path) -> None:
     board = boards["table1-mnist_lt"]
     table = build_table(collect_runs(manifests=[root / "suites" / "table1_mnist_lt.json"]), load_reference("table1"))
@@ -64,6 +65,7 @@ def test_main_board_is_the_table_plus_the_submission(boards, root: Path) -> None
     assert submitted.metadata["paper"] == SUBMITTED["paper"]
 
 
+@pytest.mark.slow
 def test_published_rows_keep_the_csv_numbers_and_the_cards_checkpoint(boards) -> None:
     board = boards["table1-voc_lt"]
     reference = load_reference("table1")
@@ -107,6 +109,7 @@ class Links(HTMLParser):
         self.links += [value for name, value in attrs if name in ("href", "src") and value]
 
 
+@pytest.mark.slow
 def test_every_link_resolves_inside_the_site_and_nothing_is_fetched(site: Path) -> None:
     pages = sorted(site.rglob("*.html"))
     assert len(pages) > 50
@@ -128,6 +131,7 @@ def test_every_link_resolves_inside_the_site_and_nothing_is_fetched(site: Path) 
     assert (site / "figures" / "table1-mnist_lt_class_ap.svg").read_text().lstrip().startswith("<?xml")
 
 
+@pytest.mark.slow
 def test_index_lists_every_method_of_the_main_board(site: Path) -> None:
     index = (site / "index.html").read_text()
     table = index[index.index('id="T_board-table1-mnist_lt"'):]
@@ -138,6 +142,7 @@ def test_index_lists_every_method_of_the_main_board(site: Path) -> None:
     assert "Outside method (submission)" in table and 'class="sortable"' in index
 
 
+@pytest.mark.slow
 def test_a_folder_of_other_files_is_refused_and_an_old_site_replaced(tmp_path: Path, boards) -> None:
     taken = tmp_path / "taken"
     taken.mkdir()
@@ -176,12 +181,14 @@ def test_a_cached_card_config_gives_the_live_verdicts() -> None:
             assert [(v.setting.name, v.status) for v in card_page(card).verdicts] == live
 
 
+@pytest.mark.slow
 def test_figures_are_redrawn_when_a_number_changes(boards) -> None:
     board = boards["table1-mnist_lt"]
     changed = replace(board, frame=board.frame.assign(total_mean=board.frame["total_mean"] + 0.01))
     assert figure_data(board) == figure_data(replace(board)) != figure_data(changed)
 
 
+@pytest.mark.slow
 def test_rows_of_an_earlier_recipe_are_marked_as_the_table_marks_them(boards, root: Path, site: Path) -> None:
     for suite in ("table1", "table2", "table3"):
         table = build_table(collect_runs(manifests=[root / "suites" / f"{suite}_mnist_lt.json"]))

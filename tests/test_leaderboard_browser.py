@@ -20,6 +20,7 @@ CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "leaderboard.png"
 WINDOW = (1440, 1100)
 
+pytestmark = pytest.mark.slow  # a browser over a built site
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
 if not (CHROMIUM.is_file() and DRIVER.is_file()):
     pytest.skip(f"needs Debian's chromium and chromium-driver ({CHROMIUM}, {DRIVER}): "

@@ -18,6 +18,7 @@ import pytest
 from benchmarks.lockstep import lmpt, record
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["lmpt", "coop"])
 def test_reference_trajectory_of_lmpt_train_py(method):
     reference = record.read_reference(method)

@@ -55,6 +55,7 @@ def test_logging_does_not_change_the_run_id(logged_run, capsys):
     assert logger_names(config) == ["tensorboard", "wandb"]
 
 
+@pytest.mark.slow
 def test_tensorboard_events_equal_metrics_and_history(logged_run):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     from tensorboard.plugins.hparams import plugin_data_pb2
@@ -89,6 +90,7 @@ def test_tensorboard_events_equal_metrics_and_history(logged_run):
     assert hparams["method.name"].string_value == "erm"
 
 
+@pytest.mark.slow
 def test_wandb_offline_run_equals_metrics_and_history(logged_run):
     from wandb_records import history_rows, read_records, run_record
 
@@ -242,6 +244,7 @@ def test_an_unknown_logger_names_the_registered_ones(capsys):
     assert "Unknown logger 'tensorbord'" in err and "Did you mean tensorboard?" in err and err.count("\n") == 1
 
 
+@pytest.mark.slow
 def test_a_plugin_logger_gets_every_history_row_and_the_final_metrics(tmp_path):
     from ltbench.experiment import run
     from ltbench.registry import register_logger

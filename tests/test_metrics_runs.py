@@ -72,6 +72,7 @@ def _mlgcn_of1(run: Path) -> float:
     return 100 * 2 * op * recall / (op + recall)
 
 
+@pytest.mark.slow
 def test_table1_in_of1_on_the_committed_runs(tmp_path, monkeypatch, capsys):
     """The committed runs predate the metrics: OF1 comes from their scores.npz, with intervals."""
     monkeypatch.setenv("LTBENCH_RESULTS", str(COMMITTED))

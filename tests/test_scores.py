@@ -123,6 +123,7 @@ def _trained(model: nn.Module, ema: AveragedModel, steps: int = 3) -> torch.Tens
     return features
 
 
+@pytest.mark.slow
 def test_the_ema_of_a_trainable_clip_text_tower_is_finite_and_equals_the_live_model_at_decay_0():
     torch.manual_seed(0)
     clip, tokenizer = random_clip(TINY_VIT)

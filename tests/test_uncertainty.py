@@ -163,6 +163,7 @@ def test_25_methods_get_25_distinct_styles() -> None:
         style(80)
 
 
+@pytest.mark.slow
 def test_the_zsclip_smoke_run_says_its_weights_are_random(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["run", "--method", "zsclip", "--dataset", "mnist_lt", f"output.root={tmp_path}", "dataset.max_count=40",
             "dataset.num_test=60"]
