@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from ltbench.paths import splits_root
+from ltbench.registry import DATASETS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The VOC-LT / COCO-LT split files are not in the repository (their upstream has no licence): the tests that read
@@ -49,3 +50,9 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
         os.environ.pop("LTBENCH_CACHE", None)
     else:
         os.environ["LTBENCH_CACHE"] = previous
+
+
+@pytest.fixture
+def no_data_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if a command reads a dataset: config errors must come before any data is touched."""
+    monkeypatch.setattr(DATASETS, "build", lambda *a, **k: pytest.fail("a dataset was read"))

@@ -38,12 +38,6 @@ def test_missing_voc_data_is_one_sentence_without_traceback(tmp_path):
     assert str(tmp_path) in message
 
 
-def test_unknown_method_lists_registered_ones(capsys):
-    assert main(["run", "--method", "ermm", "--dataset", "mnist_lt"]) == 2
-    err = capsys.readouterr().err
-    assert "did you mean erm" in err and "cprfl" in err
-
-
 def test_list_shows_every_kind_with_help(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out

@@ -225,25 +225,6 @@ def test_only_the_writing_rank_logs(tmp_path, monkeypatch):
     assert not (result.run_dir / "tensorboard").exists()
 
 
-@pytest.mark.parametrize("logger, package", [("tensorboard", "tensorboard"), ("wandb", "wandb")])
-@pytest.mark.parametrize("command", ["run", "suite"])
-def test_a_missing_tracker_package_is_one_sentence(logger, package, command, tmp_path, monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, package, None)  # as if the extra were not installed
-    monkeypatch.setenv("LTBENCH_RESULTS", str(tmp_path))
-    args = ["--method", "erm", "--dataset", "mnist_lt"] if command == "run" else ["table1", "--dataset", "mnist_lt"]
-    assert main([command, *args, "--log", logger]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err == (f"ltbench: error: --log {logger} needs the {package} package; install it with "
-                   f"pip install 'ltbench[{package}]'.")
-    assert not tmp_path.joinpath("runs").exists()
-
-
-def test_an_unknown_logger_names_the_registered_ones(capsys):
-    assert main(["run", "--method", "erm", "--dataset", "mnist_lt", "--log", "tensorbord"]) == 2
-    err = capsys.readouterr().err
-    assert "Unknown logger 'tensorbord'" in err and "Did you mean tensorboard?" in err and err.count("\n") == 1
-
-
 @pytest.mark.slow
 def test_a_plugin_logger_gets_every_history_row_and_the_final_metrics(tmp_path):
     from ltbench.experiment import run
