@@ -23,8 +23,10 @@ import numpy as np
 import pandas as pd
 
 from ltbench.leaderboard import checkpoints
+from ltbench.leaderboard.cache import cached_json
 from ltbench.recipes.cards import Card, load_cards
 from ltbench.reports.collect import Collection, collect_runs, manifest_run_dir
+from ltbench.reports.recipe_age import CurrentRecipes
 from ltbench.reports.reference import (
     METRICS, REFERENCE_DATASETS, REFERENCE_DIR, PublishedRow, Reference, dataset_rank, load_reference,
 )
@@ -116,11 +118,12 @@ def build_boards(root: Path) -> list[Board]:
     cards = _cards_by_row(load_cards())
     datasets = {ds for _, ds in manifests} | set(submissions.datasets) | set(others.datasets) | set(REFERENCE_DATASETS)
     suites = [MAIN_SUITE, *sorted(({s for s, _ in manifests} | set(references)) - {MAIN_SUITE})]
+    recipes = CurrentRecipes(keep=lambda key, compute: cached_json("recipe-ids", key, compute))
     boards = []
     for dataset in sorted(datasets, key=dataset_rank):
         for suite in suites:
-            collection = collect_runs(manifests=[manifests[suite, dataset]]) if (suite, dataset) in manifests \
-                else Collection()
+            collection = collect_runs(manifests=[manifests[suite, dataset]], recipes=recipes) \
+                if (suite, dataset) in manifests else Collection()
             marked = set()
             if suite == MAIN_SUITE:
                 collection, marked = _with_submissions(collection, submissions, dataset)
