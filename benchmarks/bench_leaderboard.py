@@ -43,6 +43,7 @@ from ltbench.config.layering import dump_yaml
 from ltbench.evaluation import evaluate
 from ltbench.fileio.atomic import write_json
 from ltbench.reports.collect import manifest_run_dir
+from ltbench.reports.run_replicates import run_end_replicates
 from ltbench.runs.run_dir import RunDir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,7 +58,9 @@ def make_results(root: Path, total: int = RUNS) -> int:
     originals = sorted(path.parent for path in (root / "runs").rglob("metrics.json"))
     for original in originals:  # as a run made now leaves its directory
         run = RunDir(original)
-        run.write_results(run.metrics(), *run.scores())
+        scores, targets, score = run.scores()
+        run.write_results(run.metrics(), scores, targets, score,
+                          run_end_replicates(scores, targets, score, run.metrics()))
     copies_of: dict[Path, list[Path]] = {path: [] for path in originals}
     rng = np.random.default_rng(0)
     count, seed_step = len(originals), {path: 0 for path in originals}
@@ -90,7 +93,7 @@ def _perturbed_copy(run: RunDir, step: int, rng: np.random.Generator) -> Path:
                "per_class_ap": result["per_class_ap"]}
     metrics.pop("metrics", None)  # other metrics would be stale; tables recompute them from the scores if asked
     (target / "config.yaml").write_text(dump_yaml({**record.config, "seed": seed}))
-    RunDir(target).write_results(metrics, noisy, targets, score)
+    RunDir(target).write_results(metrics, noisy, targets, score, run_end_replicates(noisy, targets, score, metrics))
     return target.resolve()
 
 

@@ -40,7 +40,9 @@ def _runs(root: Path, finished_by_the_run_end_writer: bool) -> list[Path]:
                            config={"train": {"noise": noise}})
             rundir = RunDir(run)
             if finished_by_the_run_end_writer:
-                rundir.write_results(rundir.metrics(), scores, _targets(), "logit")
+                metrics = rundir.metrics()
+                rundir.write_results(metrics, scores, _targets(), "logit",
+                                     run_end_replicates(scores, _targets(), "logit", metrics))
             else:
                 rundir.write_scores(scores, _targets(), "logit")
             runs.append(run)
@@ -109,3 +111,4 @@ def test_run_end_replicates_hold_the_metric_under_its_key(tmp_path: Path) -> Non
     assert values.shape == (len(METRICS), 1000) and len(key) > 10
     sample = read_sample(read_run(run))
     np.testing.assert_array_equal(values, bootstrap_runs({run: sample}).values[run])
+

@@ -28,8 +28,7 @@ from ltbench.data.label_values import known, positives
 from ltbench.errors import LtbenchError
 from ltbench.fileio.atomic import digest
 from ltbench.metrics import DEFAULT, metric_values
-from ltbench.metrics.scored import Scored
-from ltbench.reports.reference import METRICS
+from ltbench.metrics.scored import REPORTED as METRICS, Scored  # REPORTED: total, head, medium, tail
 from ltbench.runs.run_dir import RunDir, RunReadError, RunRecord
 
 RESAMPLES = 1000  # bootstrap resamples of the test images

@@ -1,7 +1,9 @@
 """The bootstrap replicates a run leaves in its directory when it finishes, so views never resample a finished run.
 
-The run-end writer (``RunDir.write_results``) stores mAP's replicates, the
-default metric's, in ``replicates.npz`` (docs/file-formats.md). The other
+Every run-end writer (``RunDir.write_results``: trained runs, scored
+submissions) stores mAP's replicates, the default metric's, made here, in
+``replicates.npz`` (docs/file-formats.md). This module and ``bootstrap`` sit in
+the parts layer, beside the evaluator, so the experiment can make them. The other
 metrics cost one to two orders of magnitude more per run, so they are left to
 the first view that asks for them, which caches them as before (``evidence``).
 Each entry is stored with its ``bootstrap.replicates_key``; a reader recomputes
@@ -19,7 +21,7 @@ import numpy as np
 
 from ltbench.metrics import DEFAULT
 from ltbench.reports.bootstrap import RESAMPLES, RunSample, bootstrap_runs, replicates_key, sample_of
-from ltbench.reports.reference import METRICS
+from ltbench.metrics.scored import REPORTED
 from ltbench.runs.run_dir import RunDir
 
 WRITTEN_METRICS = (DEFAULT,)  # what a finishing run stores
@@ -27,7 +29,7 @@ WRITTEN_METRICS = (DEFAULT,)  # what a finishing run stores
 
 def run_end_replicates(scores: np.ndarray, targets: np.ndarray, score: str,
                        metrics: dict[str, Any]) -> dict[str, tuple[str, np.ndarray]]:
-    """metric -> (key, replicates ``len(METRICS) x RESAMPLES``) of one finished run, for ``RunDir.write_replicates``."""
+    """metric -> (key, replicates ``len(REPORTED) x RESAMPLES``) of one finished run, for ``RunDir.write_replicates``."""
     sample = sample_of(scores, targets, score, metrics)
     here = Path(".")  # a run's replicates do not depend on which runs share the call, nor on its path
     return {metric: (replicates_key(sample, metric), bootstrap_runs({here: sample}, metric=metric).values[here])
@@ -37,6 +39,6 @@ def run_end_replicates(scores: np.ndarray, targets: np.ndarray, score: str,
 def stored_replicates(path: Path, sample: RunSample, metric: str = DEFAULT) -> np.ndarray | None:
     """The run's stored replicates of ``metric`` if they were made from ``sample`` as today; None otherwise."""
     key, values = RunDir(path).replicates().get(metric, ("", None))
-    if values is None or key != replicates_key(sample, metric) or values.shape != (len(METRICS), RESAMPLES):
+    if values is None or key != replicates_key(sample, metric) or values.shape != (len(REPORTED), RESAMPLES):
         return None
     return values

@@ -232,22 +232,23 @@ class RunDir:
         keys = np.array(to_json({metric: key for metric, (key, _) in replicates.items()}))
         atomic_write(self.path / REPLICATES_FILE, lambda h: np.savez(h, **arrays, **{REPLICATES_KEYS: keys}))
 
-    def write_results(self, metrics: dict[str, Any], scores: np.ndarray, targets: np.ndarray, score: str) -> None:
-        """The run-end writer of every finished run directory (trained runs, scored submissions): scores, their
-        bootstrap replicates, then ``metrics`` (status ``FINISHED``) last, marking the run finished."""
-        from ltbench.reports.run_replicates import run_end_replicates
-
+    def write_results(self, metrics: dict[str, Any], scores: np.ndarray, targets: np.ndarray, score: str,
+                      replicates: dict[str, tuple[str, np.ndarray]]) -> None:
+        """The run-end writer of every finished run directory (trained runs, scored submissions): the scores, their
+        bootstrap replicates (``reports.run_replicates.run_end_replicates``), then ``metrics`` (status
+        ``FINISHED``) last, marking the run finished."""
         self.write_scores(scores, targets, score)
-        self.write_replicates(run_end_replicates(scores, targets, score, metrics))
+        self.write_replicates(replicates)
         write_json(self.path / METRICS_FILE, metrics)
 
     def finish(self, metrics: dict[str, Any], scores: np.ndarray, targets: np.ndarray, score: str,
-               model: nn.Module, frozen: Collection[str], keep_checkpoint: bool) -> None:
+               replicates: dict[str, tuple[str, np.ndarray]], model: nn.Module, frozen: Collection[str],
+               keep_checkpoint: bool) -> None:
         """Write a trained run's model and results (``write_results``), then drop its checkpoint unless kept."""
         from ltbench.runs.model_file import save_model
 
         save_model(self.path / MODEL_FILE, model, frozen)
-        self.write_results(metrics, scores, targets, score)
+        self.write_results(metrics, scores, targets, score, replicates)
         if not keep_checkpoint:
             self.checkpoint.unlink(missing_ok=True)
 

@@ -24,6 +24,7 @@ from ltbench.metrics.scored import Scored as MetricScores
 from ltbench.paths import results_root
 from ltbench.provenance import code_version
 from ltbench.reports.reference import METRICS
+from ltbench.reports.run_replicates import run_end_replicates
 from ltbench.runs.run_dir import FINISHED, RunDir, config_id
 from ltbench.submissions.format import Submission, read_submission
 from ltbench.submissions.match import check_dataset, scores_in_split_order
@@ -81,7 +82,7 @@ def record_submission(scored: Scored, source_file: str | Path, root: Path | None
     rundir = RunDir(run_dir)
     rundir.start(config)
     shutil.copyfile(source_file, run_dir / SUBMITTED_FILE)
-    rundir.write_results({
+    metrics = {
         "status": FINISHED, "source": SOURCE, "method": meta["method"], "dataset": split.dataset,
         "label": meta["method"], "seed": submission.seed, "config_hash": key, "config_id": config_id(config),
         "map": {metric: scored.metrics[metric] for metric in METRICS},
@@ -91,6 +92,8 @@ def record_submission(scored: Scored, source_file: str | Path, root: Path | None
         "class_names": split.class_names, "class_freq": split.class_freq, "groups": split.groups,
         "num_train": split.num_train, "num_test": len(split.image_ids), "selection": meta["checkpoint"],
         "split_digest": split.digest, "submission": meta, "smoke": False, "code": code_version(),  # the ltbench that scored it
-    }, scored.scores, split.targets, submission.score)
+    }
+    rundir.write_results(metrics, scored.scores, split.targets, submission.score,
+                         run_end_replicates(scored.scores, split.targets, submission.score, metrics))
     return run_dir
 
