@@ -56,7 +56,7 @@ def score_file(path: str | Path, dataset: str) -> Scored:
 
     submission = read_submission(path)
     check_dataset(submission, dataset, str(path))
-    split = load_eval_split(dataset)
+    split = load_eval_split(dataset, test_images=submission.test_images)
     scores = scores_in_split_order(submission, split, str(path))
     metrics = evaluate(scores, split.targets, split.groups)
     sample = RunSample(np.asarray(scores, dtype=np.float32), split.targets, split.groups, submission.score)
