@@ -29,7 +29,7 @@ def test_help_imports_neither_torch_nor_torchvision():
 
 
 def test_list_imports_neither_torch_nor_torchvision():
-    """``ltbench list`` reads the built-in index and the plugin files (the repository's methods/) without importing them."""
+    """``ltbench list`` reads the built-in index and the repository's methods/ plugins without importing them."""
     code = ("import sys; from ltbench.cli import main\n"
             "assert main(['list']) == 0\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision')))")
@@ -189,7 +189,8 @@ def test_listing_without_import_equals_the_imported_registries(tmp_path):
             "          for p, c in catalog.items()}\n"
             "print(json.dumps([static, imported]))")
     examples = Path(__file__).resolve().parent.parent / "methods" / "examples"
-    env = {**os.environ, "PYTHONPATH": with_site(site), "LTBENCH_PLUGINS": os.pathsep.join([str(plugins), str(examples)])}
+    env = {**os.environ, "PYTHONPATH": with_site(site),
+           "LTBENCH_PLUGINS": os.pathsep.join([str(plugins), str(examples)])}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     static, imported = json.loads(result.stdout.strip().splitlines()[-1])
