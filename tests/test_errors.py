@@ -479,6 +479,16 @@ def test_unknown_row_and_malformed_rows_are_one_sentence_errors(tiny_suite, tmp_
     assert err.count("\n") == 1
 
 
+# -------- list ------------------------------------------------------------------------------------
+
+
+def test_list_of_an_unknown_component_names_the_close_ones(capsys):
+    assert main(["list", "losses", "asx"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ltbench: error: Unknown loss 'asx': not registered (registered: asl, bal, bce, ")
+    assert err.endswith("Did you mean asl?\n") and err.count("\n") == 1
+
+
 # -------- below the command line: config keys, YAML, weights, checkpoints, plugins ----------------
 
 
