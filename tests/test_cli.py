@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ltbench.cli import main
+from ltbench.plugin_scan import scan
 
 
 def run_cli(*args, env=None):
@@ -29,7 +30,7 @@ def test_help_imports_neither_torch_nor_torchvision():
 
 
 def test_list_imports_neither_torch_nor_torchvision():
-    """``ltbench list`` reads the built-in index and the plugin files (the repository's methods/) without importing them."""
+    """``ltbench list`` reads the built-in index and the repository's methods/ plugins without importing them."""
     code = ("import sys; from ltbench.cli import main\n"
             "assert main(['list']) == 0\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision')))")
@@ -55,6 +56,14 @@ def test_list_shows_every_kind_with_help(capsys):
     out = capsys.readouterr().out
     for name in ("erm", "cprfl", "poly1", "mnist_lt", "voc_lt", "efficientnet_lite0", "glove", "asl"):
         assert name in out
+
+
+def test_list_kind_name_shows_parameters_of_a_built_in_and_of_a_plugin(capsys):
+    """A built-in's come from the index; the repository's methods/poly1.py is imported for its own."""
+    assert main(["list", "losses", "asl"]) == 0
+    assert "│ gamma_neg │ 4.0 │ float │" in " ".join(capsys.readouterr().out.split())
+    assert main(["list", "losses", "poly1_bce"]) == 0
+    assert "│ epsilon │ 1.0 │ float │" in " ".join(capsys.readouterr().out.split())
 
 
 @pytest.mark.slow
@@ -161,13 +170,20 @@ loss_method("user_loss_method", "user_scaled_bce", \"\"\"
     The baseline model with the user's scaled BCE.\"\"\")
 """
 
+LOOP_PLUGIN = """from ltbench import loss_method
+
+for name, loss in (("user_focal", "focal"), ("user_asl", "asl")):
+    loss_method(name, loss, f"The baseline model with {loss}.")
+"""
+
 
 @pytest.mark.slow
 def test_listing_without_import_equals_the_imported_registries(tmp_path):
     """What ``ltbench list`` reads without importing (the committed index of the built-ins, plugins read with
-    ``ast``) equals what importing every plugin registers: names, help lines, parameters, defaults and types.
+    ``ast``, the one plugin that cannot be read imported alone) equals what importing every plugin registers:
+    names, help lines, parameters, defaults and types.
 
-    The plugins: the repository's methods/, methods/examples, a file written here into ``$LTBENCH_PLUGINS``
+    The plugins: the repository's methods/, methods/examples, two files written here into ``$LTBENCH_PLUGINS``
     and an installed entry point. A stale index fails here; ``python -m ltbench.component_index`` rewrites it.
     """
     plugins = tmp_path / "plugins"
@@ -177,24 +193,29 @@ def test_listing_without_import_equals_the_imported_registries(tmp_path):
     site.mkdir()
     installed_plugin(site, "ltbench_demo_plugin", "from ltbench.methods.baseline import loss_method\n"
                                                   "loss_method('demo_focal', 'focal', 'Installed demo method.')\n")
-    code = ("import json\n"
+    (plugins / "user_loop.py").write_text(LOOP_PLUGIN)
+    assert scan(plugins / "user_plugin.py") is not None and scan(plugins / "user_loop.py") is None
+    code = ("import json, sys\n"
             "from ltbench import component_index\n"
-            "from ltbench.cli.listing import read_statically\n"
+            "from ltbench.cli.listing import read_catalog\n"
             "from ltbench.plugins import load_plugins\n"
             "from ltbench.registry import KINDS\n"
-            "catalog, details = read_statically()\n"
+            "catalog, details = read_catalog()\n"
+            "imported_for_listing = sorted(m for m in sys.modules if m.startswith('ltbench_plugins.'))\n"
             "load_plugins()\n"
             "imported = {p: {n: component_index.describe(p, n) for n in k.registry.list()} for p, k in KINDS.items()}\n"
             "static = {p: {n: {'help': h, 'params': details(p, n)['params']} for n, h in c.items()}\n"
             "          for p, c in catalog.items()}\n"
-            "print(json.dumps([static, imported]))")
+            "print(json.dumps([static, imported, imported_for_listing]))")
     examples = Path(__file__).resolve().parent.parent / "methods" / "examples"
-    env = {**os.environ, "PYTHONPATH": with_site(site), "LTBENCH_PLUGINS": os.pathsep.join([str(plugins), str(examples)])}
+    env = {**os.environ, "PYTHONPATH": with_site(site),
+           "LTBENCH_PLUGINS": os.pathsep.join([str(plugins), str(examples)])}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
-    static, imported = json.loads(result.stdout.strip().splitlines()[-1])
+    static, imported, imported_for_listing = json.loads(result.stdout.strip().splitlines()[-1])
     assert static == imported
+    assert imported_for_listing == ["ltbench_plugins.user_loop"]  # the one plugin not read with ast
     for name in ("poly1", "my_crt", "my_text_query", "user_method", "user_method_twin", "user_loss_method",
-                 "demo_focal"):
+                 "demo_focal", "user_focal", "user_asl"):
         assert name in static["methods"]
     assert imported["losses"]["UserScaledBCE"]["help"] == "BCE times a scale (the name is the class's)."

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ltbench.cli.listing import read_statically
+from ltbench.cli.listing import read_catalog
 from ltbench.plugin_scan import Registration, scan
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -52,13 +52,15 @@ def test_a_file_not_read_statically_is_left_to_an_import(tmp_path: Path, body: s
 
 
 @pytest.mark.parametrize("body", [
-    'loss_method("c" + "d", "bce", "Help.")\n',  # a name that is not a literal
-    'loss_method("erm", "bce", "My own ERM.")\n',  # a built-in's name: importing gives registration's answer
+    'loss_method("b", "bce", "Help again.")\n',  # another plugin's name
+    'loss_method("erm", "bce", "My own ERM.")\n',  # a built-in's name
 ])
-def test_listing_imports_when_a_plugin_is_not_read_or_clashes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                               body: str) -> None:
+def test_listing_imports_everything_when_a_plugin_read_with_ast_clashes(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch,
+                                                                        body: str) -> None:
+    """Registration answers a clash (an error, or a replaced entry), so listing leaves it to ``load_plugins``."""
     (tmp_path / "first.py").write_text('from ltbench import loss_method\nloss_method("b", "bce", "Help.")\n')
     monkeypatch.setenv("LTBENCH_PLUGINS", str(tmp_path))
-    assert read_statically()[0]["methods"]["b"] == "Help."
+    assert read_catalog()[0]["methods"]["b"] == "Help."
     (tmp_path / "second.py").write_text("from ltbench import loss_method\n" + body)
-    assert read_statically() is None
+    assert read_catalog() is None

@@ -1,8 +1,9 @@
 """``ltbench list``: registered components, or one component's parameters with their defaults.
 
 Listing loads no torch when it can: the built-in components come from the committed index
-(``ltbench.component_index``) and plugins are read with ``ast`` (``ltbench.plugin_scan``); only when a
-plugin cannot be read that way (or clashes with another component) is everything imported, as a run does.
+(``ltbench.component_index``) and plugins are read with ``ast`` (``ltbench.plugin_scan``); a plugin that
+cannot be read that way is imported alone, and only a clash of names makes listing import everything, as
+a run does.
 ``ltbench list KIND NAME`` of a plugin's component imports that plugin alone.
 """
 
@@ -29,17 +30,21 @@ Details = Callable[[str, str], dict[str, Any]]  # (kind, name) -> component_inde
 
 def registered() -> tuple[Catalog, Details]:
     """What every registry holds once plugins are loaded, and how to describe one component."""
-    static = read_statically()
-    if static is not None:
-        return static
+    found = read_catalog()
+    if found is not None:
+        return found
     load_plugins()
     catalog = {plural: {name: kind.registry.entry(name).help for name in kind.registry.list()}
                for plural, kind in KINDS.items()}
     return catalog, component_index.describe
 
 
-def read_statically() -> tuple[Catalog, Details] | None:
-    """The catalog from the built-in index and plugins read with ``ast``; None when a plugin must be imported."""
+def read_catalog() -> tuple[Catalog, Details] | None:
+    """The built-in index, the plugins read with ``ast``, and those that cannot be read imported alone.
+
+    None when a name clashes (or an imported plugin replaced a built-in): importing everything, as
+    ``load_plugins`` does, gives registration's own answer then.
+    """
     index = component_index.read()
     catalog = {plural: {name: entry["help"] for name, entry in index[plural].items()} for plural in KINDS}
     files = plugin_files()
@@ -48,15 +53,26 @@ def read_statically() -> tuple[Catalog, Details] | None:
     sources = [*((entry_point_file(e), partial(load_entry_point, e)) for e in plugin_entry_points()),
                *((file, partial(import_plugin_file, file)) for file in files)]
     importers: dict[tuple[str, str], Callable[[], None]] = {}
+    unread = []
     for path, load in sources:
         found = scan(path) if path else None
         if found is None:
-            return None
-        for registration in found:
+            unread.append(load)
+        for registration in found or []:
             if registration.name in catalog[registration.kind]:
-                return None  # a clash: importing gives registration's own answer
+                return None
             catalog[registration.kind][registration.name] = registration.help
             importers[registration.kind, registration.name] = load
+    for load in unread:
+        load()
+    for plural, kind in KINDS.items() if unread else ():  # what they registered, and the built-ins they imported
+        for name in kind.registry.list():
+            if name in index[plural] and component_index.describe(plural, name) == index[plural][name]:
+                continue
+            if name in catalog[plural]:
+                return None
+            catalog[plural][name] = kind.registry.entry(name).help
+            importers[plural, name] = lambda: None
 
     def details(plural: str, name: str) -> dict[str, Any]:
         if name in index[plural]:
