@@ -89,11 +89,18 @@ def _own_switches(method: str, given: Sequence[str]) -> str:
 
 
 def _preset(dataset: str, method: str) -> Config:
+    found = preset_file(dataset, method)
+    return load_yaml(found) if found is not None else {}
+
+
+def preset_file(dataset: str, method: str) -> Path | None:
+    """The config a run of ``method`` on ``dataset`` without ``--config`` starts from: its own, else the
+    dataset's ``base.yaml``."""
     for candidate in (f"{dataset}/{method}.yaml", f"{dataset}/base.yaml"):
         found = find_config(candidate)
         if found is not None:
-            return load_yaml(found)
-    return {}
+            return found
+    return None
 
 
 def _complete(config: Config, default_loss: str | None) -> None:
