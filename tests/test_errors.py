@@ -415,6 +415,10 @@ def _edit(arrays: dict, split, case: str) -> None:
         arrays["metadata"] = np.array("{method: X}")
     elif case == "probabilities":  # logits said to be probabilities (no score: the default, sigmoid)
         arrays["metadata"] = np.array(json.dumps({"method": "X", "checkpoint": "last"}))
+    elif case == "other test subset":  # the full split's file said to be the labelled subset's
+        arrays["test_images"] = np.array("labelled")
+    elif case == "test subset":
+        arrays["test_images"] = np.array("some")
     if "image_ids" in arrays:
         arrays["image_ids"], arrays["scores"] = np.array(ids), scores
 
@@ -435,6 +439,8 @@ BAD = {  # case -> words the sentence must hold
     "checkpoint": ["checkpoint must be one of last, validation, test, not 'best'"],
     "metadata": ["metadata is not JSON"],
     "probabilities": ["outside [0, 1]", "not probabilities", "score to logit"],
+    "other test subset": ["another version of mnist_lt's test split", "test images: labelled"],
+    "test subset": ["test_images must be one of all, labelled, not 'some'"],
 }
 
 

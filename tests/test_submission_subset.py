@@ -1,6 +1,6 @@
 """Submissions on the ``labelled`` test subset (``dataset.test_images: labelled``, zsclip_lmpt's): the file names the
-subset, its digest and image ids are the subset's, a round trip keeps per-class AP, and a file scored against the
-other subset is refused in one sentence."""
+subset, its digest and image ids are the subset's, and a round trip keeps per-class AP. A file scored against the
+other subset is refused in one sentence (tests/test_errors.py, eval --scores)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 from PIL import Image
@@ -16,7 +15,7 @@ from PIL import Image
 from ltbench.cli import main
 from ltbench.config.resolve import resolve_config
 from ltbench.runs.run_dir import RunDir
-from ltbench.submissions.format import TEST_IMAGES_ENTRY, read_submission
+from ltbench.submissions.format import read_submission
 from ltbench.submissions.split import load_eval_split
 
 RESULTS = Path(__file__).resolve().parent.parent / "results" / "mnist_lt"
@@ -57,25 +56,6 @@ def test_a_labelled_subset_run_round_trips(exported: Path, labelled_run: Path, r
     [recorded] = (results / "submissions" / "mnist_lt").iterdir()
     assert RunDir(recorded).metrics()["per_class_ap"] == RunDir(labelled_run).metrics()["per_class_ap"]
     assert RunDir(recorded).config()["dataset"]["test_images"] == "labelled"
-
-
-@pytest.mark.parametrize(("subset", "words"), [
-    (None, "another version of mnist_lt's test split"),  # the entry dropped: scored as the full split
-    ("some", "test_images must be one of all, labelled, not 'some'"),
-])
-def test_a_labelled_file_scored_as_another_subset_is_one_sentence(subset: str | None, words: str, exported: Path,
-                                                                  tmp_path: Path, results: Path, capsys) -> None:
-    arrays = dict(np.load(exported))
-    arrays.pop(TEST_IMAGES_ENTRY)
-    if subset is not None:
-        arrays[TEST_IMAGES_ENTRY] = np.array(subset)
-    bad = tmp_path / "bad.npz"
-    np.savez(bad, **arrays)
-    assert main(["eval", "--scores", str(bad), "--dataset", "mnist_lt"]) == 2
-    captured = capsys.readouterr()
-    message = captured.err.strip()
-    assert captured.out == "" and len(message.splitlines()) == 1 and words in message
-    assert not results.exists()
 
 
 def test_the_labelled_subsets_image_ids_leave_the_unlabelled_images_out(tmp_path: Path,
