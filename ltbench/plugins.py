@@ -16,7 +16,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
 from ltbench.errors import LtbenchError
@@ -37,6 +37,17 @@ def plugin_dirs() -> list[Path]:
     return unique_folders([*env_paths("LTBENCH_PLUGINS"), methods])
 
 
+def plugin_files() -> list[Path]:
+    """The plugin files, in import order: every ``*.py`` not starting with ``_`` of each plugin folder."""
+    return [file for folder in plugin_dirs() if folder.is_dir()
+            for file in sorted(folder.glob("*.py")) if not file.name.startswith("_")]
+
+
+def plugin_entry_points() -> list[EntryPoint]:
+    """The installed packages' entry points of every kind's group, in import order."""
+    return [entry_point for group in ENTRY_POINT_GROUPS for entry_point in entry_points(group=group)]
+
+
 def load_plugins() -> None:
     """Import built-ins, entry points and plugin files once, so that every registry is complete."""
     global _loaded
@@ -44,18 +55,20 @@ def load_plugins() -> None:
         return
     for module in BUILTIN_MODULES:
         importlib.import_module(module)
-    for group in ENTRY_POINT_GROUPS:
-        for entry_point in entry_points(group=group):
-            try:
-                entry_point.load()
-            except Exception as exc:
-                raise LtbenchError(f"Plugin entry point {entry_point.name!r} ({entry_point.value}) failed to "
-                                   f"load: {type(exc).__name__}: {exc}") from exc
-    for folder in plugin_dirs():
-        for file in sorted(folder.glob("*.py")) if folder.is_dir() else []:
-            if not file.name.startswith("_"):
-                import_plugin_file(file)
+    for entry_point in plugin_entry_points():
+        load_entry_point(entry_point)
+    for file in plugin_files():
+        import_plugin_file(file)
     _loaded = True
+
+
+def load_entry_point(entry_point: EntryPoint) -> None:
+    """Import one entry point's module (its components register themselves); a failure is one sentence."""
+    try:
+        entry_point.load()
+    except Exception as exc:
+        raise LtbenchError(f"Plugin entry point {entry_point.name!r} ({entry_point.value}) failed to "
+                           f"load: {type(exc).__name__}: {exc}") from exc
 
 
 def import_plugin_file(file: Path) -> None:

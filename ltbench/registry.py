@@ -84,7 +84,7 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except KeyError:
-            raise LtbenchError(self._unknown_message(name)) from None
+            raise LtbenchError(unknown_message(self.kind, name, self.list())) from None
 
     def get(self, name: str) -> T:
         return self.entry(name).factory  # type: ignore[return-value]
@@ -100,11 +100,12 @@ class Registry(Generic[T]):
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 
-    def _unknown_message(self, name: str) -> str:
-        close = difflib.get_close_matches(name, list(self._entries), n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        known = ", ".join(self.list()) or "none"
-        return f"Unknown {self.kind} {name!r}: not registered (registered: {known}).{hint}"
+
+def unknown_message(kind: str, name: str, registered: list[str]) -> str:
+    """One sentence for a name no component of ``kind`` has, with the close matches among ``registered``."""
+    close = difflib.get_close_matches(name, registered, n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return f"Unknown {kind} {name!r}: not registered (registered: {', '.join(sorted(registered)) or 'none'}).{hint}"
 
 
 Uses = Literal["always", "by_default", "on_request"]

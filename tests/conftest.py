@@ -56,3 +56,92 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 def no_data_read(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if a command reads a dataset: config errors must come before any data is touched."""
     monkeypatch.setattr(DATASETS, "build", lambda *a, **k: pytest.fail("a dataset was read"))
+
+
+# -------- fixtures shared by a command's own test file and its section of tests/test_errors.py ----------
+
+
+@pytest.fixture
+def file_server(monkeypatch: pytest.MonkeyPatch):
+    """``download``: a loopback HTTP server serving ``file_server.files`` (tests/file_server.py)."""
+    from file_server import Server
+    from ltbench.download import fetch
+
+    monkeypatch.setattr(fetch, "TIMEOUT_S", 5)  # a stuck test ends in seconds
+    served = Server()
+    yield served
+    served.close()
+
+
+COMPARED_AP = ([10.0, 20.0, 30.0, 40.0, 50.0], [12.5, 20.0, 27.0, 40.0, 55.5])  # per-class AP of compared_runs
+
+
+@pytest.fixture
+def compared_runs(tmp_path: Path) -> tuple[Path, Path]:
+    """``compare``: two finished voc_lt ERM runs that differ in config, metrics and per-class AP."""
+    from run_dirs import make_run
+
+    a = make_run(tmp_path, "a", "voc_lt", "erm", 1, (70.0, 80.0, 60.0, 50.0), per_class_ap=COMPARED_AP[0],
+                 config={"train": {"epochs": 3}})
+    b = make_run(tmp_path, "b", "voc_lt", "erm", 2, (72.5, 79.0, 63.25, 50.0), per_class_ap=COMPARED_AP[1],
+                 config={"train": {"epochs": 5}, "loss": {"name": "asl", "gamma_neg": 4}})
+    return a, b
+
+
+TINY_SUITE = """
+description: two rows for tests
+rows:
+  - {label: ERM, method: erm}
+  - {label: Focal, method: focal, overrides: {loss: {gamma: 1.0}}}
+"""
+
+
+@pytest.fixture
+def tiny_suite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """``suite``: suite ``tiny`` (ERM and Focal) on the CPU-sized mnist_lt recipe; returns its overrides."""
+    import shutil
+
+    from ltbench.paths import PACKAGED_CONFIGS
+
+    (tmp_path / "configs" / "suites").mkdir(parents=True)
+    (tmp_path / "configs" / "suites" / "tiny.yaml").write_text(TINY_SUITE)
+    shutil.copytree(PACKAGED_CONFIGS / "mnist_lt", tmp_path / "configs" / "mnist_lt")
+    monkeypatch.setenv("LTBENCH_CONFIGS", str(tmp_path / "configs"))
+    monkeypatch.setenv("LTBENCH_RESULTS", str(tmp_path / "results"))
+    return ["train.epochs=2"]
+
+
+COMMITTED_MNIST_LT = REPO_ROOT / "results" / "mnist_lt"
+
+
+def table1_run(row: int = 0, seed_index: int = 0) -> Path:
+    """A committed run of the table1 suite, as its manifest lists it (not a hard-coded directory name)."""
+    import json
+
+    manifest = json.loads((COMMITTED_MNIST_LT / "suites" / "table1_mnist_lt.json").read_text())
+    return COMMITTED_MNIST_LT / manifest["rows"][row]["run_dirs"][seed_index]
+
+
+@pytest.fixture(scope="module")
+def mnist_lt_test_split():
+    """``eval --scores``: mnist_lt's test split as a submission is scored against."""
+    from ltbench.submissions.split import load_eval_split
+
+    return load_eval_split("mnist_lt")
+
+
+@pytest.fixture(scope="module")
+def exported_submission(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``eval --scores``: the submission file ``ltbench export`` writes for a committed table1 run."""
+    from ltbench.cli import main
+
+    out = tmp_path_factory.mktemp("export") / "erm.npz"
+    assert main(["export", str(table1_run()), "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture
+def results_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``$LTBENCH_RESULTS`` pointed at a folder of the test's own, which nothing has created yet."""
+    monkeypatch.setenv("LTBENCH_RESULTS", str(tmp_path / "results"))
+    return tmp_path / "results"

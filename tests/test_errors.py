@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import sys
 import types
 from pathlib import Path
@@ -23,6 +24,7 @@ from torch import nn
 
 import ltbench.engine.trainer as trainer_module
 from cli_runs import run_cli
+from file_server import PAYLOAD
 from ltbench.cli import main
 from ltbench.config.layering import load_yaml
 from ltbench.config.resolve import resolve_config
@@ -38,6 +40,8 @@ from ltbench.models.backbones import BACKBONES
 from ltbench.paths import PACKAGED_CONFIGS
 from ltbench.plugins import load_plugins
 from ltbench.registry import METHODS, Registry
+from ltbench.submissions.split import split_digest
+from run_dirs import make_run
 
 
 # -------- every command: bad files and folders (run, prepare, suite, table, plot; each case names its command) 
@@ -331,6 +335,158 @@ def test_prepare_with_an_unknown_dataset_option_lists_the_options(capsys):
 def test_prepare_refuses_options_of_other_sections(capsys):
     assert main(["prepare", "voc_lt", "--train.epochs", "3"]) == 2
     assert "dataset options only" in capsys.readouterr().err
+
+
+# -------- compare ---------------------------------------------------------------------------------
+
+
+def test_unfinished_or_missing_runs_are_one_sentence(tmp_path: Path, compared_runs: tuple[Path, Path],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    running = make_run(tmp_path, "running", "voc_lt", "erm", 3, (1.0, 1.0, 1.0, 1.0), status="running")
+    assert main(["compare", str(compared_runs[0]), str(running)]) == 2
+    assert capsys.readouterr().err.strip() == (f"ltbench: error: Run {running} has not finished (status 'running'); "
+                                               f"finish it or pass another run directory.")
+    assert main(["compare", str(compared_runs[0]), str(tmp_path / "gone")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("gone is not a run directory; pass two run directories, or two row labels with --suite or "
+                        "--runs.") and "\n" not in err
+    (tmp_path / "empty").mkdir()
+    assert main(["compare", str(compared_runs[0]), str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ltbench: error: Cannot compare") and "missing config.yaml" in err and "\n" not in err
+
+
+# -------- download --------------------------------------------------------------------------------
+
+
+def test_download_weights_refuses_a_file_that_does_not_match_its_published_checksum(file_server, tmp_path, capsys):
+    file_server.files["resnet50-0676ba61.pth"] = PAYLOAD  # not the real weights
+    assert main(["download", "weights", "--dest", str(tmp_path), "--mirror", file_server.url]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"ltbench: error: {file_server.url}/resnet50-0676ba61.pth does not match its published "
+                              "sha256 0676ba61, so it was deleted")
+    assert not list(tmp_path.iterdir())
+
+
+def test_download_splits_without_a_server_is_one_sentence(tmp_path, capsys):
+    assert main(["download", "splits", "--dest", str(tmp_path), "--mirror", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Could not reach http://127.0.0.1:9/voc_lt/img_id.txt" in err
+
+
+# -------- eval --scores ----------------------------------------------------------------------------
+
+
+def _edit(arrays: dict, split, case: str) -> None:
+    """Break a valid file's arrays the way ``case`` says."""
+    ids, scores = list(arrays["image_ids"]), arrays["scores"]
+    if case == "unknown id":
+        ids[5] = "test_99999"
+    elif case == "missing id":
+        ids, scores = ids[:-2], scores[:-2]
+    elif case == "repeated id":
+        ids[1] = ids[0]
+    elif case == "class order":
+        names = list(arrays["class_names"])
+        names[2], names[3] = names[3], names[2]
+        arrays["class_names"] = np.array(names)
+    elif case == "other classes":
+        arrays["class_names"] = np.array([*arrays["class_names"][:-1], "ten"])
+    elif case == "split version":
+        other = split.targets.copy()
+        other[0] = 1 - other[0]
+        arrays["split_digest"] = np.array(split_digest("mnist_lt", split.class_names, split.image_ids, other))
+    elif case == "nan":
+        scores = scores.copy()
+        scores[7, 3] = np.nan
+    elif case == "shape":
+        scores = scores[:, :-1]
+    elif case == "dtype":
+        scores = (scores > 0).astype(np.int64)
+    elif case == "float16":
+        scores = scores.astype(np.float16)
+    elif case == "dataset":
+        arrays["dataset"] = np.array("voc_lt")
+    elif case == "entry":
+        del arrays["split_digest"]
+    elif case == "checkpoint":
+        arrays["metadata"] = np.array(json.dumps({"method": "X", "checkpoint": "best"}))
+    elif case == "metadata":
+        arrays["metadata"] = np.array("{method: X}")
+    elif case == "probabilities":  # logits said to be probabilities (no score: the default, sigmoid)
+        arrays["metadata"] = np.array(json.dumps({"method": "X", "checkpoint": "last"}))
+    if "image_ids" in arrays:
+        arrays["image_ids"], arrays["scores"] = np.array(ids), scores
+
+
+BAD = {  # case -> words the sentence must hold
+    "unknown id": ["has 1 image id not in mnist_lt's test split", "'test_99999'"],
+    "missing id": ["lacks scores for 2 of the 1,000 test images", "'test_00998'"],
+    "repeated id": ["lists 1 image id more than once", "'test_00000'"],
+    "class order": ["another order", "position 2", "'three' where the split has 'two'"],
+    "other classes": ["'ten'", "lacks 1 of its classes ('nine')"],
+    "split version": ["another version of mnist_lt's test split"],
+    "nan": ["NaN or infinite for 1 image (the first is 'test_00007')"],
+    "shape": ["shape (1000, 9)", "1000 image ids and 10 classes"],
+    "dtype": ["int64", "float32 or float64"],
+    "float16": ["float16"],
+    "dataset": ["dataset 'voc_lt', not 'mnist_lt'"],
+    "entry": ["lacks the submission entries split_digest"],
+    "checkpoint": ["checkpoint must be one of last, validation, test, not 'best'"],
+    "metadata": ["metadata is not JSON"],
+    "probabilities": ["outside [0, 1]", "not probabilities", "score to logit"],
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_malformed_file_is_one_sentence_exit_2_nothing_written(case: str, exported_submission: Path,
+                                                               mnist_lt_test_split, tmp_path: Path,
+                                                               results_in_tmp: Path, capsys) -> None:
+    arrays = dict(np.load(exported_submission))
+    _edit(arrays, mnist_lt_test_split, case)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    assert main(["eval", "--scores", str(bad), "--dataset", "mnist_lt"]) == 2
+    captured = capsys.readouterr()
+    message = captured.err.strip()
+    assert captured.out == "" and len(message.splitlines()) == 1 and message.endswith(".")
+    assert message.startswith(f"ltbench: error: {bad}")
+    for words in BAD[case]:
+        assert words in message
+    assert not results_in_tmp.exists()
+
+
+def test_not_a_submission_file(tmp_path: Path, results_in_tmp: Path, capsys) -> None:
+    bad = tmp_path / "scores.json"
+    bad.write_text("{}")
+    assert main(["eval", "--scores", str(bad), "--dataset", "mnist_lt"]) == 2
+    assert "is not a submission file" in capsys.readouterr().err
+    assert not results_in_tmp.exists()
+
+
+# -------- suite -----------------------------------------------------------------------------------
+
+
+def test_unknown_row_and_malformed_rows_are_one_sentence_errors(tiny_suite, tmp_path, capsys):
+    overrides = [f"--{override}" for override in tiny_suite]
+    assert main(["suite", "tiny", "--dataset", "mnist_lt", *overrides, "--rows", "DB"]) == 2
+    err = capsys.readouterr().err
+    assert re.fullmatch(r"ltbench: error: Suite tiny has no row 'DB' .rows: ERM, Focal\)\.\n", err)
+    (tmp_path / "configs" / "suites" / "tiny.yaml").write_text("rows:\n  - {label: ERM}\n")
+    assert main(["suite", "tiny", "--dataset", "mnist_lt", *overrides]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ltbench: error: Suite file ") and err.endswith("row 1 needs a label and a method.\n")
+    assert err.count("\n") == 1
+
+
+# -------- list ------------------------------------------------------------------------------------
+
+
+def test_list_of_an_unknown_component_names_the_close_ones(capsys):
+    assert main(["list", "losses", "asx"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ltbench: error: Unknown loss 'asx': not registered (registered: asl, bal, bce, ")
+    assert err.endswith("Did you mean asl?\n") and err.count("\n") == 1
 
 
 # -------- below the command line: config keys, YAML, weights, checkpoints, plugins ----------------

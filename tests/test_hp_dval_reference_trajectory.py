@@ -1,6 +1,6 @@
 """HP-DVAL's code preset step for step beside its authors' stage 1 (models/clip_vit.py's CLIPVIT @ c7f98f3).
 
-tests/reference_trajectories/hp_dval_code.json holds the authors' side, recorded by
+tests/reference_trajectories/hp_dval_code{,_coco_lt}.json hold the authors' side (VOC-LT, COCO-LT), recorded by
 ``python -m benchmarks.lockstep.hp_dval`` (see that module for the scenario, the
 patches and the command): one epoch of five AdamW steps under OneCycle with the
 EMA, then the EMA's test scores. ltbench's side is rebuilt from the same seed
@@ -18,9 +18,11 @@ from benchmarks.lockstep import hp_dval, record
 
 
 @pytest.mark.slow
-def test_reference_trajectory_of_hp_dval_stage_1():
-    reference = record.read_reference("hp_dval_code")
+@pytest.mark.parametrize("name", list(hp_dval.PRESETS))
+def test_reference_trajectory_of_hp_dval_stage_1(name):
+    reference = record.read_reference(name)
     assert reference["commit"].startswith("c7f98f3")
-    ours, _ = hp_dval.ltbench_side(reference["scenario"]["order"])
+    assert reference["scenario"]["authors_argv"] == hp_dval.argv(hp_dval.PRESETS[name])
+    ours, _ = hp_dval.ltbench_side(hp_dval.PRESETS[name], reference["scenario"]["order"])
     largest = record.compare(ours, reference["float32"], reference["noise_floor"])
     assert set(largest) >= {"setting", "loss", "logits", "grad_norm", "weights", "ema", "scores"}

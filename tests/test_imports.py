@@ -20,11 +20,12 @@ PACKAGE = Path(ltbench.__file__).resolve().parent
 LAYERS = (  # bottom up: (name, packages and modules); the one place the layering is declared (docs/architecture.md)
     ("foundation", ("ltbench.errors", "ltbench.paths", "ltbench.progress", "ltbench._torchvision_compat",
                     "ltbench.fileio")),
-    ("resolve", ("ltbench", "ltbench.registry", "ltbench.plugins", "ltbench.config")),  # no torch; ``ltbench``: the
+    ("resolve", ("ltbench", "ltbench.registry", "ltbench.plugins", "ltbench.plugin_scan", "ltbench.component_index",
+                 "ltbench.config")),  # no torch; ``ltbench``: the
     # package's __init__ (__version__, the component table; its API names are imported lazily, not counted here)
     ("io", ("ltbench.runs", "ltbench.pretrained", "ltbench.download", "ltbench.loggers", "ltbench.provenance")),
     ("parts", ("ltbench.data", "ltbench.models", "ltbench.losses", "ltbench.text", "ltbench.evaluation",
-               "ltbench.metrics")),
+               "ltbench.metrics", "ltbench.reports.bootstrap", "ltbench.reports.run_replicates")),
     ("methods", ("ltbench.methods",)),
     ("engine", ("ltbench.engine",)),
     ("experiment", ("ltbench.experiment",)),

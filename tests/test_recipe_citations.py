@@ -1,4 +1,5 @@
-"""Card citations against the authors' code: line numbers and quotes checked in a checkout; unquoted defaults refused."""
+"""Card citations against the authors' code: line numbers and quotes checked in a checkout; unquoted defaults
+(defaults.yaml's, or values the preset inherits without setting them) refused."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ltbench.recipes.cards import card_files, find_card, load_card
-from ltbench.recipes.check import EQUAL, UNQUOTED, compare
+from ltbench.recipes.check import EQUAL, UNQUOTED, compare, lookup, ltbench_defaults, set_by_preset
 from ltbench.recipes.citations import check_card, check_setting, citations
 from ltbench.recipes.render import card_config
 
@@ -47,6 +48,23 @@ def test_a_code_value_equal_to_ltbench_default_needs_a_quote():
     (verdict,) = compare(unquoted, config)
     assert verdict.status == UNQUOTED and not verdict.ok and "defaults.yaml" in verdict.explanation
     assert compare(replace(card, settings=(sampler,)), config)[0].status == EQUAL
+
+
+def test_a_code_value_the_preset_inherits_without_setting_it_needs_a_quote():
+    """LMPT's lr 5e-4 comes from configs/clip_prompt_recipe.yaml (a base of the preset, not defaults.yaml, whose lr is
+    1e-3) and n_ctx 16 from lmpt's own signature: written without a quote, each is refused as ltbench's own choice.
+    The loss, whose mu and neg_scale configs/voc_lt/lmpt.yaml sets itself, needs none."""
+    card = find_card("lmpt", "voc_lt")
+    config = card_config(card)
+    assert lookup(ltbench_defaults(), "train.optimizer.lr") != 5e-4
+    assert {"loss.mu", "loss.neg_scale"} <= set_by_preset(card) and "train.optimizer.lr" not in set_by_preset(card)
+    settings = {s.name: s for s in card.settings}
+    for name in ("lr", "prompt"):
+        assert settings[name].quote and compare(replace(card, settings=(settings[name],)), config)[0].status == EQUAL
+        (verdict,) = compare(replace(card, settings=(replace(settings[name], quote=None),)), config)
+        assert verdict.status == UNQUOTED and not verdict.ok and "inherited by the preset" in verdict.explanation
+    assert settings["loss"].quote is None
+    assert compare(replace(card, settings=(settings["loss"],)), config)[0].status == EQUAL
 
 
 CHECKOUTS = os.environ.get("LTBENCH_AUTHORS_CHECKOUTS")  # a folder of owner+name clones at the cards' commits

@@ -20,6 +20,17 @@ def test_a_section_the_method_does_not_use_is_refused_and_left_out_of_the_hash(t
     assert "text" not in resolve_config("erm", "mnist_lt") and "text" in resolve_config("cprfl", "mnist_lt")
 
 
+@pytest.mark.parametrize("method", ["lmpt", "coop", "hp_dval"])
+def test_a_text_switch_on_a_clip_method_points_to_the_methods_own(tmp_path, capsys, method, no_data_read):
+    """The CLIP methods take the class names' form as method.names; text.names is refused with that pointer."""
+    code, _, err = run_cli(tmp_path, capsys, "--method", method, "--dataset", "voc_lt", "--text.names", "annotation")
+    message = err.strip().splitlines()[-1]
+    assert code == 2 and message == (f"ltbench: error: Method '{method}' does not use the text section; remove "
+                                     f"text.names (method.names does this for {method}).")
+    code, _, err = run_cli(tmp_path, capsys, "--text.names", "annotation")  # erm has no such switch: no pointer
+    assert code == 2 and err.strip().endswith("does not use the text section; remove text.names.")
+
+
 def test_naming_another_loss_drops_the_old_losses_parameters():
     db = resolve_config("db_focal", "coco_lt")["loss"]
     assert db["mu"] == 0.2 and db["neg_scale"] == 2.0

@@ -23,9 +23,11 @@ def pickle_reader(patches: record.Patches, name: str, reason: str) -> None:
 
 
 def openai_clip(patches: record.Patches, dtype: torch.dtype, state: dict[str, torch.Tensor],
-                preprocess: Callable[[nn.Module], Any] = lambda model: None) -> None:
+                preprocess: Callable[[nn.Module], Any] = lambda model: None,
+                structure: str = "ViT-B/16's structure, width 64, one layer") -> None:
     """``clip.load`` builds the authors' CLIP (their ``clip.model.build_model``) from ltbench's ``state`` in
-    ``dtype``, with ``preprocess(model)`` as the second item; ``convert_weights`` casts to ``dtype``."""
+    ``dtype``, with ``preprocess(model)`` as the second item; ``convert_weights`` casts to ``dtype``.
+    ``structure`` says what ``state`` is, in the patch's reason."""
     clip = record.import_module("clip")
     clip_model = record.import_module("clip.model")
     patches.setattr(clip_model, "convert_weights", lambda model: model.to(dtype),
@@ -38,7 +40,7 @@ def openai_clip(patches: record.Patches, dtype: torch.dtype, state: dict[str, to
     def load(_path: str, device: str = "cpu", jit: bool = False) -> tuple[nn.Module, Any]:
         model = clip_model.build_model({k: v.clone() for k, v in state.items()}).to(dtype)
         return model, preprocess(model)
-    patches.setattr(clip, "load", load, "ltbench's CLIP (ViT-B/16's structure, width 64, one layer) instead of the "
+    patches.setattr(clip, "load", load, f"ltbench's CLIP ({structure}) instead of the "
                                         "checkpoint file, built by the authors' own clip.model.build_model")
     patches.setattr(torch.Tensor, "cuda", lambda self, *a, **k: self, "CPU: .cuda() leaves tensors where they are")
 
@@ -64,15 +66,15 @@ def recording_loader(patches: record.Patches, drawn: list[int], replay: list[int
                     "replays the float32 run's draw")
 
 
-def command_line(doc: str, checkout_help: str, clip: bool = False, methods: tuple[str, ...] = ()) -> argparse.Namespace:
-    """The recorders' options: --checkout, (--clip, --method,) --check and --set; one CPU thread (byte-identical
+def command_line(doc: str, checkout_help: str, clip: bool = False, presets: tuple[str, ...] = ()) -> argparse.Namespace:
+    """The recorders' options: --checkout, (--clip, --preset,) --check and --set; one CPU thread (byte-identical
     JSON on the same machine type)."""
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--checkout", type=Path, required=True, help=checkout_help)
     if clip:
         parser.add_argument("--clip", type=Path, default=None, help="a checkout of OpenAI's CLIP (its clip/ package)")
-    if methods:
-        parser.add_argument("--method", choices=methods, action="append")
+    if presets:
+        parser.add_argument("--preset", choices=presets, action="append", help="one record (default: every one)")
     parser.add_argument("--check", action="store_true", help="compare ltbench's side with the JSON instead")
     parser.add_argument("--set", action="append", default=[], help="with --check: an override on ltbench's side "
                         "(method.names=readable), to see one difference act")

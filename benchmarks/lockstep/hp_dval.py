@@ -7,7 +7,11 @@ patches that switch needs to run at all: CLIPVIT returns ``(score, patch
 features, global feature)`` where ``utils/LT_engine_coop.py:164,175,201,245``
 expect the score, and has no ``prompt_learner`` for ``coco_runner.py:305``.
 
-The scenario: VOC-LT's classes, the LMPT scenario's targets, 18 random
+One record per data set with a published row (``PRESETS``): VOC-LT and COCO-LT,
+the same runner with the ``--dataset`` and ``--num-classes`` of each (the class
+names and the DB loss's values are the runner's own per data set).
+
+The scenario: the data set's classes, the LMPT scenario's targets, 18 random
 224 x 224 training images (one epoch at batch 4: five steps, the last partial)
 and 8 test images, entering after the input pipeline (uint8 for ltbench, their
 ToTensor floats, no normalisation, for the authors'); CutoutPIL and RandAugment
@@ -15,7 +19,8 @@ draw differently in the two programs and stay out. The CLIP is the LMPT
 scenario's (ViT-B/16's structure, width 64, one layer), built for the authors
 by their own ``clip/model.py`` from ltbench's tensors.
 
-    PYTHONPATH=$PWD:/tmp/lockdeps python -m benchmarks.lockstep.hp_dval --checkout /tmp/hp_dval        # writes
+    PYTHONPATH=$PWD:/tmp/lockdeps python -m benchmarks.lockstep.hp_dval --checkout /tmp/hp_dval        # writes both
+    python -m benchmarks.lockstep.hp_dval --checkout /tmp/hp_dval --preset hp_dval_code_coco_lt        # one of them
     python -m benchmarks.lockstep.hp_dval --checkout /tmp/hp_dval --check                              # compares
 
 The authors' side needs torchnet and randaugment (their imports; see benchmarks/lockstep/README.md).
@@ -39,22 +44,29 @@ from torch import nn
 from benchmarks.lockstep import clip_authors, lmpt, record
 
 METHOD = "hp_dval_code"
+PRESETS = {"hp_dval_code": "voc_lt", "hp_dval_code_coco_lt": "coco_lt"}  # record name -> data set
 REPOSITORY = "jiexuanyan/hp_dval"
 SEED, BATCH, SIZE = 0, 4, 224
 TRAIN_IMAGES, TEST_IMAGES = lmpt.TRAIN_IMAGES, lmpt.TEST_IMAGES
 OVERRIDES = [f"model.config={lmpt.TINY_CLIP}", "model.pretrained=false", f"train.batch_size={BATCH}",
              "train.device=cpu", "train.num_workers=0", "train.feature_cache=false", "train.amp=false",
              "eval.interval=0", f"seed={SEED}"]
-ARGV = ["coco_runner.py", "--dataset", "voc-lt", "--num-classes", "20", "-b", str(BATCH), "-j", "0",
-        "--lr", "1e-5", "--loss_function", "dbl", "--topk", "16", "--alpha", "0.5"]
+def argv(dataset: str) -> list[str]:
+    """The runner's flags for the scenario (its --lr default 1e-5, the published runs' loss, k and alpha)."""
+    data = lmpt.data_set(dataset)
+    return ["coco_runner.py", "--dataset", data.flag, "--num-classes", str(len(data.classes)), "-b", str(BATCH),
+            "-j", "0", "--lr", "1e-5", "--loss_function", "dbl", "--topk", "16", "--alpha", "0.5"]
+
+
+
 AUTHORS_TOP_MODULES = ("coco_runner", "src", "utils", "models", "clip", "mmengine", "torchnet", "randaugment",
                        "visdom")
 COMMAND = "PYTHONPATH=$PWD:LOCKDEPS python -m benchmarks.lockstep.hp_dval --checkout CHECKOUT"
 
 
-def batches() -> tuple[list[tuple[torch.Tensor, torch.Tensor]], tuple[torch.Tensor, torch.Tensor]]:
+def batches(dataset: str = "voc_lt") -> tuple[list[tuple[torch.Tensor, torch.Tensor]], tuple[torch.Tensor, torch.Tensor]]:
     """The LMPT scenario's targets with 224 x 224 uint8 images (B x 3 x 224 x 224), training and test."""
-    data = lmpt.scenario()
+    data = lmpt.scenario(dataset)
     generator = torch.Generator().manual_seed(SEED)
     images = torch.randint(0, 256, (TRAIN_IMAGES + TEST_IMAGES, 3, SIZE, SIZE), generator=generator, dtype=torch.uint8)
     train = torch.from_numpy(data.train_targets).float()
@@ -64,10 +76,9 @@ def batches() -> tuple[list[tuple[torch.Tensor, torch.Tensor]], tuple[torch.Tens
 
 # ------------------------------------------------------------------ ltbench's side
 
-def ltbench_parts(changed: tuple[str, ...] = ()) -> tuple[dict[str, Any], Any, Any]:
+def ltbench_parts(dataset: str, changed: tuple[str, ...] = ()) -> tuple[dict[str, Any], Any, Any]:
     from ltbench.data.arrays import ArrayImages
     from ltbench.data.base import LTDataset, Split
-    from ltbench.data.voc import CLASS_NAMES, XML_NAMES
     from ltbench.engine.trainer import seed_everything
     from ltbench.methods.base import MethodContext
     from ltbench.plugins import load_plugins
@@ -75,18 +86,20 @@ def ltbench_parts(changed: tuple[str, ...] = ()) -> tuple[dict[str, Any], Any, A
     from ltbench.config.resolve import resolve_config
 
     load_plugins()
-    config = resolve_config("hp_dval", "voc_lt", "hp_dval_code", overrides=OVERRIDES + list(changed))
-    [(images, targets)], (test_images, test_targets) = batches()
+    config = resolve_config("hp_dval", dataset, "hp_dval_code", overrides=OVERRIDES + list(changed))
+    [(images, targets)], (test_images, test_targets) = batches(dataset)
 
     def split(x: torch.Tensor, y: torch.Tensor, prefix: str) -> Split:
         return Split(ArrayImages(x.permute(0, 2, 3, 1).contiguous().numpy()), y.numpy(),
                      [f"{prefix}{i}" for i in range(len(x))])
-    dataset = LTDataset("voc_lt", list(CLASS_NAMES), split(images, targets, "train"),
-                        split(test_images, test_targets, "test"), annotated_names=list(XML_NAMES))
+    classes = lmpt.data_set(dataset)
+    data = LTDataset(dataset, list(classes.classes), split(images, targets, "train"),
+                     split(test_images, test_targets, "test"),
+                     annotated_names=list(classes.annotated) if classes.annotated else None)
     params = dict(config["method"])
     seed_everything(config["seed"])
-    parts = METHODS.build(params.pop("name"), ctx=MethodContext(config, dataset), **params)
-    return config, dataset, parts
+    parts = METHODS.build(params.pop("name"), ctx=MethodContext(config, data), **params)
+    return config, data, parts
 
 
 def name_map(model: nn.Module) -> dict[str, str]:
@@ -107,7 +120,7 @@ def name_map(model: nn.Module) -> dict[str, str]:
     return names
 
 
-def ltbench_side(order: list[list[int]] | None = None,
+def ltbench_side(dataset: str = "voc_lt", order: list[list[int]] | None = None,
                  changed: tuple[str, ...] = ()) -> tuple[dict[str, Any], dict[str, Any]]:
     """ltbench's stage-1 trajectory through its own Trainer, fed the scenario's images in the authors' ``order``."""
     from ltbench.engine.active_stage import set_train_modes
@@ -116,14 +129,14 @@ def ltbench_side(order: list[list[int]] | None = None,
     from ltbench.methods.base import EpochInfo
     from ltbench.runs.run_dir import RunDir
 
-    config, dataset, parts = ltbench_parts(changed)
+    config, data, parts = ltbench_parts(dataset, changed)
     names = name_map(parts.model)
     initial = {"clip": lmpt.openai_state_dict(parts.model),
                "tensors": {names[k]: v.detach().clone() for k, v in parts.model.named_parameters() if k in names}}
-    [(images, targets)], (test_images, _) = batches()
+    [(images, targets)], (test_images, _) = batches(dataset)
     order = order or [list(range(i, min(i + BATCH, TRAIN_IMAGES))) for i in range(0, TRAIN_IMAGES, BATCH)]
     with tempfile.TemporaryDirectory() as folder:
-        trainer = Trainer(config, dataset, parts, RunDir(Path(folder) / "run"))
+        trainer = Trainer(config, data, parts, RunDir(Path(folder) / "run"))
         for hook in parts.on_epoch:
             hook(EpochInfo("align", 0, 1, 1, 1))
         run = trainer._start_stage(0, None)
@@ -165,23 +178,24 @@ class ScoreOnly(nn.Module):
             return self.model(images.double())[0]  # LT_engine_coop.py:245 feeds the EMA inputData.float()
 
 
-def authors_side(checkout: Path, initial: dict[str, dict[str, torch.Tensor]], dtype: torch.dtype,
+def authors_side(dataset: str, checkout: Path, initial: dict[str, dict[str, torch.Tensor]], dtype: torch.dtype,
                  order: list[int] | None = None) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """``main_coco`` (coco_runner.py:67-352) with CLIPVIT, one epoch of the scenario, then validate()."""
     patches = record.Patches()
     result: dict[str, Any] = {"order": []}
     with tempfile.TemporaryDirectory() as folder, record.checkout_on_path(checkout, AUTHORS_TOP_MODULES):
-        voc = Path(folder) / "data" / "voc"
-        voc.mkdir(parents=True)
-        freq = lmpt.scenario().train_targets.sum(axis=0).astype(np.int64)
-        with open(voc / "class_freq.pkl", "wb") as file:
+        folder_name = lmpt.data_set(dataset).folder
+        data = Path(folder) / "data" / folder_name
+        data.mkdir(parents=True)
+        freq = lmpt.scenario(dataset).train_targets.sum(axis=0).astype(np.int64)
+        with open(data / "class_freq.pkl", "wb") as file:
             pickle.dump({"class_freq": freq, "neg_class_freq": TRAIN_IMAGES - freq}, file)
         try:
             _load_authors(patches, dtype, initial)
             runner = record.import_module("coco_runner")
-            _patch_main(patches, runner, dtype, initial, result, order, voc / "class_freq.pkl")
+            _patch_main(patches, runner, dtype, initial, result, order, data / "class_freq.pkl", dataset)
             torch.manual_seed(SEED)
-            with mock.patch.object(sys, "argv", ARGV):
+            with mock.patch.object(sys, "argv", argv(dataset)):
                 runner.main_coco()
         finally:
             patches.undo()
@@ -202,7 +216,7 @@ def _load_authors(patches: record.Patches, dtype: torch.dtype, initial: dict[str
 
 def _patch_main(patches: record.Patches, runner: types.ModuleType, dtype: torch.dtype,
                 initial: dict[str, dict[str, torch.Tensor]], result: dict[str, Any], order: list[int] | None,
-                freq_file: Path) -> None:
+                freq_file: Path, dataset: str) -> None:
     clipvit = record.import_module("models.clip_vit").CLIPVIT
 
     def clip_vit(args: dict[str, Any], classnames: list[str], clip_model: nn.Module) -> nn.Module:
@@ -221,21 +235,22 @@ def _patch_main(patches: record.Patches, runner: types.ModuleType, dtype: torch.
                     "164,175,201,245 take the output as the score) and to own an empty prompt_learner (:305); in "
                     "the float64 run .float() keeps float64 inside its forward (clip_vit.py:98 casts the text "
                     "features to float32) and its input is cast to float64 (LT_engine_coop.py:245 feeds .float())")
-    [(images, targets)], (test_images, test_targets) = batches()
+    [(images, targets)], (test_images, test_targets) = batches(dataset)
+    shown, folder = {"voc_lt": "VOC-LT", "coco_lt": "COCO-LT"}[dataset], lmpt.data_set(dataset).folder
 
     def floats(x: torch.Tensor) -> torch.Tensor:
         return (x.float() / 255).to(dtype)  # ToTensor, no normalisation (src/data_loader/imagelist.py:111,115)
 
-    def dataset(dataset: str, split: str, inp_name: str) -> torch.utils.data.Dataset:
+    def scenario_set(dataset: str, split: str, inp_name: str) -> torch.utils.data.Dataset:
         x, y = (images, targets) if split == "train" else (test_images, test_targets)
         return torch.utils.data.TensorDataset(floats(x), y.to(dtype), torch.zeros(len(x), 1))
-    patches.setattr(runner, "build_dataset", dataset,
+    patches.setattr(runner, "build_dataset", scenario_set,
                     "the scenario's images after the input pipeline (CutoutPIL and RandAugment draw differently in "
-                    "the two programs) instead of VOC-LT's files and GloVe vectors (the third item is never used)")
+                    f"the two programs) instead of {shown}'s files and GloVe vectors (the third item is never used)")
     clip_authors.recording_loader(patches, result["order"], order)
     resample = runner.ResampleLoss
     patches.setattr(runner, "ResampleLoss", lambda **kwargs: resample(**(kwargs | {"freq_file": str(freq_file)})),
-                    "class_freq.pkl of the scenario's training labels instead of ./data/voc/class_freq.pkl")
+                    f"class_freq.pkl of the scenario's training labels instead of ./data/{folder}/class_freq.pkl")
 
     def learning(engine: Any, models: nn.ModuleList, clip_model: nn.Module, train_loader: Any, val_loader: Any,
                  criterion: nn.ModuleList, optimizer: torch.optim.Optimizer, scheduler: Any, model_name: str) -> None:
@@ -286,32 +301,34 @@ def _uncount_projection(steps: list[dict[str, Any]], model: nn.Module, optimizer
 
 # ------------------------------------------------------------------ command line
 
-def record_reference(checkout: Path) -> dict[str, Any]:
-    _, initial = ltbench_side()
-    float32, patches = authors_side(checkout, initial, torch.float32)
+def record_reference(dataset: str, checkout: Path) -> dict[str, Any]:
+    _, initial = ltbench_side(dataset)
+    float32, patches = authors_side(dataset, checkout, initial, torch.float32)
     drawn = float32.pop("order")
-    float64, _ = authors_side(checkout, initial, torch.float64, drawn)
+    float64, _ = authors_side(dataset, checkout, initial, torch.float64, drawn)
     if float64.pop("order") != drawn:
         raise RuntimeError("the float64 run did not replay the float32 run's batches")
-    return {"method": METHOD, "repository": REPOSITORY, "commit": record.checkout_commit(checkout),
+    where = {} if dataset == "voc_lt" else {"dataset": dataset}
+    return {"method": METHOD, **where, "repository": REPOSITORY, "commit": record.checkout_commit(checkout),
             "command": COMMAND, "patches": patches, "torch": torch.__version__,
             "scenario": {"seed": SEED, "train_images": TRAIN_IMAGES, "test_images": TEST_IMAGES, "batch": BATCH,
-                         "clip": lmpt.TINY_CLIP, "ltbench_overrides": OVERRIDES, "authors_argv": ARGV,
+                         "clip": lmpt.TINY_CLIP, "ltbench_overrides": OVERRIDES, "authors_argv": argv(dataset),
                          "order": lmpt.order_in_batches(drawn)},
             "float32": float32, "float64": float64, "noise_floor": record.noise_floor(float32, float64)}
 
 
 def main() -> None:
-    args = clip_authors.command_line(__doc__, "jiexuanyan/hp_dval at c7f98f3")
-    if args.check:
-        reference = record.read_reference(METHOD)
-        ours, _ = ltbench_side(reference["scenario"]["order"], tuple(args.set))
-        ours.pop("order")
-        print(METHOD, record.compare(ours, reference["float32"], reference["noise_floor"]))
-        return
-    path = record.REFERENCE_DIR / f"{METHOD}.json"
-    record.write_reference(path, record_reference(args.checkout))
-    print(f"wrote {path}")
+    args = clip_authors.command_line(__doc__, "jiexuanyan/hp_dval at c7f98f3", presets=tuple(PRESETS))
+    for name in args.preset or PRESETS:
+        if args.check:
+            reference = record.read_reference(name)
+            ours, _ = ltbench_side(PRESETS[name], reference["scenario"]["order"], tuple(args.set))
+            ours.pop("order")
+            print(name, record.compare(ours, reference["float32"], reference["noise_floor"]))
+            continue
+        path = record.REFERENCE_DIR / f"{name}.json"
+        record.write_reference(path, record_reference(PRESETS[name], args.checkout))
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

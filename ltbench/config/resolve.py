@@ -24,7 +24,7 @@ from ltbench.config.checks import check_engine_values
 from ltbench.errors import LtbenchError
 from ltbench.paths import config_search_path, find_config
 from ltbench.plugins import load_plugins
-from ltbench.registry import KINDS, METHODS
+from ltbench.registry import KINDS, METHODS, factory_params
 
 # sections a method has only when its ``uses`` says so; by default it uses those the table marks by_default
 OPTIONAL_SECTIONS = tuple(k.section[0] for k in KINDS.values() if k.uses != "always")
@@ -73,19 +73,34 @@ def resolve_config(
             given = sorted(f"{section}.{k}" for layer in layers[1:] for k in (layer.get(section) or {}))
             if given:
                 raise LtbenchError(f"Method {method_name!r} does not use the {section} section; "
-                                   f"remove {', '.join(dict.fromkeys(given))}.")
+                                   f"remove {', '.join(dict.fromkeys(given))}{_own_switches(method_name, given)}.")
             resolved.pop(section, None)
     _complete(resolved, method_entry.meta.get("loss"))
     check_engine_values(resolved)
     return resolved
 
 
+def _own_switches(method: str, given: Sequence[str]) -> str:
+    """Where the method has a parameter of the same name as a refused key (``text.names``: lmpt's
+    ``method.names``), the pointer to it: the switch that does this for that method."""
+    params = {param.name for param in factory_params(KINDS["methods"], method)[0]}
+    own = [f"method.{key.rpartition('.')[2]}" for key in dict.fromkeys(given) if key.rpartition(".")[2] in params]
+    return f" ({' and '.join(own)} {'do' if len(own) > 1 else 'does'} this for {method})" if own else ""
+
+
 def _preset(dataset: str, method: str) -> Config:
+    found = preset_file(dataset, method)
+    return load_yaml(found) if found is not None else {}
+
+
+def preset_file(dataset: str, method: str) -> Path | None:
+    """The config a run of ``method`` on ``dataset`` without ``--config`` starts from: its own, else the
+    dataset's ``base.yaml``."""
     for candidate in (f"{dataset}/{method}.yaml", f"{dataset}/base.yaml"):
         found = find_config(candidate)
         if found is not None:
-            return load_yaml(found)
-    return {}
+            return found
+    return None
 
 
 def _complete(config: Config, default_loss: str | None) -> None:

@@ -15,8 +15,9 @@ maps to with the recipe's value. A setting that is not a config key (the AP
 function, an initialisation) says in ``ltbench`` how ltbench does it. ``differs``
 gives the reason when ltbench departs from the recipe on purpose. ``quote`` is the
 verbatim text of the cited code lines that shows the authors' value: a code
-setting whose ``config`` value is ltbench's own default needs one (the card
-must show the value came from the code, not from ltbench), and
+setting whose ``config`` values are ltbench's own (defaults.yaml's, or inherited
+by the preset without its own file setting them) needs one (the card must show
+the value came from the code, not from ltbench), and
 ``ltbench.recipes.citations`` checks quotes and line numbers against a checkout. A row that is
 a suite row rather than a preset (CPRFL's Table 2 losses) names it in
 ``suite_row`` (``table2: BCE``); the card is then checked against that row's config.
