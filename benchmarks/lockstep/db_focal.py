@@ -13,13 +13,17 @@ pipeline; both sides start from ltbench's weights (seed 1, each residual
 block's last BatchNorm weight drawn at random so that every branch is active),
 copied through ``name_map``; dropout is reseeded before each training forward
 on both sides. ltbench's side runs its own ``Trainer`` epochs on the images in
-the order its own sampler draws. Two checks need no model: the ClassAware
+the order its own sampler draws. The baselines beside DB's pipeline (``--preset erm``, ``rw``,
+``cb_focal``; DB released no config for them) run the same config with the ResampleLoss options and the uniform
+sampling their cards state; ltbench then takes the authors' GroupSampler order (declared different on purpose
+on the cards). Two checks need no model: the ClassAware
 index sequence for 3 epochs of 1,142 images with long-tailed labels, and the lr
 of every iteration of the full VOC-LT schedule (121 iterations an epoch, 8
 epochs), mmcv's ``StepLrUpdaterHook`` against ltbench's scheduler.
 
-    python -m benchmarks.lockstep.db_focal --checkout /tmp/DBL          # writes the reference JSON
-    python -m benchmarks.lockstep.db_focal --checkout /tmp/DBL --check  # compares ltbench's side with it
+    python -m benchmarks.lockstep.db_focal --checkout /tmp/DBL          # writes every preset's reference JSON
+    python -m benchmarks.lockstep.db_focal --checkout /tmp/DBL --check  # compares ltbench's side with them
+    python -m benchmarks.lockstep.db_focal --checkout /tmp/DBL --preset erm --check --set loss.name=focal
 
 The authors' side needs mmcv 0.6.2's source and its requirements (addict, yapf,
 OpenCV) on ``PYTHONPATH``; see benchmarks/lockstep/README.md.
@@ -46,9 +50,20 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.lockstep import record
+from benchmarks.lockstep import clip_authors, record
 
 METHOD = "db_focal"
+# The presets that stand beside DB's pipeline, each recorded in tests/reference_trajectories/<preset>.json: the VOC
+# config as released (db_focal), and the baselines DB released no config for, with the ResampleLoss options and the
+# uniform sampling their cards state (the authors' answer in DB issue 2): the config's loss_cls with these keys
+# (the others at ResampleLoss's defaults) and no ``data.sampler`` (build_loader's default, the GroupSampler).
+BASELINE_LOSSES: dict[str, dict[str, Any]] = {
+    "erm": {"reweight_func": None, "focal": {"focal": False, "balance_param": 2.0, "gamma": 2}, "logit_reg": {}},
+    "rw": {"reweight_func": "sqrt_inv", "focal": {"focal": False, "balance_param": 2.0, "gamma": 2}, "logit_reg": {}},
+    "cb_focal": {"reweight_func": "CB", "CB_loss": {"CB_beta": 0.9, "CB_mode": "average_w"},
+                 "focal": {"focal": True, "balance_param": 2.0, "gamma": 2}, "logit_reg": {}},
+}
+PRESETS = (METHOD, *BASELINE_LOSSES)
 REPOSITORY = "wutong16/DistributionBalancedLoss"
 MMCV_VERSION = "0.6.2"  # the last mmcv 0.x; EpochBasedRunner, which mllt/apis/train.py imports, is new in 0.6.0
 CONFIG = "configs/voc/LT_resnet50_pfc_DB.py"
@@ -67,7 +82,7 @@ FULL_SCHEDULE = {"steps_per_epoch": 121, "epochs": 8}  # VOC-LT: 3,875 ClassAwar
 SAMPLER_IMAGES, SAMPLER_EPOCHS, SAMPLER_HEAD = 1142, 3, 48  # VOC-LT's training-set size; the first indices stored
 SAMPLER_SEED = 1  # its labels' generator (seed 0 gives a largest class of 561 = 3 x 187: no epoch ends inside a visit)
 COMMAND = ("PYTHONPATH=$PWD:/tmp/mmcv-0.6.2:/tmp/lockdeps python -m benchmarks.lockstep.db_focal --checkout /tmp/DBL "
-           "(a clone of wutong16/DistributionBalancedLoss at 14460d0 and mmcv 0.6.2's source; "
+           "--preset {preset} (a clone of wutong16/DistributionBalancedLoss at 14460d0 and mmcv 0.6.2's source; "
            "benchmarks/lockstep/README.md)")
 AUTHORS_TOP_MODULES = ("mllt", "mmcv")
 # the authors' tensors ltbench's model does not have; never used in a forward, so they get no gradient
@@ -122,10 +137,10 @@ def sampler_record(epochs: list[list[int]]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ ltbench's side
 
-def ltbench_config(preset: str = METHOD) -> dict[str, Any]:
+def ltbench_config(preset: str = METHOD, overrides: tuple[str, ...] = ()) -> dict[str, Any]:
     from ltbench.config.resolve import resolve_config
 
-    return resolve_config(preset, "voc_lt", overrides=OVERRIDES)
+    return resolve_config(preset, "voc_lt", overrides=[*OVERRIDES, *overrides])
 
 
 def ltbench_sampler(config: dict[str, Any], targets: np.ndarray) -> Any:
@@ -147,7 +162,7 @@ def activate_residual_branches(model: nn.Module) -> None:
                 module.weight.copy_(0.1 + 0.2 * torch.rand(module.num_features, generator=generator))
 
 
-def ltbench_parts(preset: str) -> tuple[dict[str, Any], Any, Any]:
+def ltbench_parts(preset: str, overrides: tuple[str, ...] = ()) -> tuple[dict[str, Any], Any, Any]:
     """The resolved preset (scaled as above), the scenario's VOC-LT data set and the method's parts, seeded."""
     from ltbench.data.arrays import ArrayImages
     from ltbench.data.base import LTDataset, Split
@@ -156,7 +171,7 @@ def ltbench_parts(preset: str) -> tuple[dict[str, Any], Any, Any]:
     from ltbench.methods.base import MethodContext
     from ltbench.registry import METHODS
 
-    config = ltbench_config(preset)
+    config = ltbench_config(preset, overrides)
     images, targets = scenario_data()
     pixels = images.permute(0, 2, 3, 1).contiguous().numpy()
     split = Split(ArrayImages(pixels[:IMAGES]), targets[:IMAGES].numpy(), [f"train{i}" for i in range(IMAGES)])
@@ -169,16 +184,18 @@ def ltbench_parts(preset: str) -> tuple[dict[str, Any], Any, Any]:
     return config, dataset, parts
 
 
-def ltbench_side(preset: str = METHOD) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    """ltbench's trajectory through its own Trainer epochs (the batches in its own sampler's order), its sampler's
-    and its schedule's sequences, and its initial state dict under the authors' names."""
+def ltbench_side(preset: str = METHOD, order: list[list[int]] | None = None, overrides: tuple[str, ...] = ()
+                 ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """ltbench's trajectory through its own Trainer epochs, its sampler's and its schedule's sequences, and its
+    initial state dict under the authors' names. The batches come in its own sampler's order, or in ``order``
+    (the authors' GroupSampler's, for the baselines, whose card declares the sampler different on purpose)."""
     from ltbench.engine.active_stage import set_train_modes
     from ltbench.engine.prediction import predict_scores
     from ltbench.engine.trainer import Trainer
     from ltbench.methods.base import SCORE_FUNCTIONS, EpochInfo
     from ltbench.runs.run_dir import RunDir
 
-    config, dataset, parts = ltbench_parts(preset)
+    config, dataset, parts = ltbench_parts(preset, overrides)
     names = name_map(parts.model)
     initial = {names[k]: v.detach().clone() for k, v in parts.model.state_dict().items()}
     images, targets = scenario_data()
@@ -193,8 +210,8 @@ def ltbench_side(preset: str = METHOD) -> tuple[dict[str, Any], dict[str, torch.
         recorder.watch_optimizer(run.optimizer)
         seeder = parts.model.head.register_forward_pre_hook(record.StepSeeder(SEED))
         for epoch in range(1, EPOCHS + 1):
-            order = list(sampler)
-            batches = [order[i:i + BATCH] for i in range(0, len(order) - BATCH + 1, BATCH)]  # drop_last
+            drawn = list(sampler) if order is None else order[epoch - 1]
+            batches = [drawn[i:i + BATCH] for i in range(0, len(drawn) - BATCH + 1, BATCH)]  # drop_last
             orders.append([i for batch in batches for i in batch])
             if len(batches) != len(run.loader):
                 raise RuntimeError(f"ltbench's loader has {len(run.loader)} batches, its sampler {len(batches)}")
@@ -214,7 +231,16 @@ def ltbench_side(preset: str = METHOD) -> tuple[dict[str, Any], dict[str, torch.
             "schedule": ltbench_schedule(config)}, initial
 
 
-def ltbench_sampler_record(config: dict[str, Any]) -> dict[str, Any]:
+def ltbench_initial(preset: str) -> dict[str, torch.Tensor]:
+    """ltbench's initial state dict (seeded) under the authors' names."""
+    parts = ltbench_parts(preset)[2]
+    names = name_map(parts.model)
+    return {names[k]: v.detach().clone() for k, v in parts.model.state_dict().items()}
+
+
+def ltbench_sampler_record(config: dict[str, Any]) -> dict[str, Any] | None:
+    if config["train"]["sampler"]["name"] != "class_aware":
+        return None  # a baseline's sampler is not the authors' (its card says why)
     sampler = ltbench_sampler(config, sampler_targets())
     return sampler_record([list(sampler) for _ in range(SAMPLER_EPOCHS)])
 
@@ -242,7 +268,7 @@ def _floats(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
 
 # ------------------------------------------------------------------ the authors' side
 
-def authors_side(checkout: Path, initial: dict[str, torch.Tensor], dtype: torch.dtype
+def authors_side(checkout: Path, initial: dict[str, torch.Tensor], dtype: torch.dtype, preset: str = METHOD
                  ) -> tuple[dict[str, Any], list[dict[str, str]], str]:
     """The authors' ``tools/train.py`` ``main()`` on the scenario, then their test forward on the test images."""
     patches = record.Patches()
@@ -252,7 +278,7 @@ def authors_side(checkout: Path, initial: dict[str, torch.Tensor], dtype: torch.
             mmcv = _load_mmcv(patches)
             _load_mllt(patches)
             script = _load_script(checkout)
-            _patch_run(patches, script, initial, dtype, result, _freq_file(Path(work_dir)))
+            _patch_run(patches, script, initial, dtype, result, _freq_file(Path(work_dir)), preset)
             # run from the repository's root, as its README does (the config names appendix/... relative to it)
             with mock.patch.object(sys, "argv", ["tools/train.py", CONFIG, "--work_dir", work_dir]), \
                     contextlib.chdir(checkout):
@@ -331,12 +357,17 @@ def _freq_file(folder: Path) -> Path:
 
 
 def _patch_run(patches: record.Patches, script: types.ModuleType, initial: dict[str, torch.Tensor],
-               dtype: torch.dtype, result: dict[str, Any], freq_file: Path) -> None:
+               dtype: torch.dtype, result: dict[str, Any], freq_file: Path, preset: str) -> None:
     from_file = script.Config.fromfile
 
     def scaled(path: str) -> Any:
         cfg = from_file(path)
         cfg.model.head.loss_cls.freq_file = str(freq_file)
+        if preset in BASELINE_LOSSES:
+            loss = cfg.model.head.loss_cls
+            cfg.model.head.loss_cls = {key: loss[key] for key in ("type", "use_sigmoid", "loss_weight", "freq_file")}
+            cfg.model.head.loss_cls.update(BASELINE_LOSSES[preset])
+            cfg.data.pop("sampler")
         for key, value in AUTHORS_CONFIG.items():
             *parents, leaf = key.split(".")
             section = cfg
@@ -346,7 +377,10 @@ def _patch_run(patches: record.Patches, script: types.ModuleType, initial: dict[
         return cfg
     patches.setattr(script.Config, "fromfile", staticmethod(scaled),
                     f"the scenario's scale: {AUTHORS_CONFIG} (no torchvision download; the weights are ltbench's); "
-                    f"the loss's freq_file holds the scenario's class counts (ltbench counts the training labels)")
+                    f"the loss's freq_file holds the scenario's class counts (ltbench counts the training labels)" +
+                    (f"; {preset}: no released config, so the loss_cls of type, use_sigmoid, loss_weight and "
+                     f"{BASELINE_LOSSES[preset]}, and no data.sampler (the GroupSampler), as its card states"
+                     if preset in BASELINE_LOSSES else ""))
     patches.setattr(script, "build_dataset", lambda cfg: ScenarioDataset(dtype),
                     "the scenario's images after the input pipeline (mmcv.imnormalize with the config's mean and "
                     "std) instead of VOC-LT's files; the labels give the ClassAware sampler its class lists")
@@ -439,6 +473,8 @@ class ScenarioDataset(torch.utils.data.Dataset):
         images, targets = scenario_data()
         self.images = normalise(images[:IMAGES], dtype)
         self.targets = targets[:IMAGES].to(dtype)
+        # custom.py:188-203's aspect flag: 0 for every image (as if each were taller than wide), so the baselines'
+        # GroupSampler has one group and an epoch of the 12 images once, as ltbench's random sampler's length
         self.flag = np.zeros(IMAGES, dtype=np.uint8)
         self.fetched: list[int] = []  # the indices the loader asked for, in order
 
@@ -516,24 +552,30 @@ def authors_schedule(checkout: Path) -> list[float]:
 
 # ------------------------------------------------------------------ command line
 
-def record_reference(checkout: Path) -> dict[str, Any]:
+def record_reference(checkout: Path, preset: str = METHOD) -> dict[str, Any]:
     """Both precisions of the authors' side from ltbench's initial weights, with the noise floor between them."""
-    _, initial = ltbench_side()
-    float32, patches, version = authors_side(checkout, initial, torch.float32)
-    float64, patches64, _ = authors_side(checkout, initial, torch.float64)
+    initial = ltbench_initial(preset)
+    float32, patches, version = authors_side(checkout, initial, torch.float32, preset)
+    float64, patches64, _ = authors_side(checkout, initial, torch.float64, preset)
     order = float32.pop("order")
     if float64.pop("order") != order:
         raise RuntimeError("the authors' sampler drew another order in the float64 run")
-    return {"method": METHOD, "repository": REPOSITORY, "commit": record.checkout_commit(checkout),
-            "command": COMMAND, "patches": patches, "torch": torch.__version__, "mmcv": version,
-            "patches_float64_run": [p for p in patches64 if p not in patches],
+    return {"method": preset, "repository": REPOSITORY, "commit": record.checkout_commit(checkout),
+            "command": COMMAND.format(preset=preset), "patches": patches, "torch": torch.__version__,
+            "mmcv": version, "patches_float64_run": [p for p in patches64 if p not in patches],
             "scenario": {"seed": SEED, "images": IMAGES, "test_images": TEST_IMAGES, "batch": BATCH, "size": SIZE,
                          "epochs": EPOCHS, "ltbench_overrides": OVERRIDES, "authors_config": CONFIG,
-                         "authors_config_scaled": AUTHORS_CONFIG, "full_schedule": FULL_SCHEDULE,
-                         "sampler_images": SAMPLER_IMAGES, "sampler_seed": SAMPLER_SEED,
-                         "sampler_epochs": SAMPLER_EPOCHS},
-            "order": order, "sampler": authors_sampler(checkout), "schedule": authors_schedule(checkout),
-            "float32": float32, "noise_floor": record.noise_floor(float32, float64)}
+                         "authors_config_scaled": AUTHORS_CONFIG, "authors_loss": BASELINE_LOSSES.get(preset),
+                         "full_schedule": FULL_SCHEDULE, "sampler_images": SAMPLER_IMAGES,
+                         "sampler_seed": SAMPLER_SEED, "sampler_epochs": SAMPLER_EPOCHS},
+            "order": order, "sampler": authors_sampler(checkout) if preset == METHOD else None,
+            "schedule": authors_schedule(checkout), "float32": float32,
+            "noise_floor": record.noise_floor(float32, float64)}
+
+
+def replay(preset: str, reference: dict[str, Any], overrides: tuple[str, ...] = ()) -> dict[str, Any]:
+    """ltbench's side for a record: its own sampler's order for db_focal, the authors' for a baseline."""
+    return ltbench_side(preset, None if reference["sampler"] else reference["order"], overrides)[0]
 
 
 def compare(ours: dict[str, Any], reference: dict[str, Any]) -> dict[str, float]:
@@ -546,8 +588,12 @@ def compare(ours: dict[str, Any], reference: dict[str, Any]) -> dict[str, float]
 
 
 def compare_sequences(ours: dict[str, Any], reference: dict[str, Any]) -> None:
-    """The ClassAware sampler's sequence and the full schedule's lr (``record.Divergence`` at the first difference)."""
-    for epoch, (mine, theirs) in enumerate(zip(ours["sampler"]["epochs"], reference["sampler"]["epochs"]), start=1):
+    """The ClassAware sampler's sequence (db_focal's) and the full schedule's lr (``record.Divergence`` at the first
+    difference)."""
+    if (ours["sampler"] is None) != (reference["sampler"] is None):
+        raise record.Divergence(f"ClassAware sampler: ltbench {ours['sampler']}, authors {reference['sampler']}")
+    for epoch, (mine, theirs) in enumerate(zip(*(r["sampler"]["epochs"] if r["sampler"] else []
+                                                 for r in (ours, reference))), start=1):
         if mine != theirs or ours["sampler"]["length"] != reference["sampler"]["length"]:
             raise record.Divergence(f"ClassAware sampler, {SAMPLER_IMAGES} images, epoch {epoch}: ltbench "
                                     f"{ours['sampler']['length']} indices {mine['head'][:12]}..., authors "
@@ -558,8 +604,15 @@ def compare_sequences(ours: dict[str, Any], reference: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    record.command_line(__doc__.split("\n\n")[0], METHOD, record_reference, lambda reference: ltbench_side()[0],
-                        check=compare)
+    args = clip_authors.command_line(__doc__, "DB's repository at 14460d0", presets=PRESETS)
+    for preset in args.preset or PRESETS:
+        if args.check:
+            reference = record.read_reference(preset)
+            print(preset, compare(replay(preset, reference, tuple(args.set)), reference))
+            continue
+        path = record.REFERENCE_DIR / f"{preset}.json"
+        record.write_reference(path, record_reference(args.checkout, preset))
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -273,13 +273,11 @@ def read_reference(name: str) -> dict[str, Any]:
 
 
 def command_line(description: str, method: str, record_reference: Callable[[Path], dict[str, Any]],
-                 replay: Callable[[dict[str, Any]], dict[str, Any]],
-                 check: Callable[[dict[str, Any], dict[str, Any]], dict[str, float]] | None = None) -> None:
+                 replay: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
     """A recorder's command line: ``--checkout`` writes the reference JSON, ``--check`` replays ltbench's side.
 
-    ``replay(reference)`` returns ltbench's trajectory for the reference's scenario; ``check(ours, reference)``
-    compares it with the whole record (default: the float32 trajectory within the noise floor). One CPU thread,
-    so the same machine type writes byte-identical JSON.
+    ``replay(reference)`` returns ltbench's trajectory for the reference's scenario. One CPU thread, so the same
+    machine type writes byte-identical JSON.
     """
     import argparse
 
@@ -291,9 +289,7 @@ def command_line(description: str, method: str, record_reference: Callable[[Path
     torch.set_num_threads(1)
     if args.check:
         reference = read_reference(method)
-        ours = replay(reference)
-        print(compare(ours, reference["float32"], reference["noise_floor"]) if check is None else
-              check(ours, reference))
+        print(compare(replay(reference), reference["float32"], reference["noise_floor"]))
         return
     write_reference(args.out, record_reference(args.checkout))
     print(f"wrote {args.out}")
