@@ -32,11 +32,11 @@ OpenCV) on ``PYTHONPATH``; see benchmarks/lockstep/README.md.
 from __future__ import annotations
 
 import collections
-import contextlib
 import collections.abc
+import contextlib
 import hashlib
-import pickle
 import importlib.util
+import pickle
 import resource
 import sys
 import tempfile
@@ -67,10 +67,10 @@ PRESETS = (METHOD, *BASELINE_LOSSES)
 REPOSITORY = "wutong16/DistributionBalancedLoss"
 MMCV_VERSION = "0.6.2"  # the last mmcv 0.x; EpochBasedRunner, which mllt/apis/train.py imports, is new in 0.6.0
 CONFIG = "configs/voc/LT_resnet50_pfc_DB.py"
-SEED = 0  # the scenario's images, labels and BatchNorm statistics
+SEED = 0  # the scenario's images and labels, the last BatchNorm weights of the blocks, the dropout reseeds
 IMAGES, TEST_IMAGES, BATCH, SIZE, CLASSES = 12, 2, 4, 64, 20
 EPOCHS, WARMUP_ITERS, MILESTONES = 3, 4, [1, 2]
-MAX_NORM = 0.2  # gradient clipping at the scenario's scale (35 at the config's), so that some steps clip
+MAX_NORM = 0.2  # gradient clipping at the scenario's scale (35 at the config's): every step clips
 # the authors' config scaled the same way (mmcv Config keys); model.pretrained None: no torchvision download
 AUTHORS_CONFIG = {"data.imgs_per_gpu": BATCH, "data.workers_per_gpu": 0, "total_epochs": EPOCHS,
                   "lr_config.warmup_iters": WARMUP_ITERS, "lr_config.step": MILESTONES,
@@ -303,7 +303,8 @@ def _load_mmcv(patches: record.Patches) -> types.ModuleType:
     runner_module = record.import_module("mmcv.runner.epoch_based_runner")
     patches.setattr(runner_module, "time", types.SimpleNamespace(sleep=lambda seconds: None, time=time.time),
                     "EpochBasedRunner sleeps 2 s before each epoch and 1 s after the run "
-                    "(epoch_based_runner.py:26,124, guards for loader worker processes and loggers); there are no workers here")
+                    "(epoch_based_runner.py:26,124, guards for loader worker processes and loggers); there are no "
+                    "workers here")
     patches.setattr(nn.Module, "cuda", lambda self, *a, **k: self, "CPU: .cuda() leaves modules where they are "
                                                                    "(mllt/apis/train.py:217)")
     patches.setattr(torch.Tensor, "cuda", lambda self, *a, **k: self, "CPU: .cuda() leaves tensors where they are "
