@@ -31,6 +31,7 @@ from ltbench.plugins import load_plugins
 from ltbench.progress import console
 from ltbench.provenance import code_version
 from ltbench.registry import DATASETS, METHODS
+from ltbench.reports.run_replicates import run_end_replicates
 from ltbench.config.resolve import resolve_config
 from ltbench.runs.run_dir import FINISHED, RunDir, config_id, run_dir_of
 from ltbench.runs.random_weights import is_smoke, run_is_smoke, smoke_note
@@ -144,7 +145,8 @@ def _train_and_write(experiment: Experiment, trainer: Trainer, writes: bool) -> 
     selected = best_test_epoch(result.history)
     if selected is not None:  # what choosing the epoch on the test set would report: never the result
         metrics["test_selected"] = selected.as_json()
-    rundir.finish(metrics, result.scores, dataset.test.targets, experiment.parts.score, result.model,
+    replicates = run_end_replicates(result.scores, dataset.test.targets, experiment.parts.score, metrics)
+    rundir.finish(metrics, result.scores, dataset.test.targets, experiment.parts.score, replicates, result.model,
                   trainer.frozen, config["train"]["keep_checkpoint"])
     trainer.loggers.log_final(metrics, config, run_figures(rundir.path))
     return metrics

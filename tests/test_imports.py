@@ -25,7 +25,7 @@ LAYERS = (  # bottom up: (name, packages and modules); the one place the layerin
     # package's __init__ (__version__, the component table; its API names are imported lazily, not counted here)
     ("io", ("ltbench.runs", "ltbench.pretrained", "ltbench.download", "ltbench.loggers", "ltbench.provenance")),
     ("parts", ("ltbench.data", "ltbench.models", "ltbench.losses", "ltbench.text", "ltbench.evaluation",
-               "ltbench.metrics")),
+               "ltbench.metrics", "ltbench.reports.bootstrap", "ltbench.reports.run_replicates")),
     ("methods", ("ltbench.methods",)),
     ("engine", ("ltbench.engine",)),
     ("experiment", ("ltbench.experiment",)),

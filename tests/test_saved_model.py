@@ -1,16 +1,21 @@
-"""A finished run leaves a model anyone can use: model.safetensors, `ltbench eval`, `ltbench.load_run`."""
+"""A finished run leaves a model anyone can use: model.safetensors, `ltbench eval`, `ltbench.load_run`; and its
+bootstrap replicates, so views never resample it."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 import ltbench
 from ltbench.cli import main
 from ltbench.errors import LtbenchError
+from ltbench.reports.bootstrap import bootstrap_runs, read_sample
+from ltbench.reports.run_replicates import stored_replicates
+from ltbench.runs.run_dir import REPLICATES_FILE, read_run
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SMALL = ["dataset.max_count=100", "dataset.num_test=200", "train.epochs=3"]
@@ -27,6 +32,13 @@ def test_a_finished_run_keeps_its_model_and_drops_its_training_state(finished):
     assert "model.safetensors" in files and "checkpoint.pt" not in files
     # the frozen ImageNet backbone is not copied into every run: only the trained head and the buffers
     assert (finished.run_dir / "model.safetensors").stat().st_size < 1_000_000
+
+
+def test_a_finished_run_stores_the_bootstrap_replicates_its_scores_give(finished):
+    run = finished.run_dir
+    sample = read_sample(read_run(run))
+    assert (run / REPLICATES_FILE).is_file()
+    np.testing.assert_array_equal(stored_replicates(run, sample), bootstrap_runs({run: sample}).values[run])
 
 
 @pytest.mark.slow

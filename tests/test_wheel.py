@@ -77,6 +77,9 @@ def test_wheel_installs_and_runs_from_an_empty_folder(tmp_path: Path) -> None:
     assert config == resolve_config("cprfl", "voc_lt")  # the shipped config, not the package defaults alone
     assert config["input"]["size"] == 448 and config["model"]["backbone"] == "resnet101"
 
+    listed = call(venv / "bin" / "ltbench", "list", "losses", "asl", cwd=work, env=env)  # from the shipped index
+    assert "gamma_neg" in listed and "4.0" in listed
+
     out = call(venv / "bin" / "ltbench", "run", "--method", "erm", "--dataset", "mnist_lt", "--train.epochs", "1",
                cwd=work, env=env)
     assert "erm on mnist_lt (seed 1)" in out

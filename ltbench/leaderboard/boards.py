@@ -23,8 +23,10 @@ import numpy as np
 import pandas as pd
 
 from ltbench.leaderboard import checkpoints
+from ltbench.leaderboard.cache import cached_json
 from ltbench.recipes.cards import Card, load_cards
 from ltbench.reports.collect import Collection, collect_runs, manifest_run_dir
+from ltbench.reports.recipe_age import CurrentRecipes
 from ltbench.reports.reference import (
     METRICS, REFERENCE_DATASETS, REFERENCE_DIR, PublishedRow, Reference, dataset_rank, load_reference,
 )
@@ -107,29 +109,32 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "row"
 
 
-def build_boards(root: Path) -> list[Board]:
-    """Every board of the results root ``root`` (runs/, suites/, submissions/) and of the published CSVs."""
+def build_boards(root: Path, cards: list[Card] | None = None) -> list[Board]:
+    """Every board of the results root ``root`` (runs/, suites/, submissions/) and of the published CSVs;
+    ``cards``: the recipe cards (default ``load_cards()``), passed by a caller that has read them."""
     manifests, problems = _manifests(root / "suites")
     submissions = _collect(root / SUBMISSIONS_FOLDER)
     others = _unlisted_runs(root / "runs", manifests)
     references = {path.stem: load_reference(path) for path in sorted(REFERENCE_DIR.glob("*.csv"))}
-    cards = _cards_by_row(load_cards())
+    cards_of_row = _cards_by_row(load_cards() if cards is None else cards)
     datasets = {ds for _, ds in manifests} | set(submissions.datasets) | set(others.datasets) | set(REFERENCE_DATASETS)
     suites = [MAIN_SUITE, *sorted(({s for s, _ in manifests} | set(references)) - {MAIN_SUITE})]
+    recipes = CurrentRecipes(keep=lambda key, compute: cached_json("recipe-ids", key, compute))
     boards = []
     for dataset in sorted(datasets, key=dataset_rank):
         for suite in suites:
-            collection = collect_runs(manifests=[manifests[suite, dataset]]) if (suite, dataset) in manifests \
-                else Collection()
+            collection = collect_runs(manifests=[manifests[suite, dataset]], recipes=recipes) \
+                if (suite, dataset) in manifests else Collection()
             marked = set()
             if suite == MAIN_SUITE:
                 collection, marked = _with_submissions(collection, submissions, dataset)
-            board = _board(suite, dataset, collection, marked, references.get(suite), cards)
+            board = _board(suite, dataset, collection, marked, references.get(suite), cards_of_row)
             if board.rows:
                 boards.append(board)
         mine = _only(others, dataset)
         if mine.rows:  # beside Table 1's published rows, as ``ltbench table`` without --suite shows them
-            boards.append(_board(OTHER_RUNS, dataset, mine, set(), references.get(MAIN_SUITE), cards, paper_rows=False))
+            boards.append(_board(OTHER_RUNS, dataset, mine, set(), references.get(MAIN_SUITE), cards_of_row,
+                                 paper_rows=False))
     if boards:
         boards[0].problems[:0] = problems
     return boards

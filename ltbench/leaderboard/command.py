@@ -14,10 +14,11 @@ def cmd_leaderboard(args: argparse.Namespace, extra: list[str]) -> int:
     from ltbench.recipes.cards import load_cards
 
     root = Path(args.results) if args.results else results_root()
-    boards = build_boards(root)
+    cards = load_cards()
+    boards = build_boards(root, cards)
     for problem in dict.fromkeys(p for board in boards for p in board.problems):
         print(f"warning: {problem}", file=sys.stderr)
-    pages = write_site(boards, load_cards(), args.out)
+    pages = write_site(boards, cards, args.out)
     rows = sum(len(board.rows) for board in boards)
     print(f"wrote {len(pages)} pages ({len(boards)} boards, {rows} rows) to {args.out}; open {Path(args.out) / 'index.html'}")
     return 0

@@ -26,14 +26,15 @@ import numpy as np
 
 from ltbench.data.label_values import known, positives
 from ltbench.errors import LtbenchError
+from ltbench.fileio.atomic import digest
 from ltbench.metrics import DEFAULT, metric_values
-from ltbench.metrics.scored import Scored
-from ltbench.reports.reference import METRICS
+from ltbench.metrics.scored import REPORTED as METRICS, Scored  # REPORTED: total, head, medium, tail
 from ltbench.runs.run_dir import RunDir, RunReadError, RunRecord
 
 RESAMPLES = 1000  # bootstrap resamples of the test images
 SEED = 0  # the resamples are the same on every call, so a run's interval never changes between commands
 LEVEL = 0.95
+REPLICATES_VERSION = 1  # bump when the computation of the replicates changes: every stored replicate goes stale
 BATCH = 250  # resamples evaluated together: bounds memory to N x BATCH counts (10 MB for COCO-LT's 5,000 images)
 
 
@@ -139,14 +140,27 @@ def test_set_key(targets: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(values).tobytes() + str(targets.shape).encode()).hexdigest()
 
 
+def replicates_key(sample: RunSample, metric: str = DEFAULT) -> str:
+    """Digest of everything a run's replicates of ``metric`` follow from; replicates stored under another key are stale."""
+    scores = hashlib.sha256(np.ascontiguousarray(sample.scores).tobytes()).hexdigest()
+    other = [] if metric == DEFAULT else [metric, sample.score]  # mAP keeps the keys written before other metrics
+    return digest([REPLICATES_VERSION, scores, list(sample.scores.shape), test_set_key(sample.targets),
+                   sample.groups, RESAMPLES, SEED, *other])
+
+
+def sample_of(scores: np.ndarray, targets: np.ndarray, score: str, metrics: dict[str, Any]) -> RunSample:
+    """A run's sample from its scores.npz content and its metrics.json (the class groups)."""
+    groups = {g: [int(c) for c in (metrics.get("groups") or {}).get(g, [])] for g in METRICS[1:]}
+    return RunSample(np.asarray(scores, dtype=np.float32), targets, groups, score)
+
+
 def read_sample(run: RunRecord) -> RunSample:
     """The run's scores.npz; a run without one cannot be bootstrapped, which is said in one sentence."""
     try:
         scores, targets, score = RunDir(run.path).scores()
     except RunReadError as exc:
         raise LtbenchError(f"{exc}; intervals need each run's test scores.") from None
-    groups = {g: list(run.metrics.get("groups", {}).get(g, [])) for g in METRICS[1:]}
-    return RunSample(np.asarray(scores, dtype=np.float32), targets, groups, score)
+    return sample_of(scores, targets, score, run.metrics)
 
 
 def percentile_interval(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -81,13 +81,15 @@ def collect_runs(
     label: str | None = None,
     manifests: Iterable[str | Path] = (),
     exclude: Iterable[Path] = (),
+    recipes: CurrentRecipes | None = None,
 ) -> Collection:
     """Read every run under ``root`` (default ``results/runs``) but those in ``exclude``, or only those the
     manifests list.
 
     With manifests, ``root`` is not used; a manifest names its runs relative to
     the results root that holds it (``manifest_run_dir``). A run's row label is the manifest row's label, else its metrics ``label``,
-    else its published name (``reference.ROW_LABELS``), else its method name.
+    else its published name (``reference.ROW_LABELS``), else its method name. ``recipes`` resolves the
+    manifest rows' current recipes (``recipe_age``); a caller reading several manifests may share one.
     """
     manifest_paths = [Path(m) for m in manifests]
     if manifest_paths:
@@ -97,7 +99,7 @@ def collect_runs(
         candidates = [_Candidate(p) for p in _run_dirs(Path(root) if root else results_root() / "runs")
                       if not excluded or p.resolve() not in excluded]
     problems: list[str] = []
-    recipes = CurrentRecipes()
+    recipes = recipes or CurrentRecipes()
     grouped: dict[RowKey, dict[str, list[RunRecord]]] = {}  # (dataset, label) -> config id -> runs
     for candidate in candidates:
         record = _read_finished(candidate.path, problems)

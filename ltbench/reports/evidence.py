@@ -1,43 +1,47 @@
 """The bootstrap replicates of every row of a collection, paired per test set (``bootstrap``, ``uncertainty``).
 
 All runs that share a test set are resampled on the same resamples, so any two
-rows of a dataset can be compared pairwise; each run's replicates are cached
-(``<cache>/bootstrap/``), keyed by its scores, so a second view costs nothing. A run without readable test
-scores leaves its row without an interval, noted as a problem, never as an error.
+rows of a dataset can be compared pairwise; each run's replicates are read from its
+directory (written when it finished, ``run_replicates``) or, for runs without
+them, computed and cached (``<cache>/bootstrap/``), keyed by its scores, so a
+second view costs nothing. A run without readable test scores leaves its row
+without an interval, noted as a problem, never as an error.
 """
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Hashable, TypeVar
 
 import numpy as np
 
 from ltbench.errors import LtbenchError
-from ltbench.fileio.atomic import atomic_write, digest
+from ltbench.fileio.atomic import atomic_write
 from ltbench.metrics import DEFAULT
 from ltbench.metrics.recorded import recorded_values
 from ltbench.paths import cache_root
-from ltbench.reports.bootstrap import RESAMPLES, SEED, RunSample, bootstrap_runs, read_sample, test_set_key
+from ltbench.reports.bootstrap import RunSample, bootstrap_runs, read_sample, replicates_key, test_set_key
 from ltbench.reports.collect import Collection, RowKey
+from ltbench.reports.run_replicates import stored_replicates
 from ltbench.reports.uncertainty import RowSample
 from ltbench.runs.run_dir import RunRecord
 
 Key = TypeVar("Key", bound=Hashable)
-REPLICATES_VERSION = 1  # bump when the computation of the replicates changes
 
 
 def _cached_replicates(group: dict[Path, RunSample], metric: str = DEFAULT) -> dict[Path, np.ndarray]:
-    """Each run's replicates, computed once per (scores, test set, resamples) and kept in the cache folder.
+    """Each run's replicates: those its directory stores (``run_replicates``), else computed once per (scores, test
+    set, resamples) and kept in the cache folder.
 
     A run's replicates do not depend on which other runs share the bootstrap call
-    (the resamples are fixed by the seed), so cached and new runs stay paired; an
-    unwritable cache only costs the recomputation.
+    (the resamples are fixed by the seed), so stored, cached and new runs stay
+    paired; an unwritable cache only costs the recomputation.
     """
-    files = {path: cache_root() / "bootstrap" / f"{_replicates_key(sample, metric)}.npy"
-             for path, sample in group.items()}
-    found = {path: np.load(file) for path, file in files.items() if file.is_file()}
+    found = {path: values for path, sample in group.items()
+             if (values := stored_replicates(path, sample, metric)) is not None}
+    files = {path: cache_root() / "bootstrap" / f"{replicates_key(sample, metric)}.npy"
+             for path, sample in group.items() if path not in found}
+    found |= {path: np.load(file) for path, file in files.items() if file.is_file()}
     missing = {path: sample for path, sample in group.items() if path not in found}
     if missing:
         for path, values in bootstrap_runs(missing, metric=metric).values.items():
@@ -47,13 +51,6 @@ def _cached_replicates(group: dict[Path, RunSample], metric: str = DEFAULT) -> d
             except OSError:
                 pass
     return found
-
-
-def _replicates_key(sample: RunSample, metric: str) -> str:
-    scores = hashlib.sha256(np.ascontiguousarray(sample.scores).tobytes()).hexdigest()
-    other = [] if metric == DEFAULT else [metric, sample.score]  # mAP keeps the keys written before other metrics
-    return digest([REPLICATES_VERSION, scores, list(sample.scores.shape), test_set_key(sample.targets),
-                   sample.groups, RESAMPLES, SEED, *other])
 
 
 def _name(key: Hashable) -> str:

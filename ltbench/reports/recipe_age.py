@@ -12,7 +12,7 @@ verdict, so nothing is marked on a guess.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from ltbench.errors import LtbenchError
 from ltbench.runs.run_dir import RunRecord, config_id
@@ -20,25 +20,39 @@ from ltbench.runs.run_dir import RunRecord, config_id
 EARLIER_RECIPE = "earlier recipe"  # what a table row's label says of such runs
 
 
-class CurrentRecipes:
-    """The config id each (suite, dataset, row, overrides) resolves to now, resolved once per table."""
+Keep = Callable[[list[Any], Callable[[], "str | None"]], "str | None"]  # (key, compute) -> the kept or computed id
 
-    def __init__(self) -> None:
+
+class CurrentRecipes:
+    """The config id each (suite, dataset, row, overrides) resolves to now, resolved once per table.
+
+    Resolving imports the plugins (and with them torch), seconds per process; ``keep``
+    may keep the ids between processes, keyed by the sources they follow from (the
+    leaderboard's ``cache.cached_json``).
+    """
+
+    def __init__(self, keep: Keep | None = None) -> None:
         self._ids: dict[tuple[str, str, str, tuple[str, ...]], str | None] = {}
+        self._keep = keep
 
     def current_id(self, suite: str, dataset: str, label: str, overrides: Sequence[str] = ()) -> str | None:
         """The row's config id today; None when the row does not resolve."""
-        from ltbench.launch.tasks import SuiteTask, task_config
-
         key = (suite, dataset, label, tuple(overrides))
         if key not in self._ids:
-            try:  # the seed is not part of a config id: any seed resolves the same id
-                self._ids[key] = config_id(task_config(SuiteTask(suite, dataset, label, 1, key[3])))
-            except LtbenchError:
-                self._ids[key] = None
+            compute = lambda: _resolved_id(*key)  # noqa: E731
+            self._ids[key] = self._keep([suite, dataset, label, list(key[3])], compute) if self._keep else compute()
         return self._ids[key]
 
     def is_earlier(self, record: RunRecord, suite: str, label: str, overrides: Sequence[str] = ()) -> bool:
         """Whether a manifest's run was made by another recipe than its row resolves to now."""
         current = self.current_id(suite, record.metrics["dataset"], label, overrides)
         return current is not None and config_id(record.config) != current
+
+
+def _resolved_id(suite: str, dataset: str, label: str, overrides: tuple[str, ...]) -> str | None:
+    from ltbench.launch.tasks import SuiteTask, task_config
+
+    try:  # the seed is not part of a config id: any seed resolves the same id
+        return config_id(task_config(SuiteTask(suite, dataset, label, 1, overrides)))
+    except LtbenchError:
+        return None

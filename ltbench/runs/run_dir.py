@@ -7,6 +7,8 @@ A finished run directory holds::
     history.jsonl   one JSON object per finished epoch (epoch, train_loss, test_map, lr, ...)
     scores.npz      test-set ``scores`` (N x C float32: the logits through the method's ``score``
                     function, named in the file), ``targets`` (N x C uint8); docs/scores.md
+    replicates.npz  the test-set bootstrap replicates of mAP, keyed by what they were made from
+                    (``ltbench.reports.run_replicates``); docs/file-formats.md
     model.safetensors  the reported model's trained tensors (``ltbench.runs.model_file``)
     checkpoint.pt   last epoch's training state, for resuming (``ltbench.engine.checkpoint``); deleted when
                     the run finishes unless ``train.keep_checkpoint``
@@ -41,6 +43,8 @@ CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "history.jsonl"
 SCORES_FILE = "scores.npz"
+REPLICATES_FILE = "replicates.npz"
+REPLICATES_KEYS = "keys"  # replicates.npz's entry holding {metric: key} as JSON; every other entry is a metric's
 CHECKPOINT_FILE = "checkpoint.pt"
 MODEL_FILE = "model.safetensors"
 FINISHED = "finished"  # metrics.json's status once every other result file is written
@@ -165,6 +169,15 @@ class RunDir:
         except (OSError, ValueError, KeyError) as exc:
             raise RunReadError(f"{self.path}: unreadable {SCORES_FILE} ({type(exc).__name__})") from None
 
+    def replicates(self) -> dict[str, tuple[str, np.ndarray]]:
+        """metric -> (key, replicates) as stored; empty when the file is absent or unreadable (views then compute)."""
+        try:
+            with np.load(self.path / REPLICATES_FILE) as saved:
+                keys = json.loads(str(saved[REPLICATES_KEYS]))
+                return {metric: (str(key), saved[metric]) for metric, key in keys.items() if metric in saved.files}
+        except (OSError, ValueError, KeyError, AttributeError, json.JSONDecodeError):
+            return {}
+
     def record(self) -> RunRecord:
         """Config, metrics and history; ``RunReadError`` says what is wrong with the directory."""
         return RunRecord(self.path, self.config(), self.metrics(), self.history())
@@ -213,14 +226,29 @@ class RunDir:
     def write_scores(self, scores: np.ndarray, targets: np.ndarray, score: str = "logit") -> None:
         write_scores(self.path / SCORES_FILE, scores, targets, score)
 
+    def write_replicates(self, replicates: dict[str, tuple[str, np.ndarray]]) -> None:
+        """metric -> (key, replicates), as ``ltbench.reports.run_replicates`` makes and checks them."""
+        arrays = {metric: np.asarray(values, dtype=np.float64) for metric, (_, values) in replicates.items()}
+        keys = np.array(to_json({metric: key for metric, (key, _) in replicates.items()}))
+        atomic_write(self.path / REPLICATES_FILE, lambda h: np.savez(h, **arrays, **{REPLICATES_KEYS: keys}))
+
+    def write_results(self, metrics: dict[str, Any], scores: np.ndarray, targets: np.ndarray, score: str,
+                      replicates: dict[str, tuple[str, np.ndarray]]) -> None:
+        """The run-end writer of every finished run directory (trained runs, scored submissions): the scores, their
+        bootstrap replicates (``reports.run_replicates.run_end_replicates``), then ``metrics`` (status
+        ``FINISHED``) last, marking the run finished."""
+        self.write_scores(scores, targets, score)
+        self.write_replicates(replicates)
+        write_json(self.path / METRICS_FILE, metrics)
+
     def finish(self, metrics: dict[str, Any], scores: np.ndarray, targets: np.ndarray, score: str,
-               model: nn.Module, frozen: Collection[str], keep_checkpoint: bool) -> None:
-        """Write a trained run's results; ``metrics`` (status ``FINISHED``) goes last, marking the run finished."""
+               replicates: dict[str, tuple[str, np.ndarray]], model: nn.Module, frozen: Collection[str],
+               keep_checkpoint: bool) -> None:
+        """Write a trained run's model and results (``write_results``), then drop its checkpoint unless kept."""
         from ltbench.runs.model_file import save_model
 
         save_model(self.path / MODEL_FILE, model, frozen)
-        self.write_scores(scores, targets, score)
-        write_json(self.path / METRICS_FILE, metrics)
+        self.write_results(metrics, scores, targets, score, replicates)
         if not keep_checkpoint:
             self.checkpoint.unlink(missing_ok=True)
 

@@ -35,7 +35,7 @@ def export_run(run_dir: str | Path, out: str | Path) -> Path:
         raise LtbenchError(f"{rundir.path}'s stored test labels differ from the {split.dataset} test split its "
                            "config builds now, so its scores cannot be matched to image ids.")
     submission = Submission(split.dataset, split.digest, split.image_ids, split.class_names,
-                            np.asarray(scores), _metadata(record) | {"score": score})
+                            np.asarray(scores), _metadata(record) | {"score": score}, split.test_images)
     return write_submission(out, submission)
 
 

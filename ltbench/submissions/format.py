@@ -9,6 +9,7 @@ Entries (docs/leaderboard.md gives the field-by-field spec)::
     class_names   C str     the split's class order
     scores        N x C     float32 or float64, finite; higher = more confident the class is present
     metadata      0-d str   JSON object: method, checkpoint (required); paper, code, seed, score, notes, ltbench
+    test_images   0-d str   optional: "all" (the default) or "labelled", the test subset (``dataset.test_images``)
 
 ``read_submission`` checks what the file alone can tell (entries, types, shape,
 finite scores, metadata); ``match.check_against`` checks it against a split.
@@ -25,11 +26,14 @@ from typing import Any
 
 import numpy as np
 
+from ltbench.data.base import TEST_IMAGES
 from ltbench.errors import LtbenchError
 from ltbench.fileio.atomic import atomic_write
 
 FORMAT = "ltbench-submission/1"
 ENTRIES = ("format", "dataset", "split_digest", "image_ids", "class_names", "scores", "metadata")
+TEST_IMAGES_ENTRY = "test_images"  # optional; absent in files of the full test split
+ALL_TEST_IMAGES = TEST_IMAGES[0]
 SCORE_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # how the submitted model was chosen: the last epoch, on a validation split, or on the test split itself
 CHECKPOINTS = ("last", "validation", "test")
@@ -51,6 +55,7 @@ class Submission:
     class_names: list[str]
     scores: np.ndarray  # N x C float
     metadata: dict[str, Any]
+    test_images: str = ALL_TEST_IMAGES  # the test subset scored (``dataset.test_images``: all or labelled)
 
     @property
     def seed(self) -> int:
@@ -71,6 +76,8 @@ def write_submission(path: str | Path, submission: Submission) -> Path:
         "image_ids": np.array(submission.image_ids, dtype=str), "class_names": np.array(submission.class_names, dtype=str),
         "scores": submission.scores, "metadata": np.array(json.dumps(submission.metadata, sort_keys=True)),
     }
+    if submission.test_images != ALL_TEST_IMAGES:
+        arrays[TEST_IMAGES_ENTRY] = np.array(submission.test_images)
     atomic_write(path, lambda handle: np.savez_compressed(handle, **arrays))
     return path
 
@@ -86,6 +93,7 @@ def read_submission(path: str | Path) -> Submission:
                 raise LtbenchError(f"{where} lacks the submission entries {', '.join(missing)} "
                                    "(docs/leaderboard.md lists them).")
             arrays = {name: saved[name] for name in ENTRIES}
+            subset = saved[TEST_IMAGES_ENTRY] if TEST_IMAGES_ENTRY in saved.files else np.array(ALL_TEST_IMAGES)
     except FileNotFoundError:
         raise LtbenchError(f"Submission file {where} does not exist.") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
@@ -104,7 +112,10 @@ def read_submission(path: str | Path) -> Submission:
     if metadata.get("score", DEFAULT_SCORE) == "sigmoid" and (scores.min() < 0 or scores.max() > 1):
         raise LtbenchError(f"{where}'s scores lie outside [0, 1] (from {scores.min():.3g} to {scores.max():.3g}), so "
                            "they are not probabilities; set metadata score to logit or log_softmax.")
-    return Submission(text["dataset"], text["split_digest"], ids, classes, scores, metadata)
+    test_images = _text(subset, TEST_IMAGES_ENTRY, where)
+    if test_images not in TEST_IMAGES:
+        raise LtbenchError(f"{where}'s test_images must be one of {', '.join(TEST_IMAGES)}, not {test_images!r}.")
+    return Submission(text["dataset"], text["split_digest"], ids, classes, scores, metadata, test_images)
 
 
 def _text(array: np.ndarray, name: str, where: str) -> str:

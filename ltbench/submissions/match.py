@@ -39,7 +39,8 @@ def scores_in_split_order(submission: Submission, split: EvalSplit, where: str) 
     _check_classes(submission.class_names, split, where)
     if submission.split_digest != split.digest:
         raise LtbenchError(f"{where} was made for another version of {split.dataset}'s test split (digest "
-                           f"{submission.split_digest[:12]}…, this split's is {split.digest[:12]}…).")
+                           f"{submission.split_digest[:12]}…, this split's is {split.digest[:12]}…, test images: "
+                           f"{split.test_images}; a file of the labelled subset says so in its test_images entry).")
     repeated = [image for image, count in Counter(submission.image_ids).items() if count > 1]
     if repeated:
         raise LtbenchError(f"{where} lists {_count(len(repeated), 'image id')} more than once: {_some(repeated)}.")

@@ -1,7 +1,7 @@
 """Score an accepted submission with the shared evaluator and intervals, and keep it beside the runs.
 
 An accepted file becomes a run-like directory ``<results>/submissions/<dataset>/<method>_s<seed>_<hash>/``
-(config.yaml, metrics.json, scores.npz in the split's order, and the file itself
+(config.yaml, metrics.json, scores.npz in the split's order, replicates.npz, and the file itself
 as submission.npz), so tables, ``compare`` and the leaderboard read it as they
 read a run: seeds of one method with the same metadata form one row. Nothing is
 written before every check has passed.
@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 
 from ltbench.evaluation import classes_without_test_positives, evaluate
-from ltbench.fileio.atomic import digest, write_json
+from ltbench.fileio.atomic import digest
 from ltbench.metrics import evaluate_metrics
 from ltbench.metrics.scored import Scored as MetricScores
 from ltbench.paths import results_root
 from ltbench.provenance import code_version
 from ltbench.reports.reference import METRICS
+from ltbench.reports.run_replicates import run_end_replicates
 from ltbench.runs.run_dir import FINISHED, RunDir, config_id
 from ltbench.submissions.format import Submission, read_submission
 from ltbench.submissions.match import check_dataset, scores_in_split_order
@@ -55,7 +56,7 @@ def score_file(path: str | Path, dataset: str) -> Scored:
 
     submission = read_submission(path)
     check_dataset(submission, dataset, str(path))
-    split = load_eval_split(dataset)
+    split = load_eval_split(dataset, test_images=submission.test_images)
     scores = scores_in_split_order(submission, split, str(path))
     metrics = evaluate(scores, split.targets, split.groups)
     sample = RunSample(np.asarray(scores, dtype=np.float32), split.targets, split.groups, submission.score)
@@ -80,9 +81,8 @@ def record_submission(scored: Scored, source_file: str | Path, root: Path | None
     run_dir = (root or submissions_root()) / split.dataset / f"{_slug(meta['method'])}_s{submission.seed}_{key}"
     rundir = RunDir(run_dir)
     rundir.start(config)
-    rundir.write_scores(scored.scores, split.targets, submission.score)
     shutil.copyfile(source_file, run_dir / SUBMITTED_FILE)
-    write_json(run_dir / "metrics.json", {
+    metrics = {
         "status": FINISHED, "source": SOURCE, "method": meta["method"], "dataset": split.dataset,
         "label": meta["method"], "seed": submission.seed, "config_hash": key, "config_id": config_id(config),
         "map": {metric: scored.metrics[metric] for metric in METRICS},
@@ -92,6 +92,8 @@ def record_submission(scored: Scored, source_file: str | Path, root: Path | None
         "class_names": split.class_names, "class_freq": split.class_freq, "groups": split.groups,
         "num_train": split.num_train, "num_test": len(split.image_ids), "selection": meta["checkpoint"],
         "split_digest": split.digest, "submission": meta, "smoke": False, "code": code_version(),  # the ltbench that scored it
-    })
+    }
+    rundir.write_results(metrics, scored.scores, split.targets, submission.score,
+                         run_end_replicates(scored.scores, split.targets, submission.score, metrics))
     return run_dir
 
