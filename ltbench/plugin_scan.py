@@ -1,7 +1,7 @@
 """What a plugin file registers, read with ``ast`` instead of importing it (which loads torch).
 
 ``ltbench list`` uses this so that listing stays fast. A file is read statically only when nothing in it
-can register more, or fail otherwise, than what is seen: its imports are the standard library, ltbench and
+can register more than what is seen: its imports are the standard library, ltbench and
 ltbench's own dependencies (none of which registers components); its top level holds only imports,
 assignments, definitions and registrations; and every use of a registry is one of
 
@@ -11,7 +11,8 @@ assignments, definitions and registrations; and every use of a registry is one o
 
 Anything else (a loop, a computed name, a relative import, a call at import time, another use of a
 registry, a factory that cannot take its kind's engine arguments, which registration refuses, or a file
-that seems to register nothing) makes :func:`scan` answer None: import the file to know.
+that seems to register nothing) makes :func:`scan` answer None: import the file to know. A file read here
+is not run, so one that would fail on import (a misspelt name) is listed from what it declares.
 """
 
 from __future__ import annotations

@@ -108,22 +108,6 @@ def batches(dataset: str = "voc_lt") -> tuple[list[tuple[torch.Tensor, torch.Ten
     return train, (images[IMAGES:], targets[IMAGES:])
 
 
-def step_seed(step: int) -> int:
-    return SEED * 1000 + step
-
-
-class StepSeeder:
-    """A forward pre-hook that reseeds torch before each training forward, so both sides draw the same dropout."""
-
-    def __init__(self) -> None:
-        self.step = 0
-
-    def __call__(self, _module: nn.Module, _inputs: Any) -> None:
-        if torch.is_grad_enabled():
-            self.step += 1
-            torch.manual_seed(step_seed(self.step))
-
-
 # ------------------------------------------------------------------ ltbench's side
 
 @contextmanager
@@ -189,7 +173,7 @@ def ltbench_side(dataset: str = "voc_lt") -> tuple[dict[str, Any], dict[str, tor
         recorder.watch_logits(parts.model.head)
         recorder.watch_loss(trainer.loss_fn)
         recorder.watch_optimizer(run.optimizer)
-        seeder = parts.model.head.register_forward_pre_hook(StepSeeder())
+        seeder = parts.model.head.register_forward_pre_hook(record.StepSeeder(SEED))
         set_train_modes(parts.model, run.stage)
         trainer._train_epoch(run, EpochInfo(run.stage.name, 0, 1, run.epochs, 1))
         seeder.remove()
@@ -301,7 +285,7 @@ def _patch_main(patches: record.Patches, train: types.ModuleType, initial: dict[
         recorder.watch_logits(regular.module, pick=lambda out: out[0])
         recorder.watch_loss(criterion[0])
         recorder.watch_optimizer(optimizer)
-        regular.module.register_forward_pre_hook(StepSeeder())
+        regular.module.register_forward_pre_hook(record.StepSeeder(SEED))
         scaler = torch.cuda.amp.GradScaler(enabled=False)  # learning() builds GradScaler(): disabled without CUDA
         regular.train()
         engine.meter_reset()
