@@ -101,6 +101,11 @@ class StepRecorder:
                 self._current["loss"] = output.detach().double().item()
         self._handles.append(module.register_forward_hook(hook))
 
+    def note_loss(self, loss: torch.Tensor) -> None:
+        """Record ``loss`` as the step's back-propagated loss, for a loop where no module returns it (mmcv's runner)."""
+        if "loss" not in self._current:
+            self._current["loss"] = loss.detach().double().item()
+
     def watch_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
         """Before each step: gradients and group settings; the step's record is closed there."""
         by_id = {id(p): n for n, p in self.model.named_parameters()}
@@ -133,6 +138,19 @@ class StepRecorder:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+
+
+class StepSeeder:
+    """A forward pre-hook that reseeds torch (``seed * 1000 + step``) before each training forward, so that both
+    sides draw the same dropout."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed, self.step = seed, 0
+
+    def __call__(self, _module: nn.Module, _inputs: Any) -> None:
+        if torch.is_grad_enabled():
+            self.step += 1
+            torch.manual_seed(self.seed * 1000 + self.step)
 
 
 def _settings(group: dict[str, Any]) -> dict[str, Any]:
@@ -255,11 +273,13 @@ def read_reference(name: str) -> dict[str, Any]:
 
 
 def command_line(description: str, method: str, record_reference: Callable[[Path], dict[str, Any]],
-                 replay: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+                 replay: Callable[[dict[str, Any]], dict[str, Any]],
+                 check: Callable[[dict[str, Any], dict[str, Any]], dict[str, float]] | None = None) -> None:
     """A recorder's command line: ``--checkout`` writes the reference JSON, ``--check`` replays ltbench's side.
 
-    ``replay(reference)`` returns ltbench's trajectory for the reference's scenario. One CPU thread, so the same
-    machine type writes byte-identical JSON.
+    ``replay(reference)`` returns ltbench's trajectory for the reference's scenario; ``check(ours, reference)``
+    compares it with the whole record (default: the float32 trajectory within the noise floor). One CPU thread,
+    so the same machine type writes byte-identical JSON.
     """
     import argparse
 
@@ -271,7 +291,9 @@ def command_line(description: str, method: str, record_reference: Callable[[Path
     torch.set_num_threads(1)
     if args.check:
         reference = read_reference(method)
-        print(compare(replay(reference), reference["float32"], reference["noise_floor"]))
+        ours = replay(reference)
+        print(compare(ours, reference["float32"], reference["noise_floor"]) if check is None else
+              check(ours, reference))
         return
     write_reference(args.out, record_reference(args.checkout))
     print(f"wrote {args.out}")
