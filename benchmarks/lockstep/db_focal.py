@@ -611,7 +611,7 @@ def main() -> None:
             reference = record.read_reference(preset)
             print(preset, compare(replay(preset, reference, tuple(args.set)), reference))
             continue
-        path = record.REFERENCE_DIR / f"{preset}.json"
+        path = args.out / f"{preset}.json"
         record.write_reference(path, record_reference(args.checkout, preset))
         print(f"wrote {path}")
 
