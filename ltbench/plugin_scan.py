@@ -1,7 +1,7 @@
 """What a plugin file registers, read with ``ast`` instead of importing it (which loads torch).
 
 ``ltbench list`` uses this so that listing stays fast. A file is read statically only when nothing in it
-can register more, or fail otherwise, than what is seen: its imports are the standard library, ltbench and
+can register more than what is seen: its imports are the standard library, ltbench and
 ltbench's own dependencies (none of which registers components); its top level holds only imports,
 assignments, definitions and registrations; and every use of a registry is one of
 
@@ -11,7 +11,8 @@ assignments, definitions and registrations; and every use of a registry is one o
 
 Anything else (a loop, a computed name, a relative import, a call at import time, another use of a
 registry, a factory that cannot take its kind's engine arguments, which registration refuses, or a file
-that seems to register nothing) makes :func:`scan` answer None: import the file to know.
+that seems to register nothing) makes :func:`scan` answer None: import the file to know. A file read here
+is not run, so one that would fail on import (a misspelt name) is listed from what it declares.
 """
 
 from __future__ import annotations
@@ -155,7 +156,8 @@ def decorated(node: ast.FunctionDef | ast.ClassDef, aliases: dict[str, str]) -> 
         return None
     found = []
     for decorator, kind in zip(node.decorator_list, kinds):
-        name = literal_argument(decorator, 0, "name", default=node.name)
+        bound = literal_arguments(decorator, ("name",), more=True)
+        name = bound.get("name") or node.name if bound is not None else None  # register(None): the factory's name
         if not isinstance(name, str) or not takes_engine_args(node, kind):
             return None
         found.append(Registration(kind, name, doc.strip().splitlines()[0]))
@@ -166,32 +168,31 @@ def loss_method_call(call: ast.Call, aliases: dict[str, str]) -> Registration | 
     """``loss_method("name", "loss", "doc")`` with literal strings, as a method registration."""
     if dotted(call.func, aliases) not in LOSS_METHOD:
         return None
-    name, loss, doc = (literal_argument(call, i, key) for i, key in enumerate(("name", "loss", "doc")))
-    if not all(isinstance(value, str) for value in (name, loss, doc)):
+    bound = literal_arguments(call, ("name", "loss", "doc"))
+    if bound is None or len(bound) < 3 or not all(isinstance(value, str) for value in bound.values()):
         return None
+    name, doc = bound["name"], bound["doc"]
     cleaned = inspect.cleandoc(doc)
     return Registration("methods", name, cleaned.strip().splitlines()[0] if cleaned.strip() else "")
 
 
-_MISSING = object()
+def literal_arguments(call: ast.Call, names: tuple[str, ...], more: bool = False) -> dict[str, object] | None:
+    """The call's arguments bound to ``names`` as Python binds them, each a literal (absent: missing).
 
-
-def literal_argument(call: ast.Call, position: int, keyword: str, default: object = _MISSING) -> object:
-    """A call's argument as a Python literal (``default`` when absent or None); ``_MISSING`` if not a literal."""
-    if call.args[position:position + 1]:
-        if any(isinstance(a, ast.Starred) for a in call.args[:position + 1]):
-            return _MISSING
-        value_node = call.args[position]
-    else:
-        matches = [k.value for k in call.keywords if k.arg == keyword]
-        if any(k.arg is None for k in call.keywords):
-            return _MISSING
-        if not matches:
-            return default
-        value_node = matches[0]
-    if not isinstance(value_node, ast.Constant):
-        return _MISSING
-    return default if value_node.value is None else value_node.value
+    None if they do not bind (too many, repeated, ``*args``/``**kwargs``, another keyword unless ``more``:
+    the decorator's metadata) or one of ``names`` is not a literal.
+    """
+    if len(call.args) > len(names) or any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    bound = dict(zip(names, call.args))
+    for keyword in call.keywords:
+        if keyword.arg is None or keyword.arg in bound or (keyword.arg not in names and not more):
+            return None
+        if keyword.arg in names:
+            bound[keyword.arg] = keyword.value
+    if not all(isinstance(node, ast.Constant) for node in bound.values()):
+        return None
+    return {name: node.value for name, node in bound.items()}
 
 
 def takes_engine_args(node: ast.FunctionDef | ast.ClassDef, kind: str) -> bool:

@@ -145,3 +145,29 @@ def results_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """``$LTBENCH_RESULTS`` pointed at a folder of the test's own, which nothing has created yet."""
     monkeypatch.setenv("LTBENCH_RESULTS", str(tmp_path / "results"))
     return tmp_path / "results"
+
+
+@pytest.fixture(scope="module")
+def labelled_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``eval --scores``: a committed Table 1 run, as a run of the labelled subset would leave it (every mnist_lt
+    test image has a positive, so the subset holds the same images and the run's scores stay valid)."""
+    import shutil
+
+    import yaml
+
+    run = tmp_path_factory.mktemp("runs") / "erm_s1_labelled"
+    shutil.copytree(table1_run(), run)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["dataset"]["test_images"] = "labelled"
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    return run
+
+
+@pytest.fixture(scope="module")
+def exported_labelled_submission(labelled_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``eval --scores``: the submission file ``ltbench export`` writes for ``labelled_run``."""
+    from ltbench.cli import main
+
+    out = tmp_path_factory.mktemp("export") / "labelled.npz"
+    assert main(["export", str(labelled_run), "--out", str(out)]) == 0
+    return out

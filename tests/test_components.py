@@ -89,7 +89,7 @@ def test_a_stage_override_is_laid_over_the_section_the_same_way_for_every_compon
     config_sampler = complete(samplers, {"name": "class_aware", "num_samples_cls": 5})
     assert stage_section(samplers, config_sampler, Stage(sampler="class_aware"))["num_samples_cls"] == 5  # merged
     assert stage_section(samplers, config_sampler, Stage(sampler={"reduce": 2.0})) == {
-        "name": "class_aware", "num_samples_cls": 5, "reduce": 2.0, "fixed_seed": None}
+        "name": "class_aware", "num_samples_cls": 5, "reduce": 2.0, "fixed_seed": None, "rng": "torch"}
     assert stage_section(samplers, config_sampler, Stage(sampler="random")) == {"name": "random"}  # another: dropped
     assert stage_section(samplers, config_sampler, Stage()) == config_sampler  # no override: the config's
 

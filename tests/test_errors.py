@@ -40,6 +40,7 @@ from ltbench.models.backbones import BACKBONES
 from ltbench.paths import PACKAGED_CONFIGS
 from ltbench.plugins import load_plugins
 from ltbench.registry import METHODS, Registry
+from ltbench.submissions.format import TEST_IMAGES_ENTRY
 from ltbench.submissions.split import split_digest
 from run_dirs import make_run
 
@@ -417,8 +418,6 @@ def _edit(arrays: dict, split, case: str) -> None:
         arrays["metadata"] = np.array(json.dumps({"method": "X", "checkpoint": "last"}))
     elif case == "other test subset":  # the full split's file said to be the labelled subset's
         arrays["test_images"] = np.array("labelled")
-    elif case == "test subset":
-        arrays["test_images"] = np.array("some")
     if "image_ids" in arrays:
         arrays["image_ids"], arrays["scores"] = np.array(ids), scores
 
@@ -440,7 +439,6 @@ BAD = {  # case -> words the sentence must hold
     "metadata": ["metadata is not JSON"],
     "probabilities": ["outside [0, 1]", "not probabilities", "score to logit"],
     "other test subset": ["another version of mnist_lt's test split", "test images: labelled"],
-    "test subset": ["test_images must be one of all, labelled, not 'some'"],
 }
 
 
@@ -467,6 +465,26 @@ def test_not_a_submission_file(tmp_path: Path, results_in_tmp: Path, capsys) -> 
     bad.write_text("{}")
     assert main(["eval", "--scores", str(bad), "--dataset", "mnist_lt"]) == 2
     assert "is not a submission file" in capsys.readouterr().err
+    assert not results_in_tmp.exists()
+
+
+@pytest.mark.parametrize(("subset", "words"), [
+    (None, "another version of mnist_lt's test split"),  # the entry dropped: scored as the full split
+    ("some", "test_images must be one of all, labelled, not 'some'"),
+])
+def test_a_labelled_file_scored_as_another_subset_is_one_sentence(subset: str | None, words: str, tmp_path: Path,
+                                                                  exported_labelled_submission: Path,
+                                                                  results_in_tmp: Path, capsys) -> None:
+    arrays = dict(np.load(exported_labelled_submission))
+    arrays.pop(TEST_IMAGES_ENTRY)
+    if subset is not None:
+        arrays[TEST_IMAGES_ENTRY] = np.array(subset)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    assert main(["eval", "--scores", str(bad), "--dataset", "mnist_lt"]) == 2
+    captured = capsys.readouterr()
+    message = captured.err.strip()
+    assert captured.out == "" and len(message.splitlines()) == 1 and words in message
     assert not results_in_tmp.exists()
 
 

@@ -21,6 +21,13 @@ def test_the_repositorys_plugin_is_read_as_importing_it_registers_it() -> None:
     ]
 
 
+@pytest.mark.parametrize("call", ["register_method()", "register_method(None, loss='bce')", "register_method('')"])
+def test_a_registration_without_a_name_takes_the_factorys(tmp_path: Path, call: str) -> None:
+    plugin = tmp_path / "plugin.py"
+    plugin.write_text(f"from ltbench import register_method\n@{call}\ndef my_method(ctx):\n{DOC}")
+    assert scan(plugin) == [Registration("methods", "my_method", "Help line.")]
+
+
 @pytest.mark.parametrize("body", [
     'for name in ("a", "b"):\n    loss_method(name, "bce", "Help.")\n',  # a loop
     f'NAME = "a"\n@register_method(NAME)\ndef a(ctx):\n{DOC}',  # a computed name
@@ -32,6 +39,8 @@ def test_the_repositorys_plugin_is_read_as_importing_it_registers_it() -> None:
     f'def setup():\n    METHODS.register("a")(setup)\n',  # a registry used another way
     f'register = METHODS.register\n@register("a")\ndef a(ctx):\n{DOC}',
     'loss_method("a", "bce", DOC)\nDOC = "Help."\n',  # not a literal
+    'loss_method("a", "bce", "Help.", name="b")\n',  # an argument twice: a TypeError on import
+    f'@register_method("a", "bce")\ndef a(ctx):\n{DOC}',  # a second positional argument: a TypeError too
     'torch.manual_seed(0)\nloss_method("a", "bce", "Help.")\n',  # a call at import time
     'raise ImportError("needs a package that is not here")\n',
     'try:\n    import timm\nexcept ImportError:\n    pass\nloss_method("a", "bce", "Help.")\n',

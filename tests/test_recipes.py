@@ -117,7 +117,8 @@ def test_recipe_command_shows_the_class_aware_sampler_with_its_source(capsys):
     out = capsys.readouterr().out
     sampler = out[out.index("\nsampler ["):].split("\n\n")[0]
     assert "[equal]" in sampler and "train.sampler.name = class_aware" in sampler
-    assert "train.sampler.reduce = 4" in sampler and "mllt/datasets/loader/sampler.py:272" in sampler
+    assert "train.sampler.reduce = 4" in sampler and "train.sampler.rng = python" in sampler
+    assert "mllt/datasets/loader/sampler.py:228-267,272-274" in sampler
     assert "78.94 / 73.22 / 84.18 / 79.30" in out
 
 

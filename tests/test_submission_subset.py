@@ -1,15 +1,12 @@
 """Submissions on the ``labelled`` test subset (``dataset.test_images: labelled``, zsclip_lmpt's): the file names the
 subset, its digest and image ids are the subset's, and a round trip keeps per-class AP. A file scored against the
-other subset is refused in one sentence (tests/test_errors.py, eval --scores)."""
+other subset is refused in one sentence (tests/test_errors.py, its ``eval --scores`` section)."""
 
 from __future__ import annotations
 
-import json
-import shutil
 from pathlib import Path
 
 import pytest
-import yaml
 from PIL import Image
 
 from ltbench.cli import main
@@ -18,42 +15,15 @@ from ltbench.runs.run_dir import RunDir
 from ltbench.submissions.format import read_submission
 from ltbench.submissions.split import load_eval_split
 
-RESULTS = Path(__file__).resolve().parent.parent / "results" / "mnist_lt"
 
-
-@pytest.fixture(scope="module")
-def labelled_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A committed Table 1 run, as a run of the labelled subset would leave it (every mnist_lt test image has a
-    positive, so the subset holds the same images and the run's scores stay valid)."""
-    manifest = json.loads((RESULTS / "suites" / "table1_mnist_lt.json").read_text())
-    run = tmp_path_factory.mktemp("runs") / "erm_s1_labelled"
-    shutil.copytree(RESULTS / manifest["rows"][0]["run_dirs"][0], run)
-    config = yaml.safe_load((run / "config.yaml").read_text())
-    config["dataset"]["test_images"] = "labelled"
-    (run / "config.yaml").write_text(yaml.safe_dump(config))
-    return run
-
-
-@pytest.fixture(scope="module")
-def exported(labelled_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("export") / "labelled.npz"
-    assert main(["export", str(labelled_run), "--out", str(out)]) == 0
-    return out
-
-
-@pytest.fixture
-def results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("LTBENCH_RESULTS", str(tmp_path / "results"))
-    return tmp_path / "results"
-
-
-def test_a_labelled_subset_run_round_trips(exported: Path, labelled_run: Path, results: Path) -> None:
-    submission = read_submission(exported)
+def test_a_labelled_subset_run_round_trips(exported_labelled_submission: Path, labelled_run: Path,
+                                           results_in_tmp: Path) -> None:
+    submission = read_submission(exported_labelled_submission)
     labelled, full = load_eval_split("mnist_lt", test_images="labelled"), load_eval_split("mnist_lt")
     assert submission.test_images == "labelled" and submission.split_digest == labelled.digest != full.digest
     assert submission.image_ids == labelled.image_ids
-    assert main(["eval", "--scores", str(exported), "--dataset", "mnist_lt"]) == 0
-    [recorded] = (results / "submissions" / "mnist_lt").iterdir()
+    assert main(["eval", "--scores", str(exported_labelled_submission), "--dataset", "mnist_lt"]) == 0
+    [recorded] = (results_in_tmp / "submissions" / "mnist_lt").iterdir()
     assert RunDir(recorded).metrics()["per_class_ap"] == RunDir(labelled_run).metrics()["per_class_ap"]
     assert RunDir(recorded).config()["dataset"]["test_images"] == "labelled"
 

@@ -10,6 +10,7 @@ import ltbench.launch.suites as suites
 from conftest import TINY_SUITE
 from ltbench.engine.trainer import Trainer
 from ltbench.errors import LtbenchError
+from ltbench.plugins import load_plugins
 from ltbench.registry import DATASETS
 from ltbench.launch.launchers import run_suite
 
@@ -101,6 +102,7 @@ def test_a_row_can_train_with_another_config_and_the_dataset_is_built_once(tiny_
     (tmp_path / "configs" / "suites" / "tiny.yaml").write_text(
         TINY_SUITE + "  - {label: Focal on recipe, method: focal, config: recipe}\n")
     built = []
+    load_plugins()  # registers mnist_lt, so the test does not depend on an earlier one having done it
     original = DATASETS.get("mnist_lt")
     monkeypatch.setitem(DATASETS._entries, "mnist_lt",
                         replace(DATASETS.entry("mnist_lt"), factory=lambda **kw: built.append(kw) or original(**kw)))

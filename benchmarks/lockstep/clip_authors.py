@@ -1,5 +1,6 @@
 """Patches the CLIP methods' recorders share: OpenAI's CLIP on a CPU from ltbench's tensors, pickle-reading
-stand-ins for mmcv / mmengine, and a DataLoader that records (or replays) the authors' shuffle."""
+stand-ins for mmcv / mmengine, and a DataLoader that records (or replays) the authors' shuffle; and the
+recorders' command line (CPRFL's too)."""
 
 from __future__ import annotations
 
@@ -75,6 +76,8 @@ def command_line(doc: str, checkout_help: str, clip: bool = False, presets: tupl
         parser.add_argument("--clip", type=Path, default=None, help="a checkout of OpenAI's CLIP (its clip/ package)")
     if presets:
         parser.add_argument("--preset", choices=presets, action="append", help="one record (default: every one)")
+    parser.add_argument("--out", type=Path, default=record.REFERENCE_DIR,
+                        help="the folder the JSON files are written to (default: tests/reference_trajectories)")
     parser.add_argument("--check", action="store_true", help="compare ltbench's side with the JSON instead")
     parser.add_argument("--set", action="append", default=[], help="with --check: an override on ltbench's side "
                         "(method.names=readable), to see one difference act")

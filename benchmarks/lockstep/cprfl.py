@@ -1,6 +1,10 @@
 """CPRFL's code preset beside the authors' ``train.py`` (jiexuanyan/CPRFL @ 10b5b7c): record and replay.
 
-The scenario: VOC-LT's 20 classes, 8 random 64 x 64 training images in 4
+One record per data set with a published row (``PRESETS``): VOC-LT and COCO-LT,
+the same train.py with the ``--dataset`` and ``--num-classes`` of each (its class
+names are its own per data set; both cards' lr is 5e-5).
+
+The scenario: the data set's classes (VOC-LT 20, COCO-LT 80), 8 random 64 x 64 training images in 4
 batches of 2 (one epoch of the authors' loader), one test batch; the real
 ResNet-101, the authors' head at a small width (d = 64, 8 heads of 16, FFN 128:
 the inner width stays 2 x d as 8 x 512 at d = 2048) and a one-layer CLIP text
@@ -11,8 +15,9 @@ both sides. Batches enter after the input pipeline (uint8 pixels for ltbench,
 their ``ToTensor`` floats for the authors'); the pipeline itself is checked in
 tests/test_code_transforms.py.
 
-    python -m benchmarks.lockstep.cprfl --checkout /tmp/CPRFL          # writes the reference JSON
-    python -m benchmarks.lockstep.cprfl --checkout /tmp/CPRFL --check  # compares ltbench's side with it
+    python -m benchmarks.lockstep.cprfl --checkout /tmp/CPRFL          # writes both reference JSONs
+    python -m benchmarks.lockstep.cprfl --checkout /tmp/CPRFL --preset cprfl_code_coco_lt   # one of them
+    python -m benchmarks.lockstep.cprfl --checkout /tmp/CPRFL --check  # compares ltbench's side with them
 
 The authors' side needs einops, torchnet and randaugment (their requirements);
 see benchmarks/lockstep/README.md.
@@ -33,9 +38,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.lockstep import record
+from benchmarks.lockstep import clip_authors, record
 
 METHOD = "cprfl_code"
+PRESETS = {"cprfl_code": "voc_lt", "cprfl_code_coco_lt": "coco_lt"}  # record name -> data set
 REPOSITORY = "jiexuanyan/CPRFL"
 SEED = 0
 IMAGES, BATCH, SIZE = 8, 2, 64
@@ -44,12 +50,17 @@ AUTHORS_CONFIG = {"feature_d": 64, "dim_head": 16, "mlp_dim": 128}  # config.py'
 TEXT_CFG = {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}
 TINY_CLIP = {"embed_dim": 1024, "text_cfg": TEXT_CFG,  # 1024: build_model_TF.py:97-114 hard-codes RN50's width
              "vision_cfg": {"image_size": 64, "layers": [1, 1, 1, 1], "width": 8, "patch_size": None}}
-LR = 5e-5  # the VOC-LT card's lr (ltbench/recipes/_base/cprfl_voc_lt.yaml)
+LR = 5e-5  # the VOC-LT and COCO-LT cards' lr (ltbench/recipes/_base/cprfl_{voc,coco}_lt.yaml)
 OVERRIDES = [f"{k}={v}" for k, v in HEAD.items()] + [
     f"train.batch_size={BATCH}", "train.device=cpu", "model.pretrained=false", f"input.size={SIZE}",
     "train.num_workers=0", f"seed={SEED}"]
-ARGV = ["train.py", "--dataset", "voc-lt", "--lr", str(LR), "-b", str(BATCH), "--num-classes", "20",
-        "--pretrained", "", "-j", "0"]
+def argv(dataset: str) -> list[str]:
+    flag, classes = {"voc_lt": ("voc-lt", "20"), "coco_lt": ("coco-lt", "80")}[dataset]
+    return ["train.py", "--dataset", flag, "--lr", str(LR), "-b", str(BATCH), "--num-classes", classes,
+            "--pretrained", "", "-j", "0"]
+
+
+
 COMMAND = ("PYTHONPATH=$PWD:/tmp/lockdeps python -m benchmarks.lockstep.cprfl --checkout /tmp/CPRFL "
            "(a clone of jiexuanyan/CPRFL at 10b5b7c; benchmarks/lockstep/README.md)")
 AUTHORS_TOP_MODULES = ("config", "src", "utils", "clip", "train", "torchnet", "visdom", "randaugment", "einops")
@@ -86,30 +97,15 @@ def name_map(model: nn.Module) -> dict[str, str]:
 
 # ------------------------------------------------------------------ the shared scenario
 
-def batches() -> tuple[list[tuple[torch.Tensor, torch.Tensor]], tuple[torch.Tensor, torch.Tensor]]:
+def batches(dataset: str = "voc_lt") -> tuple[list[tuple[torch.Tensor, torch.Tensor]], tuple[torch.Tensor, torch.Tensor]]:
     """Training batches and one test batch: uint8 images ``B x 3 x 64 x 64`` and multi-hot float targets."""
+    classes = {"voc_lt": 20, "coco_lt": 80}[dataset]
     generator = torch.Generator().manual_seed(SEED)
     images = torch.randint(0, 256, (IMAGES + BATCH, 3, SIZE, SIZE), generator=generator, dtype=torch.uint8)
-    targets = (torch.rand(IMAGES + BATCH, 20, generator=generator) < 0.15).float()
-    targets[torch.arange(len(targets)), torch.randint(0, 20, (len(targets),), generator=generator)] = 1.0
+    targets = (torch.rand(IMAGES + BATCH, classes, generator=generator) < 0.15).float()
+    targets[torch.arange(len(targets)), torch.randint(0, classes, (len(targets),), generator=generator)] = 1.0
     train = [(images[i:i + BATCH], targets[i:i + BATCH]) for i in range(0, IMAGES, BATCH)]
     return train, (images[IMAGES:], targets[IMAGES:])
-
-
-def step_seed(step: int) -> int:
-    return SEED * 1000 + step
-
-
-class StepSeeder:
-    """A forward pre-hook that reseeds torch before each training forward, so both sides draw the same dropout."""
-
-    def __init__(self) -> None:
-        self.step = 0
-
-    def __call__(self, _module: nn.Module, _inputs: Any) -> None:
-        if torch.is_grad_enabled():
-            self.step += 1
-            torch.manual_seed(step_seed(self.step))
 
 
 # ------------------------------------------------------------------ ltbench's side
@@ -126,11 +122,11 @@ def tiny_text_clip() -> Iterator[None]:
         yield
 
 
-def ltbench_parts() -> tuple[dict[str, Any], Any, Any]:
-    """The resolved code preset (scaled as above), the tiny VOC-LT data set and the method's parts, seeded."""
+def ltbench_parts(dataset: str = "voc_lt") -> tuple[dict[str, Any], Any, Any]:
+    """The resolved code preset (scaled as above), the tiny data set and the method's parts, seeded."""
+    from ltbench.data import coco, voc
     from ltbench.data.arrays import ArrayImages
     from ltbench.data.base import LTDataset, Split
-    from ltbench.data.voc import CLASS_NAMES, XML_NAMES
     from ltbench.engine.trainer import seed_everything
     from ltbench.methods.base import MethodContext
     from ltbench.plugins import load_plugins
@@ -138,22 +134,23 @@ def ltbench_parts() -> tuple[dict[str, Any], Any, Any]:
     from ltbench.config.resolve import resolve_config
 
     load_plugins()
-    config = resolve_config("cprfl", "voc_lt", "cprfl_code", overrides=OVERRIDES)
-    train, (test_images, test_targets) = batches()
+    config = resolve_config("cprfl", dataset, "cprfl_code", overrides=OVERRIDES)
+    train, (test_images, test_targets) = batches(dataset)
     images = torch.cat([b[0] for b in train]).permute(0, 2, 3, 1).contiguous().numpy()
     targets = torch.cat([b[1] for b in train]).numpy()
     split = Split(ArrayImages(images), targets, [f"train{i}" for i in range(len(images))])
     test = Split(ArrayImages(test_images.permute(0, 2, 3, 1).contiguous().numpy()), test_targets.numpy(),
                  [f"test{i}" for i in range(len(test_images))])
-    dataset = LTDataset("voc_lt", list(CLASS_NAMES), split, test, annotated_names=list(XML_NAMES))
+    data = (LTDataset("voc_lt", list(voc.CLASS_NAMES), split, test, annotated_names=list(voc.XML_NAMES))
+            if dataset == "voc_lt" else LTDataset("coco_lt", list(coco.CLASS_NAMES), split, test))
     params = dict(config["method"])
     with tiny_text_clip():
         seed_everything(config["seed"])
-        parts = METHODS.build(params.pop("name"), ctx=MethodContext(config, dataset), **params)
-    return config, dataset, parts
+        parts = METHODS.build(params.pop("name"), ctx=MethodContext(config, data), **params)
+    return config, data, parts
 
 
-def ltbench_side() -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+def ltbench_side(dataset: str = "voc_lt") -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """ltbench's trajectory through its own Trainer (the loader replaced by the scenario's batches)
     and its initial state dict under the authors' names."""
     from ltbench.engine.active_stage import set_train_modes
@@ -162,21 +159,21 @@ def ltbench_side() -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     from ltbench.methods.base import SCORE_FUNCTIONS, EpochInfo
     from ltbench.runs.run_dir import RunDir
 
-    config, dataset, parts = ltbench_parts()
+    config, data, parts = ltbench_parts(dataset)
     names = name_map(parts.model)
     initial = {names[k]: v.detach().clone() for k, v in parts.model.state_dict().items() if k in names}
     with tempfile.TemporaryDirectory() as folder:
-        trainer = Trainer(config, dataset, parts, RunDir(Path(folder) / "run"))
+        trainer = Trainer(config, data, parts, RunDir(Path(folder) / "run"))
         run = trainer._start_stage(0, None)
         if len(run.loader) != IMAGES // BATCH:
             raise RuntimeError(f"ltbench's loader has {len(run.loader)} batches, the scenario {IMAGES // BATCH}")
-        train, (test_images, _) = batches()
+        train, (test_images, _) = batches(dataset)
         run = dataclasses.replace(run, loader=train)
         recorder = record.StepRecorder(parts.model, names)
         recorder.watch_logits(parts.model.head)
         recorder.watch_loss(trainer.loss_fn)
         recorder.watch_optimizer(run.optimizer)
-        seeder = parts.model.head.register_forward_pre_hook(StepSeeder())
+        seeder = parts.model.head.register_forward_pre_hook(record.StepSeeder(SEED))
         set_train_modes(parts.model, run.stage)
         trainer._train_epoch(run, EpochInfo(run.stage.name, 0, 1, run.epochs, 1))
         seeder.remove()
@@ -198,7 +195,8 @@ def _floats(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
 
 # ------------------------------------------------------------------ the authors' side
 
-def authors_side(checkout: Path, initial: dict[str, torch.Tensor], dtype: torch.dtype) -> tuple[dict[str, Any], list]:
+def authors_side(dataset: str, checkout: Path, initial: dict[str, torch.Tensor],
+                 dtype: torch.dtype) -> tuple[dict[str, Any], list]:
     """The authors' ``main_coco`` (train.py:58-261) on the scenario, through ``engine.train`` and ``validate``."""
     patches = record.Patches()
     result: dict[str, Any] = {}
@@ -206,8 +204,8 @@ def authors_side(checkout: Path, initial: dict[str, torch.Tensor], dtype: torch.
         try:
             _load_authors(patches, dtype)
             train_module = record.import_module("train")
-            _patch_main(patches, train_module, initial, dtype, result)
-            with mock.patch.object(sys, "argv", ARGV):
+            _patch_main(patches, train_module, initial, dtype, result, dataset)
+            with mock.patch.object(sys, "argv", argv(dataset)):
                 train_module.main_coco()
         finally:
             patches.undo()
@@ -254,9 +252,9 @@ def _mmengine() -> types.ModuleType:
 
 
 def _patch_main(patches: record.Patches, train: types.ModuleType, initial: dict[str, torch.Tensor],
-                dtype: torch.dtype, result: dict[str, Any]) -> None:
+                dtype: torch.dtype, result: dict[str, Any], dataset: str) -> None:
     build = train.MyModel
-    train_batches, test_batch = batches()
+    train_batches, test_batch = batches(dataset)
     float_batches = [((x.float() / 255).to(dtype), y.to(dtype)) for x, y in train_batches]  # ToTensor's x / 255
     float_test = [((test_batch[0].float() / 255).to(dtype), test_batch[1].to(dtype))]
 
@@ -273,7 +271,8 @@ def _patch_main(patches: record.Patches, train: types.ModuleType, initial: dict[
                                                 "model right after it is built, before ModelEma copies it")
     patches.setattr(train, "build_dataset", lambda dataset, split: torch.utils.data.TensorDataset(
         *_stack(float_batches if split == "train" else float_test)),
-        "the scenario's images instead of VOC-LT's files (only the train loader's length is used: steps per epoch)")
+        f"the scenario's images instead of {'VOC-LT' if dataset == 'voc_lt' else 'COCO-LT'}'s files (only the train "
+        "loader's length is used: steps per epoch)")
 
     def learning(engine: Any, models: nn.ModuleList, train_loader: Any, val_loader: Any, criterion: nn.ModuleList,
                  optimizer: torch.optim.Optimizer, scheduler: Any) -> None:
@@ -286,7 +285,7 @@ def _patch_main(patches: record.Patches, train: types.ModuleType, initial: dict[
         recorder.watch_logits(regular.module, pick=lambda out: out[0])
         recorder.watch_loss(criterion[0])
         recorder.watch_optimizer(optimizer)
-        regular.module.register_forward_pre_hook(StepSeeder())
+        regular.module.register_forward_pre_hook(record.StepSeeder(SEED))
         scaler = torch.cuda.amp.GradScaler(enabled=False)  # learning() builds GradScaler(): disabled without CUDA
         regular.train()
         engine.meter_reset()
@@ -315,21 +314,30 @@ def _stack(pairs: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor
 
 # ------------------------------------------------------------------ command line
 
-def record_reference(checkout: Path) -> dict[str, Any]:
+def record_reference(dataset: str, checkout: Path) -> dict[str, Any]:
     """Both precisions of the authors' side from ltbench's initial weights, with the noise floor between them."""
-    _, initial = ltbench_side()
-    float32, patches = authors_side(checkout, initial, torch.float32)
-    float64, patches64 = authors_side(checkout, initial, torch.float64)
-    return {"method": METHOD, "repository": REPOSITORY, "commit": record.checkout_commit(checkout),
+    _, initial = ltbench_side(dataset)
+    float32, patches = authors_side(dataset, checkout, initial, torch.float32)
+    float64, patches64 = authors_side(dataset, checkout, initial, torch.float64)
+    where = {} if dataset == "voc_lt" else {"dataset": dataset}
+    return {"method": METHOD, **where, "repository": REPOSITORY, "commit": record.checkout_commit(checkout),
             "command": COMMAND, "patches": patches, "torch": torch.__version__,
             "patches_float64_run": [p for p in patches64 if p not in patches],
             "scenario": {"seed": SEED, "images": IMAGES, "batch": BATCH, "size": SIZE, "head": HEAD,
-                         "text": TEXT_CFG, "ltbench_overrides": OVERRIDES, "authors_argv": ARGV},
+                         "text": TEXT_CFG, "ltbench_overrides": OVERRIDES, "authors_argv": argv(dataset)},
             "float32": float32, "noise_floor": record.noise_floor(float32, float64)}
 
 
 def main() -> None:
-    record.command_line(__doc__.split("\n\n")[0], METHOD, record_reference, lambda reference: ltbench_side()[0])
+    args = clip_authors.command_line(__doc__, "jiexuanyan/CPRFL at 10b5b7c", presets=tuple(PRESETS))
+    for name in args.preset or PRESETS:
+        if args.check:
+            reference = record.read_reference(name)
+            print(name, record.compare(ltbench_side(PRESETS[name])[0], reference["float32"], reference["noise_floor"]))
+            continue
+        path = args.out / f"{name}.json"
+        record.write_reference(path, record_reference(PRESETS[name], args.checkout))
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -326,7 +326,7 @@ def main() -> None:
             ours.pop("order")
             print(name, record.compare(ours, reference["float32"], reference["noise_floor"]))
             continue
-        path = record.REFERENCE_DIR / f"{name}.json"
+        path = args.out / f"{name}.json"
         record.write_reference(path, record_reference(PRESETS[name], args.checkout))
         print(f"wrote {path}")
 

@@ -492,7 +492,7 @@ def main() -> None:
             ours, _ = ltbench_side(preset, reference["scenario"]["order"], tuple(args.set))
             print(name, record.compare(ours, reference["float32"], reference["noise_floor"]))
             continue
-        path = record.REFERENCE_DIR / f"{name}.json"
+        path = args.out / f"{name}.json"
         record.write_reference(path, record_reference(preset, args.checkout, args.clip))
         print(f"wrote {path}")
 

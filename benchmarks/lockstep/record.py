@@ -101,6 +101,11 @@ class StepRecorder:
                 self._current["loss"] = output.detach().double().item()
         self._handles.append(module.register_forward_hook(hook))
 
+    def note_loss(self, loss: torch.Tensor) -> None:
+        """Record ``loss`` as the step's back-propagated loss, for a loop where no module returns it (mmcv's runner)."""
+        if "loss" not in self._current:
+            self._current["loss"] = loss.detach().double().item()
+
     def watch_optimizer(self, optimizer: torch.optim.Optimizer) -> None:
         """Before each step: gradients and group settings; the step's record is closed there."""
         by_id = {id(p): n for n, p in self.model.named_parameters()}
@@ -133,6 +138,19 @@ class StepRecorder:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+
+
+class StepSeeder:
+    """A forward pre-hook that reseeds torch (``seed * 1000 + step``) before each training forward, so that both
+    sides draw the same dropout."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed, self.step = seed, 0
+
+    def __call__(self, _module: nn.Module, _inputs: Any) -> None:
+        if torch.is_grad_enabled():
+            self.step += 1
+            torch.manual_seed(self.seed * 1000 + self.step)
 
 
 def _settings(group: dict[str, Any]) -> dict[str, Any]:

@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import itertools
-from typing import Iterator
+import random
+from typing import Iterator, Literal
 
 import numpy as np
 import torch
 from torch.utils.data import Sampler
 
-from ltbench.errors import LtbenchError
+from ltbench.errors import LtbenchError, check_choice
 from ltbench.registry import SAMPLERS
 
 
+Rng = Literal["torch", "python"]
+RNGS = ("torch", "python")
+
+
 def _shuffled_cycle(items: np.ndarray, generator: torch.Generator) -> Iterator[int]:
-    """Endless pass over ``items``, reshuffled before every pass (DB's ``RandomCycleIter``)."""
+    """Endless pass over ``items``, a fresh torch permutation of them before every pass."""
     while True:
         for i in torch.randperm(len(items), generator=generator).tolist():
             yield int(items[i])
+
+
+def _python_cycle(items: np.ndarray, generator: random.Random) -> Iterator[int]:
+    """DB's ``RandomCycleIter`` (mllt/datasets/loader/sampler.py:228-247 at 14460d0): one list reshuffled in place
+    by Python's ``random.shuffle`` when a pass is exhausted and the next item is asked for."""
+    order = [int(i) for i in items]
+    while True:
+        generator.shuffle(order)
+        yield from order
 
 
 class ClassAwareSampler(Sampler[int]):
@@ -30,11 +44,21 @@ class ClassAwareSampler(Sampler[int]):
     ``max_i n_i * num_classes / reduce`` (the DB code defaults to ``reduce=4``,
     which gives more samples per epoch than there are images).
     Successive epochs differ; the whole sequence is fixed by ``seed``.
+
+    ``rng="python"`` draws as the DB code does, index for index: one
+    ``random.Random(seed)`` shared by every cycle (DB's ``random.seed(0)`` and
+    the global ``random.shuffle``), each cycle's list reshuffled in place, and
+    every visit taking ``num_samples_cls`` images from its class's cycle even
+    when the epoch ends inside it (``zip(*[it] * 3)``, sampler.py:250-267).
+    ``rng="torch"`` (0.2.0's sequence) permutes each pass afresh from a torch
+    generator and takes only the images an epoch's last visit yields.
     """
 
     def __init__(
         self, targets: np.ndarray, num_samples_cls: int = 3, reduce: float | None = None, seed: int = 0,
+        rng: Rng = "torch",
     ) -> None:
+        check_choice("train.sampler.rng", rng, RNGS)
         targets = np.asarray(targets)
         self.class_images = [np.flatnonzero(col) for col in targets.T if col.any()]
         if not self.class_images:
@@ -44,10 +68,12 @@ class ClassAwareSampler(Sampler[int]):
             self.num_samples = len(targets)
         else:
             self.num_samples = int(max(map(len, self.class_images)) * len(self.class_images) / reduce)
-        generator = torch.Generator().manual_seed(seed)
+        self.whole_visits = rng == "python"
+        generator = random.Random(seed) if rng == "python" else torch.Generator().manual_seed(seed)
+        cycle = _python_cycle if rng == "python" else _shuffled_cycle
         # the cycles persist across epochs, as in the DB code, so every image of a class is seen in turn
-        self._class_cycle = _shuffled_cycle(np.arange(len(self.class_images)), generator)
-        self._image_cycles = [_shuffled_cycle(images, generator) for images in self.class_images]
+        self._class_cycle = cycle(np.arange(len(self.class_images)), generator)
+        self._image_cycles = [cycle(images, generator) for images in self.class_images]
 
     def fast_forward(self, epochs: int) -> None:
         """Draw and discard ``epochs`` epochs, so that a resumed run continues the same sequence."""
@@ -62,7 +88,8 @@ class ClassAwareSampler(Sampler[int]):
         drawn = 0
         while drawn < self.num_samples:
             visit = min(self.num_samples_cls, self.num_samples - drawn)
-            yield from itertools.islice(self._image_cycles[next(self._class_cycle)], visit)
+            images = self._image_cycles[next(self._class_cycle)]
+            yield from list(itertools.islice(images, self.num_samples_cls if self.whole_visits else visit))[:visit]
             drawn += visit
 
 
@@ -74,15 +101,17 @@ def random_sampler(targets: np.ndarray, seed: int) -> None:
 
 @SAMPLERS.register("class_aware")
 def class_aware_sampler(targets: np.ndarray, seed: int, num_samples_cls: int = 3,
-                        reduce: float | None = None, fixed_seed: int | None = None) -> ClassAwareSampler:
+                        reduce: float | None = None, fixed_seed: int | None = None,
+                        rng: Rng = "torch") -> ClassAwareSampler:
     """Class-aware (class-balanced) resampling of the DB paper (Shen et al. 2016).
 
     Its draws follow the run's seed, or ``fixed_seed`` in every run: the DB
     code's sampler reseeds Python's and torch's generators to 0 when it is built
     (mllt/datasets/loader/sampler.py:273-274 at 14460d0), so its draws never vary with the seed.
+    ``rng: python`` draws the DB code's own index sequence (see ``ClassAwareSampler``).
     """
     return ClassAwareSampler(targets, num_samples_cls=num_samples_cls, reduce=reduce,
-                             seed=seed if fixed_seed is None else fixed_seed)
+                             seed=seed if fixed_seed is None else fixed_seed, rng=rng)
 
 
 def reversed_draws(targets: np.ndarray, count: int, generator: torch.Generator) -> np.ndarray:
