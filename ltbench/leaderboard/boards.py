@@ -25,7 +25,7 @@ import pandas as pd
 from ltbench.leaderboard import checkpoints
 from ltbench.leaderboard.cache import cached_json
 from ltbench.recipes.cards import Card, load_cards
-from ltbench.reports.collect import Collection, collect_runs, manifest_run_dir
+from ltbench.reports.collect import Collection, collect_runs, manifest_run_dir, read_listed
 from ltbench.reports.recipe_age import CurrentRecipes
 from ltbench.reports.reference import (
     METRICS, REFERENCE_DATASETS, REFERENCE_DIR, PublishedRow, Reference, dataset_rank, load_reference,
@@ -116,6 +116,7 @@ def build_boards(root: Path, cards: list[Card] | None = None, keep: Callable[...
     ``cached_json`` or a parallel build's (``parallel.BuildPlan.keep``); ``built``: called with each board
     as soon as it is built (a parallel build starts drawing its figures)."""
     manifests, problems = _manifests(root / "suites")
+    read = read_listed(manifests.values())  # first: a parallel build resolves the recipes meanwhile
     submissions = _collect(root / SUBMISSIONS_FOLDER)
     others = _unlisted_runs(root / "runs", manifests)
     references = {path.stem: load_reference(path) for path in sorted(REFERENCE_DIR.glob("*.csv"))}
@@ -126,7 +127,7 @@ def build_boards(root: Path, cards: list[Card] | None = None, keep: Callable[...
     boards = []
     for dataset in sorted(datasets, key=dataset_rank):
         for suite in suites:
-            collection = collect_runs(manifests=[manifests[suite, dataset]], recipes=recipes) \
+            collection = collect_runs(manifests=[manifests[suite, dataset]], recipes=recipes, read=read) \
                 if (suite, dataset) in manifests else Collection()
             marked = set()
             if suite == MAIN_SUITE:

@@ -3,11 +3,12 @@
 A cold build spends seconds resolving configs (each suite row's current recipe
 id and each recipe card's config: resolving imports the plugins and torch) and
 drawing figures. Here one worker resolves what the cache lacks, from keys read
-off the manifests, while the main process reads runs and builds tables; the
-figures are drawn by two workers. Every result goes through the same keep-cache
+off the manifests, while the main process reads the runs (``read_listed``); two
+workers draw each board's figures as soon as the board is built. Every result goes through the same keep-cache
 as a serial build (``cache.cached_json``, ``cache.cached_file``) and is also
 handed back, so the main process never resolves what a worker did, and the site
-is the serial build's byte for byte. A worker that cannot start or fails costs
+is the serial build's byte for byte (but for the drawing time matplotlib stamps
+in each SVG, which differs between any two builds). A worker that cannot start or fails costs
 only its work: the main process does it as a serial build does, errors included
 (a row that does not resolve gets no verdict). ``LTBENCH_SERIAL=1`` builds in
 one process.
@@ -77,12 +78,6 @@ def _each(keys: list[Any], value: Callable[[Any], Any]) -> dict[str, Any]:
     return handed
 
 
-def _warm_up() -> None:
-    """In a figure worker: the plotting libraries imported while the boards are still being built."""
-    from matplotlib import rc_context  # noqa: F401
-    from ltbench.reports import plot_ap_vs_frequency, plot_class_heatmap, plot_intervals  # noqa: F401
-
-
 def _draw(board: Board, folder: Path) -> tuple[list[Figure], list[str]]:
     """In a figure worker: the board's figures and the problems drawing them noted."""
     return draw_figures(board, folder), board.problems
@@ -107,8 +102,6 @@ class BuildPlan:
         self._drawn = Path(tempfile.mkdtemp(prefix="ltbench-figures-"))
         try:
             self._painters = ProcessPoolExecutor(max_workers=FIGURE_WORKERS)
-            for _ in range(FIGURE_WORKERS):
-                self._painters.submit(_warm_up)
         except Exception:  # noqa: BLE001 - no workers: the main process draws, as a serial build
             self._painters = None
         ids = [key for key in recipe_keys(root) if not is_kept(RECIPE_IDS, key)]
