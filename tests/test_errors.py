@@ -416,6 +416,8 @@ def _edit(arrays: dict, split, case: str) -> None:
         arrays["metadata"] = np.array("{method: X}")
     elif case == "probabilities":  # logits said to be probabilities (no score: the default, sigmoid)
         arrays["metadata"] = np.array(json.dumps({"method": "X", "checkpoint": "last"}))
+    elif case == "other test subset":  # the full split's file said to be the labelled subset's
+        arrays["test_images"] = np.array("labelled")
     if "image_ids" in arrays:
         arrays["image_ids"], arrays["scores"] = np.array(ids), scores
 
@@ -436,6 +438,7 @@ BAD = {  # case -> words the sentence must hold
     "checkpoint": ["checkpoint must be one of last, validation, test, not 'best'"],
     "metadata": ["metadata is not JSON"],
     "probabilities": ["outside [0, 1]", "not probabilities", "score to logit"],
+    "other test subset": ["another version of mnist_lt's test split", "test images: labelled"],
 }
 
 

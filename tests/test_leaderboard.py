@@ -201,3 +201,16 @@ def test_rows_of_an_earlier_recipe_are_marked_as_the_table_marks_them(boards, ro
             assert row.earlier_recipe == flagged[row.label] == ("[earlier recipe]" in row.label)
             method_cell = page.split(f"rows/{board.key}/{row.slug}.html")[0].rsplit("<td", 1)[1]  # its <td ...>
             assert ("earlier" in method_cell) == row.earlier_recipe, method_cell
+
+
+def test_a_row_whose_runs_differ_in_code_lists_each_code_on_its_own_line(tmp_path: Path) -> None:
+    from ltbench.leaderboard.site import _code
+    from ltbench.runs.run_dir import RunRecord
+
+    codes = [{"version": "0.2.0", "commit": "c7024f35e7d0aa", "dirty": True},
+             {"version": "0.2.0", "commit": "940a547ce819bb", "dirty": False},
+             {"version": "0.2.0", "commit": "940a547ce819bb", "dirty": False}]
+    runs = [RunRecord(tmp_path, {}, {"code": code}, []) for code in codes]
+    row = Row("CPRFL", "ltbench", "cprfl", {m: Estimate(1.0) for m in METRICS}, checkpoints.LAST, runs=runs)
+    assert str(_code(row)) == ('<span class="unbroken">0.2.0 @ c7024f35e7d0 (dirty)</span><br>'
+                               '<span class="unbroken">0.2.0 @ 940a547ce819</span>')

@@ -79,6 +79,16 @@ def test_front_page_has_one_row_per_method_and_no_console_errors(site: Path, bro
         shutil.copyfile(shot, SCREENSHOT)
 
 
+def test_no_cell_of_the_front_board_runs_past_the_right_edge(site: Path, browser) -> None:
+    open_page(browser, site / "index.html")
+    past = browser.execute_script(
+        "const right = document.documentElement.clientWidth;"
+        "return [...document.querySelectorAll('#T_board-table1-mnist_lt td')]"
+        ".filter(td => td.getBoundingClientRect().right > right || td.scrollWidth > td.clientWidth)"
+        ".map(td => td.textContent);")
+    assert past == []
+
+
 def test_clicking_a_header_sorts_the_rows(site: Path, browser) -> None:
     open_page(browser, site / "index.html")
     before = column(browser, "Method")

@@ -36,7 +36,7 @@ MARKER = ".ltbench-leaderboard"  # marks a folder this command wrote, so it may 
 BOARD_COLUMNS = ("Method", "Source", *(m.capitalize() for m in METRICS), "n", "Checkpoint", "Published total",
                  "Gap", "In 95% interval", "Recipe card", "Config", "Code")
 TEXT_COLUMNS = {"Method", "Source", "Checkpoint", "Recipe card", "Config", "Code"}
-UNBROKEN_COLUMNS = {"Method", "Config", "Code"}  # short names and ids, kept on one line
+UNBROKEN_COLUMNS = {"Method"}  # short names, kept on one line (Config and Code: one unbroken line per value)
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def board_table(board: Board, root: str) -> Markup:
                    "Gap": _number(row.gap("total"), f"+.{DECIMALS}f"),
                    "In 95% interval": MISSING if within is None else ("yes" if within else "no"),
                    "Recipe card": _card_links(row.cards, root),
-                   "Config": ", ".join(dict.fromkeys(run_config_id(run) for run in row.runs)) or MISSING,
+                   "Config": _lines(run_config_id(run) for run in row.runs),
                    "Code": _code(row)}
         css["In 95% interval"] += " outside" if within is False else ""
         records.append(record)
@@ -151,7 +151,13 @@ def _code(row: Row) -> Markup | str:
         return _link(url, url) if url.startswith(("https://", "http://")) else (url or MISSING)
     if row.source == PAPER:
         return _short_repository(row.cards[0].repository) if row.cards else MISSING
-    return "; ".join(dict.fromkeys(run_code(run) for run in row.runs))
+    return _lines(run_code(run) for run in row.runs)
+
+
+def _lines(values: Iterable[str]) -> Markup | str:
+    """Distinct values one per line, each unbroken: a row whose runs differ in code or config stays narrow."""
+    distinct = dict.fromkeys(values)
+    return Markup("<br>").join(Markup('<span class="unbroken">{}</span>').format(v) for v in distinct) or MISSING
 
 
 def _short_repository(repository: str | None) -> str:

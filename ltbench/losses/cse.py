@@ -46,9 +46,10 @@ class ClassSpecificEmbeddingLoss(nn.Module):
                  prior: str = "share") -> None:
         super().__init__()
         share = class_prior(class_freq, prior)
-        with np.errstate(divide="ignore", over="ignore"):
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):  # an underflowed share is refused below
             weights = share ** -gamma
-        if not (np.all(share > 0) and np.all(np.isfinite((weights / weights.sum()).astype(np.float32)))):
+            normalised = (weights / weights.sum()).astype(np.float32)
+        if not (np.all(share > 0) and np.all(np.isfinite(normalised))):
             raise LtbenchError("method.prior=softmax underflows for these class counts (as the committed LMPT "
                                "code does on VOC-LT and COCO-LT); use method.prior=share.")
         self.register_buffer("margin", torch.as_tensor(margin / share ** 0.25, dtype=torch.float32), persistent=False)
