@@ -1,4 +1,4 @@
-"""DB-Focal and the baselines beside DB's pipeline, replayed against the authors' mmcv runner
+"""DB-Focal (VOC-LT, COCO-LT) and the baselines beside DB's pipeline, replayed against the authors' mmcv runner
 (benchmarks/lockstep/db_focal.py)."""
 
 from __future__ import annotations
@@ -10,32 +10,35 @@ from ltbench.recipes.cards import find_card
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset", db_focal.PRESETS)
-def test_db_focal_reference_trajectory(preset):
-    """ResNet-50 at 64 px, the PFC neck and the fc head under the preset's ResampleLoss: 15 SGD steps of
+@pytest.mark.parametrize("name", db_focal.RECORDS)
+def test_db_focal_reference_trajectory(name):
+    """ResNet-50 at 64 px, the PFC neck and the fc head under the preset's ResampleLoss: SGD steps of
     tools/train.py's runner (3 epochs, warm-up, two lr steps, clipping), then the test scores; db_focal's batches
     in its own ClassAware sampler's order, a baseline's in the authors' GroupSampler's (declared on its card)."""
-    reference = record.read_reference(preset)
-    card = find_card(preset, "voc_lt")
+    reference = record.read_reference(name)
+    setting = db_focal.RECORDS[name]
+    card = find_card(setting.preset, setting.dataset)
     assert card.repository == f"{reference['repository']}@{reference['commit'][:7]}"
-    largest = db_focal.compare(db_focal.replay(preset, reference), reference)
+    largest = db_focal.compare(db_focal.replay(name, reference), reference)
     assert largest["loss"] <= 10 * reference["noise_floor"]["loss"]
 
 
-@pytest.mark.parametrize("preset", db_focal.PRESETS)
-def test_db_sampler_and_schedule_reference_trajectory(preset):
-    """db_focal's ClassAware sampler draws the authors' index sequence (3 epochs of 1,142 images, an epoch ending
-    inside a class visit), and every preset's schedule gives mmcv's lr at each iteration of the full VOC-LT run."""
-    reference = record.read_reference(preset)
-    config = db_focal.ltbench_config(preset)
-    ours = {"sampler": db_focal.ltbench_sampler_record(config), "schedule": db_focal.ltbench_schedule(config)}
+@pytest.mark.parametrize("name", db_focal.RECORDS)
+def test_db_sampler_and_schedule_reference_trajectory(name):
+    """db_focal's ClassAware sampler draws the authors' index sequence (3 epochs at the data set's size, an epoch
+    ending inside a class visit), and every preset's schedule gives mmcv's lr at each iteration of the full run."""
+    reference = record.read_reference(name)
+    setting = db_focal.RECORDS[name]
+    ours = {"sampler": db_focal.ltbench_sampler_record(setting, db_focal.ltbench_config(setting)),
+            "schedule": db_focal.ltbench_schedule(setting)}
     db_focal.compare_sequences(ours, reference)
 
 
 def test_torch_draws_part_from_the_authors_sampler():
     """0.2.0's draws (train.sampler.rng torch) are not the authors' sequence: the switch is what makes them agree."""
     reference = record.read_reference(db_focal.METHOD)
-    config = db_focal.ltbench_config(overrides=("train.sampler.rng=torch",))
+    setting = db_focal.RECORDS[db_focal.METHOD]
+    config = db_focal.ltbench_config(setting, ("train.sampler.rng=torch",))
     with pytest.raises(record.Divergence, match="ClassAware sampler, 1142 images, epoch 1"):
-        db_focal.compare_sequences({"sampler": db_focal.ltbench_sampler_record(config),
+        db_focal.compare_sequences({"sampler": db_focal.ltbench_sampler_record(setting, config),
                                     "schedule": reference["schedule"]}, reference)

@@ -1,25 +1,28 @@
 """DB-Focal's training step beside the authors' mmcv runner (wutong16/DistributionBalancedLoss @ 14460d0).
 
-The authors' side is their own ``tools/train.py`` ``main()`` with
-``configs/voc/LT_resnet50_pfc_DB.py``: their ``SimpleClassifier`` (ResNet-50
-with stem and layer1 frozen and BatchNorm in eval mode, the PFC neck, the fc
-``ClsHead`` with their ``ResampleLoss``), their ``build_dataloader`` with the
-``ClassAware`` sampler (reduce 4, its reseed to 0), mmcv 0.6.2's
-``EpochBasedRunner`` with the config's SGD, gradient clipping and step lr
-policy with linear warm-up, applied by mmcv's hooks. The scenario scales the
-config down (12 random 64 x 64 images, batch 4, 3 epochs, a 4-iteration
-warm-up, lr steps after epochs 1 and 2) and feeds the images after their input
-pipeline; both sides start from ltbench's weights (seed 1, each residual
-block's last BatchNorm weight drawn at random so that every branch is active),
-copied through ``name_map``; dropout is reseeded before each training forward
-on both sides. ltbench's side runs its own ``Trainer`` epochs on the images in
-the order its own sampler draws. The baselines beside DB's pipeline (``--preset erm``, ``rw``,
-``cb_focal``; DB released no config for them) run the same config with the ResampleLoss options and the uniform
-sampling their cards state; ltbench then takes the authors' GroupSampler order (declared different on purpose
-on the cards). Two checks need no model: the ClassAware
-index sequence for 3 epochs of 1,142 images with long-tailed labels, and the lr
-of every iteration of the full VOC-LT schedule (121 iterations an epoch, 8
-epochs), mmcv's ``StepLrUpdaterHook`` against ltbench's scheduler.
+The authors' side is their own ``tools/train.py`` ``main()`` with their VOC
+config (record ``db_focal``) or COCO config (``db_focal_coco_lt``): their
+``SimpleClassifier`` (ResNet-50 with stem and layer1 frozen and BatchNorm in
+eval mode, the PFC neck, the fc ``ClsHead`` with their ``ResampleLoss``),
+their ``build_dataloader`` with the ``ClassAware`` sampler (reduce 4, its
+reseed to 0), mmcv 0.6.2's ``EpochBasedRunner`` with the config's SGD, gradient
+clipping and step lr policy with linear warm-up, applied by mmcv's hooks. The
+scenario scales the config down (12 random 64 x 64 images, batch 4, or 8 with
+COCO's 80 classes, 3 epochs, a 4-iteration warm-up, lr steps after epochs 1
+and 2, clipping at 0.2) and feeds the images after their input pipeline; both
+sides start from ltbench's weights (seed 1, each residual block's last
+BatchNorm weight drawn at random so that every branch is active), copied
+through ``name_map``; dropout is reseeded before each training forward on
+both sides. ltbench's side runs its own ``Trainer`` epochs on the images in
+the order its own sampler draws. The baselines beside DB's pipeline (records
+``erm``, ``rw``, ``cb_focal``; DB released no config for them) run the VOC
+config with the ResampleLoss options and the uniform sampling their cards
+state; ltbench then takes the authors' GroupSampler order (declared different
+on purpose on the cards). Two checks need no model: the ClassAware index
+sequence for 3 epochs at the data set's size with long-tailed labels, and the
+lr of every iteration of the full schedule (121 iterations an epoch on VOC-LT,
+705 on COCO-LT, 8 epochs), mmcv's ``StepLrUpdaterHook`` against ltbench's
+scheduler.
 
     python -m benchmarks.lockstep.db_focal --checkout /tmp/DBL          # writes every preset's reference JSON
     python -m benchmarks.lockstep.db_focal --checkout /tmp/DBL --check  # compares ltbench's side with them
@@ -42,6 +45,7 @@ import sys
 import tempfile
 import time
 import types
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from unittest import mock
@@ -63,24 +67,55 @@ BASELINE_LOSSES: dict[str, dict[str, Any]] = {
     "cb_focal": {"reweight_func": "CB", "CB_loss": {"CB_beta": 0.9, "CB_mode": "average_w"},
                  "focal": {"focal": True, "balance_param": 2.0, "gamma": 2}, "logit_reg": {}},
 }
-PRESETS = (METHOD, *BASELINE_LOSSES)
 REPOSITORY = "wutong16/DistributionBalancedLoss"
 MMCV_VERSION = "0.6.2"  # the last mmcv 0.x; EpochBasedRunner, which mllt/apis/train.py imports, is new in 0.6.0
-CONFIG = "configs/voc/LT_resnet50_pfc_DB.py"
 SEED = 0  # the scenario's images and labels, the last BatchNorm weights of the blocks, the dropout reseeds
-IMAGES, TEST_IMAGES, BATCH, SIZE, CLASSES = 12, 2, 4, 64, 20
+IMAGES, TEST_IMAGES, SIZE = 12, 2, 64
 EPOCHS, WARMUP_ITERS, MILESTONES = 3, 4, [1, 2]
 MAX_NORM = 0.2  # gradient clipping at the scenario's scale (35 at the config's): every step clips
-# the authors' config scaled the same way (mmcv Config keys); model.pretrained None: no torchvision download
-AUTHORS_CONFIG = {"data.imgs_per_gpu": BATCH, "data.workers_per_gpu": 0, "total_epochs": EPOCHS,
-                  "lr_config.warmup_iters": WARMUP_ITERS, "lr_config.step": MILESTONES,
-                  "optimizer_config.grad_clip.max_norm": MAX_NORM, "model.pretrained": None}
-OVERRIDES = [f"train.batch_size={BATCH}", "train.device=cpu", "model.pretrained=false", f"input.size={SIZE}",
-             "train.num_workers=0", f"train.epochs={EPOCHS}", f"train.schedule.warmup_iters={WARMUP_ITERS}",
-             f"train.schedule.milestones=[{','.join(map(str, MILESTONES))}]", f"train.grad_clip={MAX_NORM}"]
-FULL_SCHEDULE = {"steps_per_epoch": 121, "epochs": 8}  # VOC-LT: 3,875 ClassAware samples an epoch, batch 32
-SAMPLER_IMAGES, SAMPLER_EPOCHS, SAMPLER_HEAD = 1142, 3, 48  # VOC-LT's training-set size; the first indices stored
+SAMPLER_EPOCHS, SAMPLER_HEAD = 3, 48  # the sampler check's epochs; the first indices of each stored whole
 SAMPLER_SEED = 1  # its labels' generator (seed 0 gives a largest class of 561 = 3 x 187: no epoch ends inside a visit)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One record: the preset, its data set, the authors' config for that data set and the scenario's sizes."""
+
+    preset: str
+    dataset: str
+    config: str  # the authors' config file
+    classes: int
+    images_per_class: int  # class c is a label of images c, c + 5, ... (mod 12): no batch is one image four times
+    extra_labels: float  # each further label's probability
+    steps_per_epoch: int  # the full schedule's iterations an epoch (db_focal's, used for every record of the set)
+    sampler_images: int  # the sampler check's images: the data set's training-set size
+    sampler_decay: float  # ... and its class c's label probability 0.5 x decay^c
+    batch: int  # 8 with 80 classes: a batch of 4 would hold one or two images (the ClassAware visits of 3)
+
+
+def authors_config(setting: Setting) -> dict[str, Any]:
+    """The authors' config scaled to the scenario (mmcv Config keys); model.pretrained None: no torchvision
+    download (the weights are ltbench's)."""
+    return {"data.imgs_per_gpu": setting.batch, "data.workers_per_gpu": 0, "total_epochs": EPOCHS,
+            "lr_config.warmup_iters": WARMUP_ITERS, "lr_config.step": MILESTONES,
+            "optimizer_config.grad_clip.max_norm": MAX_NORM, "model.pretrained": None}
+
+
+def ltbench_overrides(setting: Setting) -> list[str]:
+    """ltbench's preset scaled the same way."""
+    return [f"train.batch_size={setting.batch}", "train.device=cpu", "model.pretrained=false", f"input.size={SIZE}",
+            "train.num_workers=0", f"train.epochs={EPOCHS}", f"train.schedule.warmup_iters={WARMUP_ITERS}",
+            f"train.schedule.milestones=[{','.join(map(str, MILESTONES))}]", f"train.grad_clip={MAX_NORM}"]
+
+
+# full schedules: VOC-LT 3,875 ClassAware samples an epoch (121 batches of 32), COCO-LT 22,560 (705)
+VOC = {"dataset": "voc_lt", "config": "configs/voc/LT_resnet50_pfc_DB.py", "classes": 20, "images_per_class": 1,
+       "extra_labels": 0.1, "steps_per_epoch": 121, "sampler_images": 1142, "sampler_decay": 0.8, "batch": 4}
+COCO = {"dataset": "coco_lt", "config": "configs/coco/LT_resnet50_pfc_DB.py", "classes": 80, "images_per_class": 2,
+        "extra_labels": 0.02, "steps_per_epoch": 705, "sampler_images": 1909, "sampler_decay": 0.96, "batch": 8}
+# record name (tests/reference_trajectories/<name>.json) -> its setting; DB released configs for VOC and COCO
+RECORDS = {METHOD: Setting(METHOD, **VOC), f"{METHOD}_coco_lt": Setting(METHOD, **COCO)} | \
+    {preset: Setting(preset, **VOC) for preset in BASELINE_LOSSES}
 COMMAND = ("PYTHONPATH=$PWD:/tmp/mmcv-0.6.2:/tmp/lockdeps python -m benchmarks.lockstep.db_focal --checkout /tmp/DBL "
            "--preset {preset} (a clone of wutong16/DistributionBalancedLoss at 14460d0 and mmcv 0.6.2's source; "
            "benchmarks/lockstep/README.md)")
@@ -107,22 +142,29 @@ def name_map(model: nn.Module) -> dict[str, str]:
 
 # ------------------------------------------------------------------ the shared scenario
 
-def scenario_data() -> tuple[torch.Tensor, torch.Tensor]:
-    """uint8 images ``N x 3 x 64 x 64`` (training, then test), multi-hot targets; each class has a training image."""
+def scenario_data(setting: Setting) -> tuple[torch.Tensor, torch.Tensor]:
+    """uint8 images ``N x 3 x 64 x 64`` (training, then test), multi-hot targets; each class has training images.
+
+    With 80 classes on 12 images a class with one image would let the ClassAware sampler fill a batch with one
+    image four times (two visits of 3), where the neck's BatchNorm1d normalises rounding noise alone."""
     generator = torch.Generator().manual_seed(SEED)
     images = torch.randint(0, 256, (IMAGES + TEST_IMAGES, 3, SIZE, SIZE), generator=generator, dtype=torch.uint8)
-    targets = (torch.rand(IMAGES + TEST_IMAGES, CLASSES, generator=generator) < 0.1).float()
-    targets[torch.arange(CLASSES) % IMAGES, torch.arange(CLASSES)] = 1.0
+    classes = setting.classes
+    targets = (torch.rand(IMAGES + TEST_IMAGES, classes, generator=generator) < setting.extra_labels).float()
+    for offset in range(0, 5 * setting.images_per_class, 5):
+        targets[(torch.arange(classes) + offset) % IMAGES, torch.arange(classes)] = 1.0
     return images, targets
 
 
-def sampler_targets() -> np.ndarray:
-    """Long-tailed labels at VOC-LT's size (class c present with probability 0.5 x 0.8^c), every class present;
-    an epoch's length (553 x 20 / 4) is no multiple of 3, so an epoch ends inside a class visit, as VOC-LT's 3,875."""
+def sampler_targets(setting: Setting) -> np.ndarray:
+    """Long-tailed labels at the data set's size (class c present with probability 0.5 x decay^c), every class
+    present; an epoch's length (VOC: 553 x 20 / 4, COCO: 976 x 80 / 4) is no multiple of 3, so an epoch ends inside
+    a class visit, as VOC-LT's 3,875 and COCO-LT's 22,560 do."""
     generator = np.random.default_rng(SAMPLER_SEED)
-    targets = (generator.random((SAMPLER_IMAGES, CLASSES)) < 0.5 * 0.8 ** np.arange(CLASSES)).astype(np.float32)
+    probability = 0.5 * setting.sampler_decay ** np.arange(setting.classes)
+    targets = (generator.random((setting.sampler_images, setting.classes)) < probability).astype(np.float32)
     counts = targets.sum(axis=0)
-    if counts.min() == 0 or int(counts.max() * CLASSES / 4) % 3 == 0:
+    if counts.min() == 0 or int(counts.max() * setting.classes / 4) % 3 == 0:
         raise RuntimeError("the sampler scenario no longer ends an epoch inside a visit")
     return targets
 
@@ -137,10 +179,10 @@ def sampler_record(epochs: list[list[int]]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ ltbench's side
 
-def ltbench_config(preset: str = METHOD, overrides: tuple[str, ...] = ()) -> dict[str, Any]:
+def ltbench_config(setting: Setting, overrides: tuple[str, ...] = ()) -> dict[str, Any]:
     from ltbench.config.resolve import resolve_config
 
-    return resolve_config(preset, "voc_lt", overrides=[*OVERRIDES, *overrides])
+    return resolve_config(setting.preset, setting.dataset, overrides=[*ltbench_overrides(setting), *overrides])
 
 
 def ltbench_sampler(config: dict[str, Any], targets: np.ndarray) -> Any:
@@ -162,21 +204,22 @@ def activate_residual_branches(model: nn.Module) -> None:
                 module.weight.copy_(0.1 + 0.2 * torch.rand(module.num_features, generator=generator))
 
 
-def ltbench_parts(preset: str, overrides: tuple[str, ...] = ()) -> tuple[dict[str, Any], Any, Any]:
-    """The resolved preset (scaled as above), the scenario's VOC-LT data set and the method's parts, seeded."""
+def ltbench_parts(setting: Setting, overrides: tuple[str, ...] = ()) -> tuple[dict[str, Any], Any, Any]:
+    """The resolved preset (scaled as above), the scenario's data set and the method's parts, seeded."""
+    from ltbench.data import coco, voc
     from ltbench.data.arrays import ArrayImages
     from ltbench.data.base import LTDataset, Split
-    from ltbench.data.voc import CLASS_NAMES, XML_NAMES
     from ltbench.engine.trainer import seed_everything
     from ltbench.methods.base import MethodContext
     from ltbench.registry import METHODS
 
-    config = ltbench_config(preset, overrides)
-    images, targets = scenario_data()
+    config = ltbench_config(setting, overrides)
+    images, targets = scenario_data(setting)
     pixels = images.permute(0, 2, 3, 1).contiguous().numpy()
     split = Split(ArrayImages(pixels[:IMAGES]), targets[:IMAGES].numpy(), [f"train{i}" for i in range(IMAGES)])
     test = Split(ArrayImages(pixels[IMAGES:]), targets[IMAGES:].numpy(), [f"test{i}" for i in range(TEST_IMAGES)])
-    dataset = LTDataset("voc_lt", list(CLASS_NAMES), split, test, annotated_names=list(XML_NAMES))
+    names = voc.CLASS_NAMES if setting.dataset == "voc_lt" else coco.CLASS_NAMES
+    dataset = LTDataset(setting.dataset, list(names), split, test)
     params = dict(config["method"])
     seed_everything(config["seed"])
     parts = METHODS.build(params.pop("name"), ctx=MethodContext(config, dataset), **params)
@@ -184,7 +227,7 @@ def ltbench_parts(preset: str, overrides: tuple[str, ...] = ()) -> tuple[dict[st
     return config, dataset, parts
 
 
-def ltbench_side(preset: str = METHOD, order: list[list[int]] | None = None, overrides: tuple[str, ...] = ()
+def ltbench_side(setting: Setting, order: list[list[int]] | None = None, overrides: tuple[str, ...] = ()
                  ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """ltbench's trajectory through its own Trainer epochs, its sampler's and its schedule's sequences, and its
     initial state dict under the authors' names. The batches come in its own sampler's order, or in ``order``
@@ -195,10 +238,10 @@ def ltbench_side(preset: str = METHOD, order: list[list[int]] | None = None, ove
     from ltbench.methods.base import SCORE_FUNCTIONS, EpochInfo
     from ltbench.runs.run_dir import RunDir
 
-    config, dataset, parts = ltbench_parts(preset, overrides)
+    config, dataset, parts = ltbench_parts(setting, overrides)
     names = name_map(parts.model)
     initial = {names[k]: v.detach().clone() for k, v in parts.model.state_dict().items()}
-    images, targets = scenario_data()
+    images, targets = scenario_data(setting)
     with tempfile.TemporaryDirectory() as folder:
         trainer = Trainer(config, dataset, parts, RunDir(Path(folder) / "run"))
         run = trainer._start_stage(0, None)
@@ -211,7 +254,8 @@ def ltbench_side(preset: str = METHOD, order: list[list[int]] | None = None, ove
         seeder = parts.model.head.register_forward_pre_hook(record.StepSeeder(SEED))
         for epoch in range(1, EPOCHS + 1):
             drawn = list(sampler) if order is None else order[epoch - 1]
-            batches = [drawn[i:i + BATCH] for i in range(0, len(drawn) - BATCH + 1, BATCH)]  # drop_last
+            size = setting.batch
+            batches = [drawn[i:i + size] for i in range(0, len(drawn) - size + 1, size)]  # drop_last
             orders.append([i for batch in batches for i in batch])
             if len(batches) != len(run.loader):
                 raise RuntimeError(f"ltbench's loader has {len(run.loader)} batches, its sampler {len(batches)}")
@@ -227,34 +271,34 @@ def ltbench_side(preset: str = METHOD, order: list[list[int]] | None = None, ove
         assert SCORE_FUNCTIONS[parts.score](torch.zeros(1)).item() == 0.0  # raw logits, as the authors rank
     final = {"weights": record.weights(_floats(model), names),
              "scores": record.summary(torch.from_numpy(np.asarray(scores)))}
-    return {"steps": recorder.steps, "final": final, "order": orders, "sampler": ltbench_sampler_record(config),
-            "schedule": ltbench_schedule(config)}, initial
+    return {"steps": recorder.steps, "final": final, "order": orders,
+            "sampler": ltbench_sampler_record(setting, config), "schedule": ltbench_schedule(setting)}, initial
 
 
-def ltbench_initial(preset: str) -> dict[str, torch.Tensor]:
+def ltbench_initial(setting: Setting) -> dict[str, torch.Tensor]:
     """ltbench's initial state dict (seeded) under the authors' names."""
-    parts = ltbench_parts(preset)[2]
+    parts = ltbench_parts(setting)[2]
     names = name_map(parts.model)
     return {names[k]: v.detach().clone() for k, v in parts.model.state_dict().items()}
 
 
-def ltbench_sampler_record(config: dict[str, Any]) -> dict[str, Any] | None:
+def ltbench_sampler_record(setting: Setting, config: dict[str, Any]) -> dict[str, Any] | None:
     if config["train"]["sampler"]["name"] != "class_aware":
         return None  # a baseline's sampler is not the authors' (its card says why)
-    sampler = ltbench_sampler(config, sampler_targets())
+    sampler = ltbench_sampler(config, sampler_targets(setting))
     return sampler_record([list(sampler) for _ in range(SAMPLER_EPOCHS)])
 
 
-def ltbench_schedule(config: dict[str, Any]) -> list[float]:
-    """The lr of every iteration of the preset's full VOC-LT schedule (unscaled)."""
+def ltbench_schedule(setting: Setting) -> list[float]:
+    """The lr of every iteration of the preset's full schedule (unscaled)."""
     from ltbench.config.resolve import resolve_config
     from ltbench.engine.optim import build_optimizer, build_scheduler
 
-    full = resolve_config(config["method"]["name"], "voc_lt")["train"]
+    full = resolve_config(setting.preset, setting.dataset)["train"]
     optimizer = build_optimizer([{"params": [nn.Parameter(torch.zeros(1))]}], full["optimizer"])
-    scheduler = build_scheduler(optimizer, full["schedule"], FULL_SCHEDULE["steps_per_epoch"], full["epochs"])
+    scheduler = build_scheduler(optimizer, full["schedule"], setting.steps_per_epoch, full["epochs"])
     lrs = []
-    for _ in range(FULL_SCHEDULE["steps_per_epoch"] * full["epochs"]):
+    for _ in range(setting.steps_per_epoch * full["epochs"]):
         lrs.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
         scheduler.step()
@@ -268,7 +312,7 @@ def _floats(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
 
 # ------------------------------------------------------------------ the authors' side
 
-def authors_side(checkout: Path, initial: dict[str, torch.Tensor], dtype: torch.dtype, preset: str = METHOD
+def authors_side(checkout: Path, initial: dict[str, torch.Tensor], dtype: torch.dtype, setting: Setting
                  ) -> tuple[dict[str, Any], list[dict[str, str]], str]:
     """The authors' ``tools/train.py`` ``main()`` on the scenario, then their test forward on the test images."""
     patches = record.Patches()
@@ -278,12 +322,12 @@ def authors_side(checkout: Path, initial: dict[str, torch.Tensor], dtype: torch.
             mmcv = _load_mmcv(patches)
             _load_mllt(patches)
             script = _load_script(checkout)
-            _patch_run(patches, script, initial, dtype, result, _freq_file(Path(work_dir)), preset)
+            _patch_run(patches, script, initial, dtype, result, _freq_file(Path(work_dir), setting), setting)
             # run from the repository's root, as its README does (the config names appendix/... relative to it)
-            with mock.patch.object(sys, "argv", ["tools/train.py", CONFIG, "--work_dir", work_dir]), \
+            with mock.patch.object(sys, "argv", ["tools/train.py", setting.config, "--work_dir", work_dir]), \
                     contextlib.chdir(checkout):
                 script.main()
-            result["trajectory"]["final"]["scores"] = _test_scores(result.pop("model"), dtype)
+            result["trajectory"]["final"]["scores"] = _test_scores(result.pop("model"), dtype, setting)
             version = mmcv.__version__
         finally:
             patches.undo()
@@ -348,17 +392,18 @@ def _load_script(checkout: Path) -> types.ModuleType:
     return script
 
 
-def _freq_file(folder: Path) -> Path:
+def _freq_file(folder: Path, setting: Setting) -> Path:
     """The scenario's class counts as DB's class_freq.pkl holds them (the keys ResampleLoss reads,
     resample_loss.py:79-82; tools/create_longtail_dataset.py writes them from the training labels)."""
-    counts = scenario_data()[1][:IMAGES].sum(dim=0).long().numpy()
+    counts = scenario_data(setting)[1][:IMAGES].sum(dim=0).long().numpy()
     path = folder / "class_freq.pkl"
     path.write_bytes(pickle.dumps({"class_freq": counts, "neg_class_freq": IMAGES - counts}))
     return path
 
 
 def _patch_run(patches: record.Patches, script: types.ModuleType, initial: dict[str, torch.Tensor],
-               dtype: torch.dtype, result: dict[str, Any], freq_file: Path, preset: str) -> None:
+               dtype: torch.dtype, result: dict[str, Any], freq_file: Path, setting: Setting) -> None:
+    preset = setting.preset
     from_file = script.Config.fromfile
 
     def scaled(path: str) -> Any:
@@ -369,7 +414,7 @@ def _patch_run(patches: record.Patches, script: types.ModuleType, initial: dict[
             cfg.model.head.loss_cls = {key: loss[key] for key in ("type", "use_sigmoid", "loss_weight", "freq_file")}
             cfg.model.head.loss_cls.update(BASELINE_LOSSES[preset])
             cfg.data.pop("sampler")
-        for key, value in AUTHORS_CONFIG.items():
+        for key, value in authors_config(setting).items():
             *parents, leaf = key.split(".")
             section = cfg
             for parent in parents:
@@ -377,12 +422,13 @@ def _patch_run(patches: record.Patches, script: types.ModuleType, initial: dict[
             section[leaf] = value
         return cfg
     patches.setattr(script.Config, "fromfile", staticmethod(scaled),
-                    f"the scenario's scale: {AUTHORS_CONFIG} (no torchvision download; the weights are ltbench's); "
+                    f"the scenario's scale: {authors_config(setting)} (no torchvision download; the weights are "
+                    f"ltbench's); "
                     f"the loss's freq_file holds the scenario's class counts (ltbench counts the training labels)" +
                     (f"; {preset}: no released config, so the loss_cls of type, use_sigmoid, loss_weight and "
                      f"{BASELINE_LOSSES[preset]}, and no data.sampler (the GroupSampler), as its card states"
                      if preset in BASELINE_LOSSES else ""))
-    patches.setattr(script, "build_dataset", lambda cfg: ScenarioDataset(dtype),
+    patches.setattr(script, "build_dataset", lambda cfg: ScenarioDataset(dtype, setting),
                     "the scenario's images after the input pipeline (mmcv.imnormalize with the config's mean and "
                     "std) instead of VOC-LT's files; the labels give the ClassAware sampler its class lists")
     build = script.build_classifier
@@ -423,7 +469,7 @@ def _patch_run(patches: record.Patches, script: types.ModuleType, initial: dict[
         def run_and_keep(data_loaders: list[Any], workflow: Any, max_epochs: int, **kwargs: Any) -> None:
             run(data_loaders, workflow, max_epochs, **kwargs)
             recorder.close()
-            fetched, per_epoch = data_loaders[0].dataset.fetched, len(data_loaders[0]) * BATCH
+            fetched, per_epoch = data_loaders[0].dataset.fetched, len(data_loaders[0]) * setting.batch
             state = model.module.state_dict()
             result["trajectory"] = {
                 "steps": recorder.steps,
@@ -453,9 +499,9 @@ def normalise(images: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return torch.stack(out)
 
 
-def _test_scores(model: nn.Module, dtype: torch.dtype) -> dict[str, Any]:
+def _test_scores(model: nn.Module, dtype: torch.dtype, setting: Setting) -> dict[str, Any]:
     """The classifier's test forward (``return_loss=False``, one image a batch as tools/test.py) on the test images."""
-    images, _ = scenario_data()
+    images, _ = scenario_data(setting)
     pixels = normalise(images[IMAGES:], dtype)
     meta = {"ori_shape": (SIZE, SIZE, 3), "img_shape": (SIZE, SIZE, 3), "pad_shape": (SIZE, SIZE, 3),
             "scale_factor": 1.0, "flip": False}
@@ -468,10 +514,9 @@ def _test_scores(model: nn.Module, dtype: torch.dtype) -> dict[str, Any]:
 class ScenarioDataset(torch.utils.data.Dataset):
     """The scenario's training images as DB's ``CustomDataset.prepare_train_img`` returns them (custom.py:219-250)."""
 
-    CLASSES = tuple(str(c) for c in range(CLASSES))
-
-    def __init__(self, dtype: torch.dtype) -> None:
-        images, targets = scenario_data()
+    def __init__(self, dtype: torch.dtype, setting: Setting) -> None:
+        self.CLASSES = tuple(str(c) for c in range(setting.classes))
+        images, targets = scenario_data(setting)
         self.images = normalise(images[:IMAGES], dtype)
         self.targets = targets[:IMAGES].to(dtype)
         # custom.py:188-203's aspect flag: 0 for every image (as if each were taller than wide), so the baselines'
@@ -481,7 +526,7 @@ class ScenarioDataset(torch.utils.data.Dataset):
 
     def get_index_dic(self, list: bool = False, get_labels: bool = False) -> tuple[Any, Any]:
         """custom.py:124-165 for ``list=True, get_labels=True``: per class its images' indices and labels."""
-        index = [np.flatnonzero(self.targets[:, c].numpy()).tolist() for c in range(CLASSES)]
+        index = [np.flatnonzero(self.targets[:, c].numpy()).tolist() for c in range(len(self.CLASSES))]
         return index, [[self.targets[i].tolist() for i in images] for images in index]
 
     def __len__(self) -> int:
@@ -510,30 +555,30 @@ def authors_imports(checkout: Path) -> Iterator[None]:
             patches.undo()
 
 
-def authors_sampler(checkout: Path) -> dict[str, Any]:
+def authors_sampler(checkout: Path, setting: Setting) -> dict[str, Any]:
     """The authors' ClassAwareSampler (built as build_loader.py:44-49 builds it) on the sampler scenario's labels."""
     with authors_imports(checkout):
         sampler_module = record.import_module("mllt.datasets.loader.sampler")
-        targets = sampler_targets()
+        targets = sampler_targets(setting)
 
         class Labels:
-            CLASSES = ScenarioDataset.CLASSES
+            CLASSES = tuple(str(c) for c in range(setting.classes))
 
             def get_index_dic(self, list: bool = False, get_labels: bool = False) -> tuple[Any, Any]:
-                index = [np.flatnonzero(targets[:, c]).tolist() for c in range(CLASSES)]
+                index = [np.flatnonzero(targets[:, c]).tolist() for c in range(setting.classes)]
                 return index, [targets[i].tolist() for i in index]
         sampler = sampler_module.ClassAwareSampler(data_source=Labels(), reduce=4)
         return sampler_record([list(sampler) for _ in range(SAMPLER_EPOCHS)])
 
 
-def authors_schedule(checkout: Path) -> list[float]:
+def authors_schedule(checkout: Path, setting: Setting) -> list[float]:
     """mmcv's lr hook built from the config's ``lr_config`` (as ``register_training_hooks`` builds it), stepped
-    through the full VOC-LT schedule by a stand-in runner: the lr of every iteration."""
+    through the full schedule by a stand-in runner: the lr of every iteration."""
     import runpy
 
     with authors_imports(checkout):
         hooks = record.import_module("mmcv.runner.hooks")
-        config = runpy.run_path(str(checkout / CONFIG))
+        config = runpy.run_path(str(checkout / setting.config))
         lr_config = dict(config["lr_config"])
         policy = lr_config.pop("policy")
         hook = getattr(hooks.lr_updater, f"{policy.title()}LrUpdaterHook")(**lr_config)
@@ -544,7 +589,7 @@ def authors_schedule(checkout: Path) -> list[float]:
         for epoch in range(config["total_epochs"]):
             runner.epoch = epoch
             hook.before_train_epoch(runner)
-            for _ in range(FULL_SCHEDULE["steps_per_epoch"]):
+            for _ in range(setting.steps_per_epoch):
                 hook.before_train_iter(runner)
                 lrs.append(optimizer.param_groups[0]["lr"])
                 runner.iter += 1
@@ -553,30 +598,37 @@ def authors_schedule(checkout: Path) -> list[float]:
 
 # ------------------------------------------------------------------ command line
 
-def record_reference(checkout: Path, preset: str = METHOD) -> dict[str, Any]:
+def record_reference(checkout: Path, name: str) -> dict[str, Any]:
     """Both precisions of the authors' side from ltbench's initial weights, with the noise floor between them."""
-    initial = ltbench_initial(preset)
-    float32, patches, version = authors_side(checkout, initial, torch.float32, preset)
-    float64, patches64, _ = authors_side(checkout, initial, torch.float64, preset)
+    setting = RECORDS[name]
+    initial = ltbench_initial(setting)
+    float32, patches, version = authors_side(checkout, initial, torch.float32, setting)
+    float64, patches64, _ = authors_side(checkout, initial, torch.float64, setting)
     order = float32.pop("order")
     if float64.pop("order") != order:
         raise RuntimeError("the authors' sampler drew another order in the float64 run")
-    return {"method": preset, "repository": REPOSITORY, "commit": record.checkout_commit(checkout),
-            "command": COMMAND.format(preset=preset), "patches": patches, "torch": torch.__version__,
-            "mmcv": version, "patches_float64_run": [p for p in patches64 if p not in patches],
-            "scenario": {"seed": SEED, "images": IMAGES, "test_images": TEST_IMAGES, "batch": BATCH, "size": SIZE,
-                         "epochs": EPOCHS, "ltbench_overrides": OVERRIDES, "authors_config": CONFIG,
-                         "authors_config_scaled": AUTHORS_CONFIG, "authors_loss": BASELINE_LOSSES.get(preset),
-                         "full_schedule": FULL_SCHEDULE, "sampler_images": SAMPLER_IMAGES,
+    class_aware = setting.preset == METHOD
+    return {"method": setting.preset, "dataset": setting.dataset, "repository": REPOSITORY,
+            "commit": record.checkout_commit(checkout), "command": COMMAND.format(preset=name),
+            "patches": patches, "torch": torch.__version__, "mmcv": version,
+            "patches_float64_run": [p for p in patches64 if p not in patches],
+            "scenario": {"seed": SEED, "images": IMAGES, "test_images": TEST_IMAGES, "batch": setting.batch,
+                         "size": SIZE, "epochs": EPOCHS, "ltbench_overrides": ltbench_overrides(setting),
+                         "authors_config": setting.config, "authors_config_scaled": authors_config(setting),
+                         "authors_loss": BASELINE_LOSSES.get(setting.preset),
+                         "classes": setting.classes, "images_per_class": setting.images_per_class,
+                         "extra_labels": setting.extra_labels,
+                         "full_schedule_steps_per_epoch": setting.steps_per_epoch,
+                         "sampler_images": setting.sampler_images, "sampler_decay": setting.sampler_decay,
                          "sampler_seed": SAMPLER_SEED, "sampler_epochs": SAMPLER_EPOCHS},
-            "order": order, "sampler": authors_sampler(checkout) if preset == METHOD else None,
-            "schedule": authors_schedule(checkout), "float32": float32,
+            "order": order, "sampler": authors_sampler(checkout, setting) if class_aware else None,
+            "schedule": authors_schedule(checkout, setting), "float32": float32,
             "noise_floor": record.noise_floor(float32, float64)}
 
 
-def replay(preset: str, reference: dict[str, Any], overrides: tuple[str, ...] = ()) -> dict[str, Any]:
+def replay(name: str, reference: dict[str, Any], overrides: tuple[str, ...] = ()) -> dict[str, Any]:
     """ltbench's side for a record: its own sampler's order for db_focal, the authors' for a baseline."""
-    return ltbench_side(preset, None if reference["sampler"] else reference["order"], overrides)[0]
+    return ltbench_side(RECORDS[name], None if reference["sampler"] else reference["order"], overrides)[0]
 
 
 def compare(ours: dict[str, Any], reference: dict[str, Any]) -> dict[str, float]:
@@ -593,26 +645,27 @@ def compare_sequences(ours: dict[str, Any], reference: dict[str, Any]) -> None:
     difference)."""
     if (ours["sampler"] is None) != (reference["sampler"] is None):
         raise record.Divergence(f"ClassAware sampler: ltbench {ours['sampler']}, authors {reference['sampler']}")
+    images = reference["scenario"]["sampler_images"]
     for epoch, (mine, theirs) in enumerate(zip(*(r["sampler"]["epochs"] if r["sampler"] else []
                                                  for r in (ours, reference))), start=1):
         if mine != theirs or ours["sampler"]["length"] != reference["sampler"]["length"]:
-            raise record.Divergence(f"ClassAware sampler, {SAMPLER_IMAGES} images, epoch {epoch}: ltbench "
+            raise record.Divergence(f"ClassAware sampler, {images} images, epoch {epoch}: ltbench "
                                     f"{ours['sampler']['length']} indices {mine['head'][:12]}..., authors "
                                     f"{reference['sampler']['length']} indices {theirs['head'][:12]}...")
     for iteration, (mine, theirs) in enumerate(zip(ours["schedule"], reference["schedule"], strict=True)):
         if abs(mine - theirs) > record.SETTING_TOLERANCE * theirs:
-            raise record.Divergence(f"full VOC-LT schedule, iteration {iteration}: ltbench lr {mine}, authors {theirs}")
+            raise record.Divergence(f"full schedule, iteration {iteration}: ltbench lr {mine}, authors {theirs}")
 
 
 def main() -> None:
-    args = clip_authors.command_line(__doc__, "DB's repository at 14460d0", presets=PRESETS)
-    for preset in args.preset or PRESETS:
+    args = clip_authors.command_line(__doc__, "wutong16/DistributionBalancedLoss", "14460d0", presets=tuple(RECORDS))
+    for name in args.preset or RECORDS:
         if args.check:
-            reference = record.read_reference(preset)
-            print(preset, compare(replay(preset, reference, tuple(args.set)), reference))
+            reference = record.read_reference(name)
+            print(name, compare(replay(name, reference, tuple(args.set)), reference))
             continue
-        path = args.out / f"{preset}.json"
-        record.write_reference(path, record_reference(args.checkout, preset))
+        path = args.out / f"{name}.json"
+        record.write_reference(path, record_reference(args.checkout, name))
         print(f"wrote {path}")
 
 
