@@ -46,9 +46,9 @@ def _file(kind: str, key: Any, suffix: str) -> Path:
     return cache_root() / FOLDER / kind / f"{digest([sources_digest(), key], length=24)}{suffix}"
 
 
-def is_kept(kind: str, key: Any) -> bool:
-    """Whether ``cached_json(kind, key, ...)`` would read its value rather than compute it."""
-    return _file(kind, key, ".json").is_file()
+def is_kept(kind: str, key: Any, suffix: str = ".json") -> bool:
+    """Whether ``cached_json(kind, key, ...)`` (or ``cached_file`` of a ``suffix`` file) would read rather than compute."""
+    return _file(kind, key, suffix).is_file()
 
 
 def cached_json(kind: str, key: Any, compute: Callable[[], Any]) -> Any:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ltbench.leaderboard.boards import Board
-from ltbench.leaderboard.cache import cached_file
+from ltbench.leaderboard.cache import cached_file, is_kept
 
 FORMAT = "svg"
 # text as <text> in the browser's fonts (not glyph paths: smaller files, faster to write); fixed element ids
@@ -20,31 +20,40 @@ class Figure:
     path: Path
 
 
+NAMES = ("intervals", "class_ap", "ap_vs_frequency")
+
+
+def figures_kept(board: Board) -> bool:
+    """Whether the cache holds every figure of the board, so that drawing it only copies files."""
+    data = figure_data(board)
+    return all(is_kept("figures", [name, data], f".{FORMAT}") for name in NAMES)
+
+
 def draw_figures(board: Board, folder: Path) -> list[Figure]:
     """Intervals, per-class AP heatmap and AP vs frequency of the board's runs; none for published-only boards.
 
     A board with more rows than the figures have distinct looks (``styles.style``)
     gets no figures, which its problems say.
     """
-    from matplotlib import rc_context
-
-    from ltbench.reports import plot_ap_vs_frequency, plot_class_heatmap, plot_intervals
+    from ltbench import reports  # its plotting modules load on first use: kept figures need no matplotlib.pyplot
 
     if not board.collection.rows:
         return []
     stem = folder / board.key
-    plots = (
-        ("intervals", "Each row's mean over seeds and its 95% interval over seeds and test images, per group.",
-         lambda s: plot_intervals(board.collection, s, board.frame, formats=(FORMAT,))),
-        ("class_ap", "Per-class AP (mean over seeds); classes by training frequency, head | medium | tail.",
-         lambda s: plot_class_heatmap(board.collection, s, formats=(FORMAT,))),
-        ("ap_vs_frequency", "Per-class AP against training images per class (log); bars: min to max over seeds.",
-         lambda s: plot_ap_vs_frequency(board.collection, s, formats=(FORMAT,))),
-    )
+    plots = zip(NAMES, (
+        ("Each row's mean over seeds and its 95% interval over seeds and test images, per group.",
+         lambda s: reports.plot_intervals(board.collection, s, board.frame, formats=(FORMAT,))),
+        ("Per-class AP (mean over seeds); classes by training frequency, head | medium | tail.",
+         lambda s: reports.plot_class_heatmap(board.collection, s, formats=(FORMAT,))),
+        ("Per-class AP against training images per class (log); bars: min to max over seeds.",
+         lambda s: reports.plot_ap_vs_frequency(board.collection, s, formats=(FORMAT,))),
+    ))
     data = figure_data(board)
     drawn = []
-    for name, caption, plot in plots:
+    for name, (caption, plot) in plots:
         def make(target: Path, plot=plot) -> None:
+            from matplotlib import rc_context
+
             with rc_context(SVG_SETTINGS):
                 plot(str(target.with_suffix("")))
         try:

@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 from ltbench.leaderboard.boards import Board
 from ltbench.leaderboard.cache import cached_json, is_kept
-from ltbench.leaderboard.figures import Figure, draw_figures
+from ltbench.leaderboard.figures import Figure, draw_figures, figures_kept
 from ltbench.recipes.cards import Card
 
 SERIAL = "LTBENCH_SERIAL"  # "1": the whole build in one process
@@ -135,8 +135,8 @@ class BuildPlan:
 
     def built(self, board: Board) -> None:
         """Start drawing a finished board's figures (its rows stay here: the figures draw the collection and frame)."""
-        if self._painters is None or not board.collection.rows:
-            return
+        if self._painters is None or not board.collection.rows or figures_kept(board):
+            return  # kept figures are copied by the main process: cheaper than handing the board over
         try:
             self._drawing[board.key] = self._painters.submit(_draw, replace(board, rows=[], problems=[]), self._drawn)
         except Exception:  # noqa: BLE001 - drawn by the main process in ``draw_figures``
