@@ -11,7 +11,7 @@ import pytest
 
 from ltbench.recipes.cards import card_files, find_card, load_card
 from ltbench.recipes.check import EQUAL, UNQUOTED, compare, lookup, ltbench_defaults, set_by_preset
-from ltbench.recipes.citations import check_card, check_setting, citations
+from ltbench.recipes.citations import check_card, check_setting, citation_problems, citations
 from ltbench.recipes.render import card_config
 
 
@@ -36,6 +36,23 @@ def test_a_checkout_at_another_commit_is_refused(tmp_path):
     (tmp_path / "COMMIT").write_text("0123456789abcdef\n")
     card = find_card("cprfl", "voc_lt", "cprfl_code")
     assert check_card(card, tmp_path) == ["the checkout is at 0123456789, the card cites 10b5b7c"]
+
+
+def test_a_recorder_records_nothing_against_a_checkout_its_cards_do_not_hold_in(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "LMPT").mkdir()
+    (tmp_path / "LMPT" / "COMMIT").write_text("0123456789abcdef\n")
+    checked, problems = citation_problems("richard-peng-xia/LMPT", tmp_path / "LMPT")
+    assert checked >= 4 and len(problems) == checked  # every LMPT card: one problem, the commit
+    assert all(p.endswith("the checkout is at 0123456789, the card cites aab39ca") for p in problems)
+    repo = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "benchmarks.lockstep.zsclip_lmpt", "--checkout", str(tmp_path / "LMPT"),
+                           "--out", str(tmp_path / "out")], cwd=repo, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(repo)})
+    assert done.returncode == 2 and "nothing recorded" in done.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_code_value_equal_to_ltbench_default_needs_a_quote():

@@ -67,11 +67,15 @@ def recording_loader(patches: record.Patches, drawn: list[int], replay: list[int
                     "replays the float32 run's draw")
 
 
-def command_line(doc: str, checkout_help: str, clip: bool = False, presets: tuple[str, ...] = ()) -> argparse.Namespace:
+def command_line(doc: str, repository: str, commit: str, clip: bool = False,
+                 presets: tuple[str, ...] = ()) -> argparse.Namespace:
     """The recorders' options: --checkout, (--clip, --preset,) --check and --set; one CPU thread (byte-identical
-    JSON on the same machine type)."""
+    JSON on the same machine type). Before recording, every citation and quote of the cards citing
+    ``repository`` must hold in the checkout: a record and its cards stand on the same commit."""
+    from ltbench.recipes.citations import citation_problems
+
     parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
-    parser.add_argument("--checkout", type=Path, required=True, help=checkout_help)
+    parser.add_argument("--checkout", type=Path, required=True, help=f"a clone of {repository} at {commit}")
     if clip:
         parser.add_argument("--clip", type=Path, default=None, help="a checkout of OpenAI's CLIP (its clip/ package)")
     if presets:
@@ -82,4 +86,11 @@ def command_line(doc: str, checkout_help: str, clip: bool = False, presets: tupl
     parser.add_argument("--set", action="append", default=[], help="with --check: an override on ltbench's side "
                         "(method.names=readable), to see one difference act")
     torch.set_num_threads(1)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if not args.check:
+        checked, problems = citation_problems(repository, args.checkout)
+        if problems:
+            parser.error(f"the cards citing {repository} do not hold in {args.checkout}; nothing recorded:\n  "
+                         + "\n  ".join(problems))
+        print(f"{checked} cards citing {repository}: every citation and quote holds in {args.checkout}")
+    return args

@@ -329,7 +329,7 @@ def record_reference(dataset: str, checkout: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    args = clip_authors.command_line(__doc__, "jiexuanyan/CPRFL at 10b5b7c", presets=tuple(PRESETS))
+    args = clip_authors.command_line(__doc__, "jiexuanyan/CPRFL", "10b5b7c", presets=tuple(PRESETS))
     for name in args.preset or PRESETS:
         if args.check:
             reference = record.read_reference(name)

@@ -668,7 +668,7 @@ def compare_sequences(ours: dict[str, Any], reference: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    args = clip_authors.command_line(__doc__, "DB's repository at 14460d0", presets=tuple(RECORDS))
+    args = clip_authors.command_line(__doc__, "wutong16/DistributionBalancedLoss", "14460d0", presets=tuple(RECORDS))
     for name in args.preset or RECORDS:
         if args.check:
             reference = record.read_reference(name)

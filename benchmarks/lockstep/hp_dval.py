@@ -318,7 +318,7 @@ def record_reference(dataset: str, checkout: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    args = clip_authors.command_line(__doc__, "jiexuanyan/hp_dval at c7f98f3", presets=tuple(PRESETS))
+    args = clip_authors.command_line(__doc__, "jiexuanyan/hp_dval", "c7f98f3", presets=tuple(PRESETS))
     for name in args.preset or PRESETS:
         if args.check:
             reference = record.read_reference(name)

@@ -272,29 +272,6 @@ def read_reference(name: str) -> dict[str, Any]:
     return json.loads((REFERENCE_DIR / f"{name}.json").read_text())
 
 
-def command_line(description: str, method: str, record_reference: Callable[[Path], dict[str, Any]],
-                 replay: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
-    """A recorder's command line: ``--checkout`` writes the reference JSON, ``--check`` replays ltbench's side.
-
-    ``replay(reference)`` returns ltbench's trajectory for the reference's scenario. One CPU thread, so the same
-    machine type writes byte-identical JSON.
-    """
-    import argparse
-
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--checkout", type=Path, required=True, help="the authors' repository at the card's commit")
-    parser.add_argument("--out", type=Path, default=REFERENCE_DIR / f"{method}.json")
-    parser.add_argument("--check", action="store_true", help="compare ltbench's side with the committed record")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    if args.check:
-        reference = read_reference(method)
-        print(compare(replay(reference), reference["float32"], reference["noise_floor"]))
-        return
-    write_reference(args.out, record_reference(args.checkout))
-    print(f"wrote {args.out}")
-
-
 @dataclass
 class Patches:
     """Monkeypatches applied to the authors' code, each with its reason; undone on exit; listed in the JSON."""

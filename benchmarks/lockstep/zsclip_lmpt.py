@@ -150,7 +150,7 @@ def record_reference(dataset: str, checkout: Path, clip_checkout: Path | None) -
 
 
 def main() -> None:
-    args = clip_authors.command_line(__doc__, "LMPT's repository at aab39ca", clip=True, presets=tuple(PRESETS))
+    args = clip_authors.command_line(__doc__, "richard-peng-xia/LMPT", "aab39ca", clip=True, presets=tuple(PRESETS))
     for name in args.preset or PRESETS:
         if args.check:
             reference = record.read_reference(name)

@@ -103,11 +103,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--checkout", type=Path, required=True, help="the authors' repository at the card's commit")
     parser.add_argument("--repository", required=True, help="owner/name: check every card citing it")
     args = parser.parse_args(argv)
-    cards = [load_card(path) for path in card_files()]
-    chosen = [c for c in cards if c.repository and c.repository.partition("@")[0] == args.repository]
-    problems = [f"{card.name}: {p}" for card in chosen for p in check_card(card, args.checkout)]
-    print("\n".join(problems) or f"{len(chosen)} cards: every citation and quote holds")
+    checked, problems = citation_problems(args.repository, args.checkout)
+    print("\n".join(problems) or f"{checked} cards: every citation and quote holds")
     return 1 if problems else 0
+
+
+def citation_problems(repository: str, checkout: Path) -> tuple[int, list[str]]:
+    """How many cards cite ``repository`` (owner/name), and every problem of theirs in ``checkout``."""
+    cards = [load_card(path) for path in card_files()]
+    chosen = [c for c in cards if c.repository and c.repository.partition("@")[0] == repository]
+    return len(chosen), [f"{card.name}: {p}" for card in chosen for p in check_card(card, checkout)]
 
 
 if __name__ == "__main__":
