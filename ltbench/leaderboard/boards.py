@@ -17,7 +17,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,7 @@ import pandas as pd
 from ltbench.leaderboard import checkpoints
 from ltbench.leaderboard.cache import cached_json
 from ltbench.recipes.cards import Card, load_cards
-from ltbench.reports.collect import Collection, collect_runs, manifest_run_dir
+from ltbench.reports.collect import Collection, collect_runs, manifest_run_dir, read_listed
 from ltbench.reports.recipe_age import CurrentRecipes
 from ltbench.reports.reference import (
     METRICS, REFERENCE_DATASETS, REFERENCE_DIR, PublishedRow, Reference, dataset_rank, load_reference,
@@ -109,21 +109,25 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "row"
 
 
-def build_boards(root: Path, cards: list[Card] | None = None) -> list[Board]:
+def build_boards(root: Path, cards: list[Card] | None = None, keep: Callable[..., Any] = cached_json,
+                 built: Callable[[Board], None] = lambda board: None) -> list[Board]:
     """Every board of the results root ``root`` (runs/, suites/, submissions/) and of the published CSVs;
-    ``cards``: the recipe cards (default ``load_cards()``), passed by a caller that has read them."""
+    ``cards``: the recipe cards (default ``load_cards()``), passed by a caller that has read them; ``keep``:
+    ``cached_json`` or a parallel build's (``parallel.BuildPlan.keep``); ``built``: called with each board
+    as soon as it is built (a parallel build starts drawing its figures)."""
     manifests, problems = _manifests(root / "suites")
+    read = read_listed(manifests.values())  # first: a parallel build resolves the recipes meanwhile
     submissions = _collect(root / SUBMISSIONS_FOLDER)
     others = _unlisted_runs(root / "runs", manifests)
     references = {path.stem: load_reference(path) for path in sorted(REFERENCE_DIR.glob("*.csv"))}
     cards_of_row = _cards_by_row(load_cards() if cards is None else cards)
     datasets = {ds for _, ds in manifests} | set(submissions.datasets) | set(others.datasets) | set(REFERENCE_DATASETS)
     suites = [MAIN_SUITE, *sorted(({s for s, _ in manifests} | set(references)) - {MAIN_SUITE})]
-    recipes = CurrentRecipes(keep=lambda key, compute: cached_json("recipe-ids", key, compute))
+    recipes = CurrentRecipes(keep=lambda key, compute: keep("recipe-ids", key, compute))
     boards = []
     for dataset in sorted(datasets, key=dataset_rank):
         for suite in suites:
-            collection = collect_runs(manifests=[manifests[suite, dataset]], recipes=recipes) \
+            collection = collect_runs(manifests=[manifests[suite, dataset]], recipes=recipes, read=read) \
                 if (suite, dataset) in manifests else Collection()
             marked = set()
             if suite == MAIN_SUITE:
@@ -131,10 +135,12 @@ def build_boards(root: Path, cards: list[Card] | None = None) -> list[Board]:
             board = _board(suite, dataset, collection, marked, references.get(suite), cards_of_row)
             if board.rows:
                 boards.append(board)
+                built(board)
         mine = _only(others, dataset)
         if mine.rows:  # beside Table 1's published rows, as ``ltbench table`` without --suite shows them
             boards.append(_board(OTHER_RUNS, dataset, mine, set(), references.get(MAIN_SUITE), cards_of_row,
                                  paper_rows=False))
+            built(boards[-1])
     if boards:
         boards[0].problems[:0] = problems
     return boards

@@ -46,6 +46,11 @@ def _file(kind: str, key: Any, suffix: str) -> Path:
     return cache_root() / FOLDER / kind / f"{digest([sources_digest(), key], length=24)}{suffix}"
 
 
+def is_kept(kind: str, key: Any) -> bool:
+    """Whether ``cached_json(kind, key, ...)`` would read its value rather than compute it."""
+    return _file(kind, key, ".json").is_file()
+
+
 def cached_json(kind: str, key: Any, compute: Callable[[], Any]) -> Any:
     """``compute()``'s JSON value, kept under ``key`` (which, with the sources, must determine it)."""
     path = _file(kind, key, ".json")

@@ -7,6 +7,7 @@ config ``card_config`` resolves), so a page says what the console says.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 from ltbench.leaderboard import checkpoints
 from ltbench.leaderboard.cache import cached_json
@@ -33,10 +34,11 @@ def card_path(card: Card) -> str:
     return f"cards/{card.dataset}/{card.path.stem.replace('@', '--')}.html"
 
 
-def card_page(card: Card) -> CardPage:
-    """The card beside the config its preset resolves to (kept between builds: ``cache.cached_json``)."""
+def card_page(card: Card, keep: Callable[..., Any] = cached_json) -> CardPage:
+    """The card beside the config its preset resolves to (kept between builds: ``cache.cached_json``, or
+    a parallel build's ``keep``)."""
     preset = f" --config {card.preset}" if card.preset else ""
-    config = cached_json("card-configs", card.name, lambda: card_config(card))
+    config = keep("card-configs", card.name, lambda: card_config(card))
     return CardPage(card, compare(card, config), published_lines(card), checkpoints.of_card(card),
                     f"ltbench recipe {card.method} {card.dataset}{preset}")
 

@@ -24,7 +24,7 @@ from ltbench.errors import LtbenchError
 from ltbench.fileio.atomic import write_text
 from ltbench.leaderboard.boards import PAPER, SUBMISSION, Board, Row, is_submission, run_code, run_config_id
 from ltbench.leaderboard.cards import CardPage, card_page, card_path, ltbench_values
-from ltbench.leaderboard.figures import draw_figures
+from ltbench.leaderboard.parallel import BuildPlan
 from ltbench.recipes.cards import Card
 from ltbench.reports.bootstrap import RESAMPLES
 from ltbench.reports.reference import METRICS
@@ -317,15 +317,19 @@ def _prepare(out: Path) -> Path:
     return staging
 
 
-def write_site(boards: list[Board], cards: list[Card], out: str | Path) -> list[Path]:
-    """Render every page and figure into ``out`` (replacing an earlier site there); return the pages written."""
+def write_site(boards: list[Board], cards: list[Card], out: str | Path, plan: BuildPlan | None = None) -> list[Path]:
+    """Render every page and figure into ``out`` (replacing an earlier site there); return the pages written.
+
+    ``plan``: a parallel build's (figures drawn by worker processes, card configs resolved by one); default serial."""
     from ltbench.provenance import code_version
 
     out = Path(out)
     staging = _prepare(out)
     try:
-        figures = {board.key: draw_figures(board, staging / "figures") for board in boards}
-        card_pages = [card_page(card) for card in cards]
+        plan = plan or BuildPlan(serial=True)
+        drawn = plan.draw_figures(boards, staging / "figures")
+        card_pages = [card_page(card, plan.keep) for card in cards]
+        figures = drawn()
         env = _environment()
         code = code_version()
         code_text = code["version"] + (f" @ {code['commit'][:12]}" if code.get("commit") else "")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import Iterable, Mapping, NamedTuple
 
 from ltbench.errors import LtbenchError
 from ltbench.paths import results_root
@@ -82,6 +82,7 @@ def collect_runs(
     manifests: Iterable[str | Path] = (),
     exclude: Iterable[Path] = (),
     recipes: CurrentRecipes | None = None,
+    read: Mapping[Path, RunRecord] | None = None,
 ) -> Collection:
     """Read every run under ``root`` (default ``results/runs``) but those in ``exclude``, or only those the
     manifests list.
@@ -89,7 +90,8 @@ def collect_runs(
     With manifests, ``root`` is not used; a manifest names its runs relative to
     the results root that holds it (``manifest_run_dir``). A run's row label is the manifest row's label, else its metrics ``label``,
     else its published name (``reference.ROW_LABELS``), else its method name. ``recipes`` resolves the
-    manifest rows' current recipes (``recipe_age``); a caller reading several manifests may share one.
+    manifest rows' current recipes (``recipe_age``); a caller reading several manifests may share one, and
+    the runs it read already (``read_listed``) as ``read``.
     """
     manifest_paths = [Path(m) for m in manifests]
     if manifest_paths:
@@ -102,7 +104,8 @@ def collect_runs(
     recipes = recipes or CurrentRecipes()
     grouped: dict[RowKey, dict[str, list[RunRecord]]] = {}  # (dataset, label) -> config id -> runs
     for candidate in candidates:
-        record = _read_finished(candidate.path, problems)
+        record = read.get(candidate.path) if read else None
+        record = record or _read_finished(candidate.path, problems)
         if record is None:
             continue
         metrics = record.metrics
@@ -193,6 +196,19 @@ def _manifest_candidates(path: Path) -> list[_Candidate]:
         raise LtbenchError(f"Manifest {path} does not exist.") from None
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise LtbenchError(f"Manifest {path} is not a suite manifest ({type(exc).__name__}: {exc}).") from None
+
+
+def read_listed(manifests: Iterable[Path]) -> dict[Path, RunRecord]:
+    """The readable, finished runs the manifests list, by path, for ``collect_runs(read=...)``: a run listed by
+    several manifests is read once, and a caller may read runs while something else is under way. A run or
+    manifest that cannot be read is left to ``collect_runs``, which reports it."""
+    paths: dict[Path, None] = {}
+    for manifest in manifests:
+        try:
+            paths |= dict.fromkeys(candidate.path for candidate in _manifest_candidates(manifest))
+        except LtbenchError:
+            continue
+    return {path: record for path in paths if (record := _read_finished(path, [])) is not None}
 
 
 def _read_finished(path: Path, problems: list[str]) -> RunRecord | None:
