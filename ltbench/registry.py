@@ -117,7 +117,8 @@ class Kind:
 
     ``name_path`` is the config key that names the component; the rest of its section holds the
     factory's parameters, except ``engine_keys`` (read by the engine, kept when another component is
-    named). ``engine_args`` are what the engine passes every factory, by keyword. ``uses``: whether every method has the section, methods unless their ``uses`` leaves it out,
+    named). ``engine_args`` are what the engine passes every factory, by keyword; ``offered_args`` what it
+    passes only to a factory that names them (the group sampler's image sizes). ``uses``: whether every method has the section, methods unless their ``uses`` leaves it out,
     or only methods whose ``uses`` names it. ``has_section=False``: named by one key of an engine section
     (a name, or a list of names).
     """
@@ -127,6 +128,7 @@ class Kind:
     name_path: tuple[str, ...]
     builtins: tuple[str, ...]  # modules that register the built-in components
     engine_args: tuple[str, ...] = ()
+    offered_args: tuple[str, ...] = ()
     engine_keys: Mapping[str, Spec] = field(default_factory=dict)
     uses: Uses = "always"
     has_section: bool = True
@@ -173,7 +175,7 @@ KINDS: dict[str, Kind] = {kind.plural: kind for kind in (
     Kind("schedules", "schedule", ("train", "schedule", "name"), ("ltbench.engine.optim",),
          engine_args=("optimizer", "steps_per_epoch", "epochs")),
     Kind("samplers", "sampler", ("train", "sampler", "name"), ("ltbench.data.samplers",),
-         engine_args=("targets", "seed")),
+         engine_args=("targets", "seed"), offered_args=("batch_size", "sizes")),
     Kind("augmentations", "augmentation", ("input", "augment"),
          ("ltbench.data.transforms", "ltbench.data.randaugment", "ltbench.data.db_augment"),
          engine_args=("size", "train"), has_section=False),
@@ -237,5 +239,5 @@ def factory_params(kind: Kind, name: str) -> tuple[list[Param], bool]:
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
     named = [Param(p.name, p.default, hints.get(p.name, Any)) for p in params
              if p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
-             and p.name not in kind.engine_args]
+             and p.name not in kind.engine_args and p.name not in kind.offered_args]
     return named, accepts_any

@@ -13,13 +13,14 @@ from ltbench.recipes.cards import find_card
 @pytest.mark.parametrize("name", db_focal.RECORDS)
 def test_db_focal_reference_trajectory(name):
     """ResNet-50 at 64 px, the PFC neck and the fc head under the preset's ResampleLoss: SGD steps of
-    tools/train.py's runner (3 epochs, warm-up, two lr steps, clipping), then the test scores; db_focal's batches
-    in its own ClassAware sampler's order, a baseline's in the authors' GroupSampler's (declared on its card)."""
+    tools/train.py's runner (3 epochs, warm-up, two lr steps, clipping), then the test scores; the batches in
+    ltbench's own sampler's order (ClassAware for db_focal, the group sampler for a baseline), checked against the
+    authors' order first."""
     reference = record.read_reference(name)
     setting = db_focal.RECORDS[name]
     card = find_card(setting.preset, setting.dataset)
     assert card.repository == f"{reference['repository']}@{reference['commit'][:7]}"
-    largest = db_focal.compare(db_focal.replay(name, reference), reference)
+    largest = db_focal.compare(db_focal.replay(name), reference)
     assert largest["loss"] <= 10 * reference["noise_floor"]["loss"]
 
 
@@ -32,6 +33,22 @@ def test_db_sampler_and_schedule_reference_trajectory(name):
     ours = {"sampler": db_focal.ltbench_sampler_record(setting, db_focal.ltbench_config(setting)),
             "schedule": db_focal.ltbench_schedule(setting)}
     db_focal.compare_sequences(ours, reference)
+
+
+BASELINES = [name for name in db_focal.RECORDS if name in db_focal.BASELINE_LOSSES]
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_group_sampler_draws_the_authors_order(name):
+    """A baseline preset's sampler, built as the engine builds it (batch 4, the scenario's portrait images, the
+    preset's seed 1), draws the authors' GroupSampler order of all 3 recorded epochs, index for index."""
+    reference = record.read_reference(name)
+    setting = db_focal.RECORDS[name]
+    config = db_focal.ltbench_config(setting)
+    assert config["train"]["sampler"]["name"] == "group"
+    targets = db_focal.scenario_data(setting)[1][:db_focal.IMAGES].numpy()
+    sampler = db_focal.ltbench_sampler(config, targets, db_focal.scenario_sizes())
+    assert [list(sampler) for _ in reference["order"]] == reference["order"]
 
 
 def test_torch_draws_part_from_the_authors_sampler():

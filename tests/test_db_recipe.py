@@ -143,7 +143,7 @@ def test_db_focal_preset_samples_class_aware_with_reduce_four(dataset, samples, 
     sampler = SAMPLERS.build(config["train"]["sampler"]["name"], targets=_split_targets(dataset), seed=1, **params)
     assert len(sampler) == samples
     assert len(sampler) // config["train"]["batch_size"] == iterations
-    assert resolve_config("erm", dataset)["train"]["sampler"] == {"name": "random"}  # DB's ERM: uniform
+    assert resolve_config("erm", dataset)["train"]["sampler"] == {"name": "group"}  # DB's ERM: its GroupSampler
 
 
 def test_the_warm_up_ends_and_the_lr_peaks_at_point_zero_two():

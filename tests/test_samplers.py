@@ -1,11 +1,11 @@
-"""Class-aware sampler: uniform class visits on a long-tailed label matrix, determinism."""
+"""Class-aware sampler: uniform class visits on a long-tailed label matrix, determinism; the group sampler."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ltbench.data.samplers import ClassAwareSampler
+from ltbench.data.samplers import ClassAwareSampler, GroupSampler, aspect_flags
 from ltbench.errors import LtbenchError
 from ltbench.registry import SAMPLERS
 
@@ -83,3 +83,50 @@ def test_class_aware_fixed_seed_draws_the_same_in_every_run():
     assert draws[1] == draws[2]
     assert list(SAMPLERS.build("class_aware", targets=targets, seed=1)) != list(
         SAMPLERS.build("class_aware", targets=targets, seed=2))
+
+
+# (width, height): wide, tall, square (image 2: 2 % 2 = 0), tall, wide, square (image 5: 1), wide
+SIZES = [(500, 375), (375, 500), (400, 400), (333, 500), (500, 333), (400, 400), (640, 480)]
+
+
+def test_aspect_flags_follow_db_custom_dataset() -> None:
+    """custom.py:188-203 at 14460d0: 1 wider than tall, 0 taller, i % 2 square; i % 2 for all without sizes."""
+    assert aspect_flags(np.array(SIZES), len(SIZES)).tolist() == [1, 0, 0, 0, 1, 1, 1]
+    assert aspect_flags(None, 5).tolist() == [0, 1, 0, 1, 0]
+
+
+def test_group_sampler_worked_example() -> None:
+    """Seed 3, batches of 2: group 0 = images 1, 2, 3, group 1 = 0, 4, 5, 6. np.random.seed(3), then as the
+    authors' code draws: shuffle([1, 2, 3]) -> [2, 1, 3], padded with its first image -> [2, 1, 3, 2];
+    shuffle([0, 4, 5, 6]) -> [6, 5, 0, 4]; permutation(range(4)) -> [3, 2, 1, 0] takes the four batches in
+    reverse: [0, 4], [6, 5], [3, 2], [2, 1]."""
+    np.random.seed(3)
+    small = np.array([1, 2, 3])
+    np.random.shuffle(small)
+    large = np.array([0, 4, 5, 6])
+    np.random.shuffle(large)
+    assert small.tolist() == [2, 1, 3] and large.tolist() == [6, 5, 0, 4]
+    assert np.random.permutation(range(4)).tolist() == [3, 2, 1, 0]
+    sizes = np.array(SIZES)
+    sampler = SAMPLERS.build("group", targets=np.zeros((7, 2)), seed=3, batch_size=2, sizes=sizes)
+    assert len(sampler) == 8
+    assert list(sampler) == [0, 4, 6, 5, 3, 2, 2, 1]
+
+
+def test_group_sampler_small_groups_fall_back_to_alternating_flags() -> None:
+    """A group smaller than a batch turns every flag into i % 2 (sampler.py:48-53): 5 wide images, batches of 2
+    -> groups {0, 2, 4} and {1, 3}, padded to 4 and 2."""
+    sampler = GroupSampler(np.ones(5), samples_per_gpu=2, seed=0)
+    assert sampler.flags.tolist() == [0, 1, 0, 1, 0] and len(sampler) == 6
+    epoch = list(sampler)
+    batches = [set(epoch[i:i + 2]) for i in range(0, 6, 2)]
+    assert all(batch <= {0, 2, 4} or batch <= {1, 3} for batch in batches)
+    assert set(epoch) == set(range(5))
+
+
+def test_group_sampler_fast_forward_continues_the_sequence() -> None:
+    whole = GroupSampler(aspect_flags(np.array(SIZES), 7), samples_per_gpu=2, seed=5)
+    resumed = GroupSampler(aspect_flags(np.array(SIZES), 7), samples_per_gpu=2, seed=5)
+    first, second = list(whole), list(whole)
+    resumed.fast_forward(1)
+    assert list(resumed) == second != first

@@ -95,6 +95,8 @@ def test_voc_labels_ids_and_images(voc_tree: tuple[Path, Path]) -> None:
     np.testing.assert_allclose(image.reshape(-1, 3).mean(0), (40, 200, 10), atol=4)
     assert isinstance(ds.train.images, ImageFiles)
     assert ds.meta["root"] == str(root) and ds.meta["train_ids"].endswith("img_id.txt")
+    # the annotations' <size>, for the group sampler's aspect flags (the image cache keeps none)
+    assert ds.train.sizes.tolist() == [[40, 30]] * 3 and ds.test.sizes is None
 
 
 def test_voc_default_root_and_cache(voc_tree: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -191,6 +193,7 @@ def test_coco_labels_and_test_set(coco_tree: tuple[Path, Path]) -> None:
     assert list(ds.test.ids) == ["5", "6", "7"]  # every val image, ascending id
     np.testing.assert_array_equal(ds.test.targets, [coco_row(89), coco_row(24), coco_row()])
     np.testing.assert_allclose(ds.test.images[1].reshape(-1, 3).mean(0), (6, 12, 18), atol=4)
+    assert ds.train.sizes.tolist() == [[40, 30]] * 3 and ds.test.sizes is None  # the JSON's width, height
 
 
 def test_coco_errors(coco_tree: tuple[Path, Path], tmp_path: Path) -> None:

@@ -16,9 +16,10 @@ through ``name_map``; dropout is reseeded before each training forward on
 both sides. ltbench's side runs its own ``Trainer`` epochs on the images in
 the order its own sampler draws. The baselines beside DB's pipeline (records
 ``erm``, ``rw``, ``cb_focal``; DB released no config for them) run the VOC
-config with the ResampleLoss options and the uniform sampling their cards
-state; ltbench then takes the authors' GroupSampler order (declared different
-on purpose on the cards). Two checks need no model: the ClassAware index
+config with the ResampleLoss options and no sampler, so the GroupSampler, as
+their cards state; ltbench's ``group`` sampler draws the same order from the
+same aspect flags (every scenario image taller than wide) and numpy seed (1,
+tools/train.py's default and the preset's seed). Two checks need no model: the ClassAware index
 sequence for 3 epochs at the data set's size with long-tailed labels, and the
 lr of every iteration of the full schedule (121 iterations an epoch on VOC-LT,
 705 on COCO-LT, 8 epochs), mmcv's ``StepLrUpdaterHook`` against ltbench's
@@ -75,6 +76,7 @@ EPOCHS, WARMUP_ITERS, MILESTONES = 3, 4, [1, 2]
 MAX_NORM = 0.2  # gradient clipping at the scenario's scale (35 at the config's): every step clips
 SAMPLER_EPOCHS, SAMPLER_HEAD = 3, 48  # the sampler check's epochs; the first indices of each stored whole
 SAMPLER_SEED = 1  # its labels' generator (seed 0 gives a largest class of 561 = 3 x 187: no epoch ends inside a visit)
+PORTRAIT = (48, 64)  # (width, height) ltbench's side gives every training image: the authors' side flags each 0
 
 
 @dataclass(frozen=True)
@@ -185,11 +187,18 @@ def ltbench_config(setting: Setting, overrides: tuple[str, ...] = ()) -> dict[st
     return resolve_config(setting.preset, setting.dataset, overrides=[*ltbench_overrides(setting), *overrides])
 
 
-def ltbench_sampler(config: dict[str, Any], targets: np.ndarray) -> Any:
+def scenario_sizes() -> np.ndarray:
+    """The training images' (width, height) on ltbench's side, for the group sampler's aspect flags."""
+    return np.tile(PORTRAIT, (IMAGES, 1))
+
+
+def ltbench_sampler(config: dict[str, Any], targets: np.ndarray, sizes: np.ndarray | None = None) -> Any:
+    """The preset's sampler, built with the arguments the engine gives it (inputs.py's train_loader)."""
     from ltbench.config.sections import build
     from ltbench.registry import KINDS
 
-    return build(KINDS["samplers"], config["train"]["sampler"], targets=targets, seed=config["seed"])
+    return build(KINDS["samplers"], config["train"]["sampler"], targets=targets, seed=config["seed"],
+                 batch_size=config["train"]["batch_size"], sizes=sizes)
 
 
 def activate_residual_branches(model: nn.Module) -> None:
@@ -216,7 +225,8 @@ def ltbench_parts(setting: Setting, overrides: tuple[str, ...] = ()) -> tuple[di
     config = ltbench_config(setting, overrides)
     images, targets = scenario_data(setting)
     pixels = images.permute(0, 2, 3, 1).contiguous().numpy()
-    split = Split(ArrayImages(pixels[:IMAGES]), targets[:IMAGES].numpy(), [f"train{i}" for i in range(IMAGES)])
+    split = Split(ArrayImages(pixels[:IMAGES]), targets[:IMAGES].numpy(), [f"train{i}" for i in range(IMAGES)],
+                  scenario_sizes())
     test = Split(ArrayImages(pixels[IMAGES:]), targets[IMAGES:].numpy(), [f"test{i}" for i in range(TEST_IMAGES)])
     names = voc.CLASS_NAMES if setting.dataset == "voc_lt" else coco.CLASS_NAMES
     dataset = LTDataset(setting.dataset, list(names), split, test)
@@ -227,11 +237,11 @@ def ltbench_parts(setting: Setting, overrides: tuple[str, ...] = ()) -> tuple[di
     return config, dataset, parts
 
 
-def ltbench_side(setting: Setting, order: list[list[int]] | None = None, overrides: tuple[str, ...] = ()
+def ltbench_side(setting: Setting, overrides: tuple[str, ...] = ()
                  ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """ltbench's trajectory through its own Trainer epochs, its sampler's and its schedule's sequences, and its
-    initial state dict under the authors' names. The batches come in its own sampler's order, or in ``order``
-    (the authors' GroupSampler's, for the baselines, whose card declares the sampler different on purpose)."""
+    initial state dict under the authors' names. The batches come in its own sampler's order (ClassAware for
+    db_focal, the group sampler for the baselines)."""
     from ltbench.engine.active_stage import set_train_modes
     from ltbench.engine.prediction import predict_scores
     from ltbench.engine.trainer import Trainer
@@ -253,7 +263,7 @@ def ltbench_side(setting: Setting, order: list[list[int]] | None = None, overrid
         recorder.watch_optimizer(run.optimizer)
         seeder = parts.model.head.register_forward_pre_hook(record.StepSeeder(SEED))
         for epoch in range(1, EPOCHS + 1):
-            drawn = list(sampler) if order is None else order[epoch - 1]
+            drawn = list(sampler)
             size = setting.batch
             batches = [drawn[i:i + size] for i in range(0, len(drawn) - size + 1, size)]  # drop_last
             orders.append([i for batch in batches for i in batch])
@@ -519,8 +529,8 @@ class ScenarioDataset(torch.utils.data.Dataset):
         images, targets = scenario_data(setting)
         self.images = normalise(images[:IMAGES], dtype)
         self.targets = targets[:IMAGES].to(dtype)
-        # custom.py:188-203's aspect flag: 0 for every image (as if each were taller than wide), so the baselines'
-        # GroupSampler has one group and an epoch of the 12 images once, as ltbench's random sampler's length
+        # custom.py:188-203's aspect flag: 0 for every image (each taller than wide, PORTRAIT on ltbench's side), so
+        # the baselines' GroupSampler has one group and an epoch of the 12 images once (12 is a multiple of 4)
         self.flag = np.zeros(IMAGES, dtype=np.uint8)
         self.fetched: list[int] = []  # the indices the loader asked for, in order
 
@@ -626,9 +636,9 @@ def record_reference(checkout: Path, name: str) -> dict[str, Any]:
             "noise_floor": record.noise_floor(float32, float64)}
 
 
-def replay(name: str, reference: dict[str, Any], overrides: tuple[str, ...] = ()) -> dict[str, Any]:
-    """ltbench's side for a record: its own sampler's order for db_focal, the authors' for a baseline."""
-    return ltbench_side(RECORDS[name], None if reference["sampler"] else reference["order"], overrides)[0]
+def replay(name: str, overrides: tuple[str, ...] = ()) -> dict[str, Any]:
+    """ltbench's side for a record, in its own sampler's order (``compare`` checks it against the authors')."""
+    return ltbench_side(RECORDS[name], overrides)[0]
 
 
 def compare(ours: dict[str, Any], reference: dict[str, Any]) -> dict[str, float]:
@@ -662,7 +672,7 @@ def main() -> None:
     for name in args.preset or RECORDS:
         if args.check:
             reference = record.read_reference(name)
-            print(name, compare(replay(name, reference, tuple(args.set)), reference))
+            print(name, compare(replay(name, tuple(args.set)), reference))
             continue
         path = args.out / f"{name}.json"
         record.write_reference(path, record_reference(args.checkout, name))

@@ -13,6 +13,7 @@ stage that picks another optimizer keeps the config's ``lr``).
 from __future__ import annotations
 
 import difflib
+import inspect
 from typing import Any, Mapping
 
 from ltbench.config.layering import deep_merge, kept_under, section_of
@@ -75,11 +76,14 @@ def complete(kind: Kind, section: Mapping[str, Any], where: str | None = None) -
 
 
 def build(kind: Kind, section: Mapping[str, Any], where: str | None = None, **engine_args: Any) -> Any:
-    """The component ``section`` names, completed, with the engine's arguments passed by keyword."""
-    if set(engine_args) != set(kind.engine_args):
+    """The component ``section`` names, completed, with the engine's arguments passed by keyword (an offered
+    argument only to a factory whose signature names it)."""
+    if not set(kind.engine_args) <= set(engine_args) <= set(kind.engine_args) | set(kind.offered_args):
         raise TypeError(f"a {kind.singular} is built with {', '.join(kind.engine_args) or 'no engine arguments'}, "
                         f"not {', '.join(engine_args) or 'none'}")
     completed = complete(kind, section, where)
     name = completed.pop(kind.name_key)
     params = {k: v for k, v in completed.items() if k not in kind.engine_keys}
-    return kind.registry.build(name, **engine_args, **params)
+    named = inspect.signature(kind.registry.get(name)).parameters
+    passed = {k: v for k, v in engine_args.items() if k in kind.engine_args or k in named}
+    return kind.registry.build(name, **passed, **params)

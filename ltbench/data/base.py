@@ -24,11 +24,17 @@ class ImageSource(Protocol):
 
 @dataclass
 class Split:
-    """One split: its images, ``N x C`` multi-hot uint8 targets and image ids."""
+    """One split: its images, ``N x C`` multi-hot uint8 targets and image ids.
+
+    ``sizes``: each original image's ``(width, height)`` as its annotations state it (VOC's XML, COCO's JSON),
+    which the image cache does not keep; the training split's, for the group sampler's aspect flags; None where the
+    reader has none.
+    """
 
     images: ImageSource
     targets: np.ndarray
     ids: Sequence[str]
+    sizes: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.targets = np.asarray(self.targets, dtype=np.uint8)
@@ -36,6 +42,10 @@ class Split:
             raise ValueError(
                 f"split has {len(self.images)} images, {len(self.targets)} targets and {len(self.ids)} ids"
             )
+        if self.sizes is not None:
+            self.sizes = np.asarray(self.sizes, dtype=np.int64)
+            if self.sizes.shape != (len(self.targets), 2):
+                raise ValueError(f"split has {len(self.targets)} images but sizes of shape {self.sizes.shape}")
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -124,6 +134,6 @@ def select_test_images(dataset: LTDataset, test_images: str) -> LTDataset:
         return dataset
     rows = np.flatnonzero(positives(dataset.test.targets).any(axis=1))
     test = Split(ImageSubset(dataset.test.images, rows), dataset.test.targets[rows],
-                 [dataset.test.ids[r] for r in rows])
+                 [dataset.test.ids[r] for r in rows], None if dataset.test.sizes is None else dataset.test.sizes[rows])
     meta = {**dataset.meta, "test_images": f"labelled only: {len(dataset.test) - len(rows)} unlabelled dropped"}
     return replace(dataset, test=test, meta=meta)

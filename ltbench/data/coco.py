@@ -74,7 +74,11 @@ def _read_split(base: Path, subset: str, ids: list[int] | None, split: str, cach
     targets = coco_targets(instances, ids, annotation_file)
     images = [base / subset / file_names[image_id] for image_id in ids]
     require_files(images, f"COCO {subset} image", ROOT_HINT)
-    return Split(open_images(images, "coco_lt", split, cache_size), targets, [str(i) for i in ids])
+    size = {image["id"]: (image.get("width"), image.get("height")) for image in instances["images"]}
+    sizes = [size[image_id] for image_id in ids]
+    known = split == "train" and all(isinstance(v, int) for pair in sizes for v in pair)  # the group sampler's
+    return Split(open_images(images, "coco_lt", split, cache_size), targets, [str(i) for i in ids],
+                 sizes if known else None)
 
 
 def read_instances(path: Path) -> dict[str, Any]:

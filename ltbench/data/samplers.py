@@ -1,4 +1,5 @@
-"""Training samplers: class-aware resampling (Shen et al., ECCV 2016; DB's), BBN's reversed, LM-CLIP's weighted draws."""
+"""Training samplers: class-aware resampling (Shen et al., ECCV 2016; DB's), mmdet's aspect-ratio groups (DB's
+baselines), BBN's reversed, LM-CLIP's weighted draws."""
 
 from __future__ import annotations
 
@@ -112,6 +113,79 @@ def class_aware_sampler(targets: np.ndarray, seed: int, num_samples_cls: int = 3
     """
     return ClassAwareSampler(targets, num_samples_cls=num_samples_cls, reduce=reduce,
                              seed=seed if fixed_seed is None else fixed_seed, rng=rng)
+
+
+def aspect_flags(sizes: np.ndarray | None, count: int) -> np.ndarray:
+    """DB's group flag of each training image (mllt/datasets/custom.py:188-203 at 14460d0): 1 when wider than
+    tall, 0 when taller, ``i % 2`` for a square image i, and ``i % 2`` for every image when the data set gives no
+    sizes (``sizes`` None: mnist_lt, a custom data set), as the authors' code does for annotations without a width."""
+    alternating = np.arange(count) % 2
+    if sizes is None:
+        return alternating
+    width, height = np.asarray(sizes, dtype=np.int64).T
+    return np.where(width > height, 1, np.where(width == height, alternating, 0))
+
+
+class GroupSampler(Sampler[int]):
+    """mmdet's GroupSampler as DB's baselines train with it (mllt/datasets/loader/sampler.py:37-85 at 14460d0).
+
+    Images are grouped by ``flags``; when a group has fewer images than a batch,
+    the flags become ``i % 2`` (sampler.py:48-53). Each epoch: every group
+    shuffled and padded with its own first images to a multiple of
+    ``samples_per_gpu``, the groups concatenated, then their batches taken in
+    a random order. All draws come from one ``numpy.random.RandomState(seed)``,
+    the stream DB's ``set_random_seed`` starts in numpy's global generator
+    (mllt/apis/env.py:53-57; tools/train.py's ``--seed`` defaults to 1); its
+    index sequence is the authors', index for index, when nothing else draws from
+    that generator. A group smaller than its padding (where the authors' length
+    assertion fails) repeats its images in turn.
+    """
+
+    def __init__(self, flags: np.ndarray, samples_per_gpu: int, seed: int = 0) -> None:
+        if samples_per_gpu < 1:
+            raise LtbenchError(f"The group sampler needs a positive batch size, not {samples_per_gpu}.")
+        self.flags = np.asarray(flags, dtype=np.int64)
+        if np.bincount(self.flags).min() < samples_per_gpu:
+            self.flags = np.arange(len(self.flags)) % 2
+        self.samples_per_gpu = samples_per_gpu
+        self.group_sizes = np.bincount(self.flags)
+        self.num_samples = int(sum(-(-size // samples_per_gpu) * samples_per_gpu for size in self.group_sizes))
+        self.generator = np.random.RandomState(seed)
+
+    def fast_forward(self, epochs: int) -> None:
+        """Draw and discard ``epochs`` epochs, so that a resumed run continues the same sequence."""
+        for _ in range(epochs):
+            self._epoch()
+
+    def _epoch(self) -> np.ndarray:
+        groups = []
+        for group, size in enumerate(self.group_sizes):
+            if size == 0:
+                continue
+            images = np.flatnonzero(self.flags == group)
+            self.generator.shuffle(images)
+            groups.append(np.resize(images, -(-size // self.samples_per_gpu) * self.samples_per_gpu))
+        order = np.concatenate(groups)
+        batch = self.samples_per_gpu
+        return np.concatenate([order[i * batch:(i + 1) * batch]
+                               for i in self.generator.permutation(len(order) // batch)])
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        yield from self._epoch().tolist()
+
+
+@SAMPLERS.register("group")
+def group_sampler(targets: np.ndarray, seed: int, batch_size: int, sizes: np.ndarray | None) -> GroupSampler:
+    """mmdet's GroupSampler, DB's default: images grouped by aspect ratio, each group padded to whole batches.
+
+    ``sizes`` (each training image's width and height, from VOC's and COCO's
+    annotations) and ``batch_size`` (train.batch_size, the authors'
+    ``imgs_per_gpu``) come from the engine; numpy's draws follow the run's seed.
+    """
+    return GroupSampler(aspect_flags(sizes, len(targets)), batch_size, seed=seed)
 
 
 def reversed_draws(targets: np.ndarray, count: int, generator: torch.Generator) -> np.ndarray:

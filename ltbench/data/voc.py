@@ -73,7 +73,19 @@ def _read_split(year_dir: Path, ids: list[str], split: str, cache_size: int | No
     targets = np.stack([voc_labels(path, difficult) for path in annotations])
     if split == "train":  # mmpretrain trains on the non-difficult labels: an ignored one is a negative there
         targets[targets == IGNORED] = 0
-    return Split(open_images(images, "voc_lt", split, cache_size), targets, list(ids))
+    sizes = [voc_size(path) for path in annotations] if split == "train" else []  # the group sampler's
+    known = bool(sizes) and all(size is not None for size in sizes)
+    return Split(open_images(images, "voc_lt", split, cache_size), targets, list(ids), sizes if known else None)
+
+
+def voc_size(path: Path) -> tuple[int, int] | None:
+    """An annotation's ``<size>`` (width, height), the original image's, which DB's reader takes for its aspect
+    flag (mllt/datasets/xml_style.py:28-31 at 14460d0); None when the file has none."""
+    root = ET.parse(path).getroot()
+    try:
+        return int(root.findtext("size/width", "")), int(root.findtext("size/height", ""))
+    except ValueError:
+        return None
 
 
 def voc_labels(path: Path, difficult: str = "positive") -> np.ndarray:

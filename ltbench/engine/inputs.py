@@ -95,8 +95,9 @@ class Inputs:
         if self.parts.train_dataset is not None:
             train_set = self.parts.train_dataset(train_set, targets)
         samplers = KINDS["samplers"]
-        sampler = build(samplers, stage_section(samplers, cfg["sampler"], stage), targets=targets, seed=seed)
         batch = cfg["batch_size"]
+        sampler = build(samplers, stage_section(samplers, cfg["sampler"], stage), targets=targets, seed=seed,
+                        batch_size=batch, sizes=self.dataset.train.sizes)
         drop_last = len(train_set) > batch if cfg["drop_last"] == "auto" else cfg["drop_last"]
         return make_loader(train_set, batch, shuffle=True, sampler=sampler, seed=seed,
                            num_workers=0 if cached else cfg["num_workers"], drop_last=drop_last)
