@@ -99,9 +99,9 @@ class BuildPlan:
         self._painters: ProcessPoolExecutor | None = None
         if self.serial or root is None:
             return
-        self._drawn = Path(tempfile.mkdtemp(prefix="ltbench-figures-"))
         try:
             self._painters = ProcessPoolExecutor(max_workers=FIGURE_WORKERS)
+            self._drawn = Path(tempfile.mkdtemp(prefix="ltbench-figures-"))  # removed when the figures are moved
         except Exception:  # noqa: BLE001 - no workers: the main process draws, as a serial build
             self._painters = None
         ids = [key for key in recipe_keys(root) if not is_kept(RECIPE_IDS, key)]
