@@ -26,6 +26,7 @@ from ltbench.runs.random_weights import DAGGER
 
 GROUP_SHADES = (("tail", "#d62728"), ("medium", "#ff7f0e"), ("head", "#2ca02c"))
 FORMATS = ("png", "pdf")
+UNDATED = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}  # no time of drawing: same figure, same bytes
 SPREAD = 0.12  # log10 width over which the rows' points at one class frequency are spread, so they stay apart
 
 
@@ -64,7 +65,7 @@ def save(fig: Figure, stem: str | Path, formats: Sequence[str] = FORMATS) -> lis
     paths = []
     for fmt in formats:
         path = Path(f"{stem}.{fmt}")
-        atomic_write(path, lambda handle: fig.savefig(handle, format=fmt, dpi=150))
+        atomic_write(path, lambda handle: fig.savefig(handle, format=fmt, dpi=150, metadata=UNDATED.get(fmt)))
         paths.append(path)
     return paths
 
