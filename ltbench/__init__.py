@@ -18,7 +18,7 @@ from ltbench.registry import PUBLIC  # the component table: standard library onl
 
 # the one version (pyproject.toml reads it; every run records it): bump it, with a CHANGELOG.md entry,
 # whenever numbers change
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _EXPORTS = {
     "ltbench.config.resolve": ("resolve_config",),
