@@ -247,7 +247,7 @@ def test_unknown_method_lists_registered_ones(capsys):
 @pytest.mark.parametrize("key, value, expected", [
     ("train.optimizer.name", "lamb", "must be one of adam, adamw, sgd, not 'lamb'"),
     ("train.schedule.name", "poly", "must be one of constant, cosine, onecycle, step, not 'poly'"),
-    ("train.sampler", "balanced", "must be one of class_aware, inverse_frequency, random, reversed, not 'balanced'"),
+    ("train.sampler", "balanced", "must be one of class_aware, group, inverse_frequency, random, reversed, not 'balanced'"),
     ("input.augment", "rand", "must be one of cutout_randaugment, db, flip_crop, none, randaugment, resized_crop_jitter, not 'rand'"),
     ("train.device", "gpu", "must be auto, cpu, cuda or cuda:N, not 'gpu'"),
 ])

@@ -22,8 +22,8 @@ def test_short_erm_run_beats_chance_and_writes_run_directory(tmp_path):
     experiment = build_experiment(small_config(tmp_path))
     metrics = run_experiment(experiment)
     run_dir = experiment.run_dir
-    assert {p.name for p in run_dir.iterdir()} == {"config.yaml", "metrics.json", "history.jsonl",
-                                                   "scores.npz", "model.safetensors"}  # training state deleted
+    assert {p.name for p in run_dir.iterdir()} == {"config.yaml", "metrics.json", "history.jsonl", "scores.npz",
+                                                   "replicates.npz", "model.safetensors"}  # training state deleted
     chance = chance_map(experiment.dataset.test.targets)
     assert metrics["map"]["total"] > chance + 10, (metrics["map"], chance)
     saved = json.loads((run_dir / "metrics.json").read_text())

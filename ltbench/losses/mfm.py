@@ -7,9 +7,11 @@ import torch
 from torch import nn
 
 from ltbench.data.base import ClassStats
-from ltbench.errors import LtbenchError
+from ltbench.errors import LtbenchError, check_choice
 from ltbench.losses.common import class_counts, class_tensor, float_inputs
 from ltbench.registry import LOSSES
+
+REDUCTIONS = ("mean", "sum")  # mean: ltbench's (as its ASL); sum: COMIC's code
 
 
 def frequency_weights(stats: ClassStats) -> np.ndarray:
@@ -40,18 +42,21 @@ class MultiFocalModifierLoss(nn.Module):
     wannature/COMIC @ 1de14e5 loss/PriorFocalModifierLoss.py:6-88; gamma_neg 3,
     gamma_pos 0, clip 0.05 from config/voc/voc_resnet50_mlt.yaml:5; the 1.2 is
     the class default (:7). The code sums; ltbench averages over the B x C
-    entries (as its ASL). An image without positives, or whose
+    entries (as its ASL); ``reduction="sum"`` gives the code's sum. An image without positives, or whose
     positives co-occur with nothing, gets a = 0 (the code divides 0 by 0).
     Statistics come from ``stats`` (the training split).
     """
 
     def __init__(self, stats: ClassStats, gamma_neg: float = 3.0, gamma_pos: float = 0.0, clip: float = 0.05,
-                 negative_scale: float = 1.2, eps: float = 1e-8, loss_weight: float = 1.0) -> None:
+                 negative_scale: float = 1.2, eps: float = 1e-8, loss_weight: float = 1.0,
+                 reduction: str = "mean") -> None:
         super().__init__()
+        check_choice("loss.reduction", reduction, REDUCTIONS)
         if stats.cooccurrence is None:
             raise LtbenchError("The mfm loss needs the training split's label co-occurrence (ClassStats.cooccurrence).")
         self.gamma_neg, self.gamma_pos, self.clip = gamma_neg, gamma_pos, clip
         self.negative_scale, self.eps, self.loss_weight = negative_scale, eps, loss_weight
+        self.reduction = reduction
         self.register_buffer("weights", class_tensor(frequency_weights(stats)), persistent=False)
         self.register_buffer("cooccurrence", class_tensor(column_normalised(stats.cooccurrence)), persistent=False)
 
@@ -75,4 +80,5 @@ class MultiFocalModifierLoss(nn.Module):
             p_true = targets * p_positive + (1 - targets) * p_negative
             gamma = targets * self.gamma_pos + (1 - targets) * (self.gamma_neg + self.weights)
             focus = (1 - p_true).pow(gamma)
-        return -self.loss_weight * (focus * log_likelihood).mean()
+        terms = focus * log_likelihood
+        return -self.loss_weight * (terms.sum() if self.reduction == "sum" else terms.mean())
