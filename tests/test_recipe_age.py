@@ -68,3 +68,13 @@ def test_a_replaced_runs_overrides_leave_the_manifest(results: Path) -> None:
     record(erm_run(results, 1, 40.0, SMALL), 1, SMALL)
     record(erm_run(results, 1, 41.0, epochs=99), 1)
     assert "overrides" not in json.loads(Manifest(load_suite("table1"), "mnist_lt").path.read_text())
+
+
+def test_no_committed_result_is_of_an_earlier_recipe():
+    """A change that alters the config a committed suite row resolves to (a new key, another default) must re-run
+    that row's committed runs: tables would mark them, the docs quote them."""
+    committed = Path(__file__).resolve().parent.parent / "results" / "mnist_lt"
+    manifests = sorted((committed / "suites").glob("*.json"))
+    assert manifests
+    collection = collect_runs(manifests=manifests)
+    assert sorted(label for _, label in collection.earlier) == []
