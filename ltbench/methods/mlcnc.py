@@ -7,7 +7,11 @@ them (train.py:175-195; src_files/loss_functions/combinedloss.py:56-71):
 - feature-label alignment (FLA) of each class's attended feature with its ETF query;
 - a prototype contrastive loss of the projected features against class prototypes.
 For the first ``warmup_epochs`` (5) only FLA trains (weight 1); then
-two-way 1 + FLA 0.5 + prototype 0.1. The prototypes are the mean projected
+two-way 1 + FLA 0.5 + prototype 0.1. With ``warmup_zero_terms`` the first
+epochs keep the two other terms in the loss with weight 0, as train.py:178
+does: their parameters (projection, ETF classifier, scale) then get zero
+gradients rather than none, so the optimizer still steps them (weight decay,
+Adam's step count), as it does in the code. The prototypes are the mean projected
 feature of each class's positive (image, class) pairs over every training
 batch so far, accumulated during training and refreshed at each epoch's
 start (train.py:160-162,211-217,235-236): they live in the head as buffers, so a
@@ -65,7 +69,7 @@ def flipped_test_transform(size: int) -> Transform:
 def mlcnc(ctx: MethodContext, embed_dim: int = 768, heads: int = 8, proj_dim: int = 20, dropout: float = 0.1,
           warmup_epochs: int = 5, warmup_weight_fla: float = 1.0, weight_cls: float = 1.0, weight_fla: float = 0.5,
           weight_prototype: float = 0.1, prototype_temperature: float = 0.5, train_classifier: bool = False,
-          test_flip: bool = False) -> MethodParts:
+          test_flip: bool = False, warmup_zero_terms: bool = False) -> MethodParts:
     """MLC-NC (AAAI 2025): ETF label queries and ETF classifier; two-way + feature-label alignment + prototype losses."""
     backbone = ctx.backbone()
     classes = ctx.dataset.num_classes
@@ -84,10 +88,12 @@ def mlcnc(ctx: MethodContext, embed_dim: int = 768, heads: int = 8, proj_dim: in
         targets = targets.to(out.logits.device)
         fla = feature_label_alignment(out.attended, head.queries, targets)
         memory.add(out.projected.detach(), targets)
-        if warming["now"]:
+        if warming["now"] and not warmup_zero_terms:
             return warmup_weight_fla * fla
+        w_prototype, w_cls, w_fla = (0.0, 0.0, warmup_weight_fla) if warming["now"] else \
+            (weight_prototype, weight_cls, weight_fla)
         prototype = prototype_contrastive(out.projected, head.prototypes, targets, prototype_temperature)
-        return weight_cls * cls_loss(out.logits, targets) + weight_fla * fla + weight_prototype * prototype
+        return w_prototype * prototype + w_cls * cls_loss(out.logits, targets) + w_fla * fla  # the code's order
 
     test_transform = flipped_test_transform(ctx.config["input"]["size"]) if test_flip else None
     return MethodParts(model=SplitModel(backbone, head), loss=cls_loss, stages=[ctx.stage()], on_epoch=[enter_epoch],
