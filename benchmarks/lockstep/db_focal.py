@@ -15,8 +15,8 @@ BatchNorm weight drawn at random so that every branch is active), copied
 through ``name_map``; dropout is reseeded before each training forward on
 both sides. ltbench's side runs its own ``Trainer`` epochs on the images in
 the order its own sampler draws. The baselines beside DB's pipeline (records
-``erm``, ``rw``, ``cb_focal``; DB released no config for them) run the VOC
-config with the ResampleLoss options and no sampler, so the GroupSampler, as
+``erm``, ``rw``, ``cb_focal``, and ``<name>_coco_lt``; DB released no config
+for them) run the VOC (or COCO) config with the ResampleLoss options and no sampler, so the GroupSampler, as
 their cards state; ltbench's ``group`` sampler draws the same order from the
 same aspect flags (every scenario image taller than wide) and numpy seed (1,
 tools/train.py's default and the preset's seed). Two checks need no model: the ClassAware index
@@ -117,7 +117,8 @@ COCO = {"dataset": "coco_lt", "config": "configs/coco/LT_resnet50_pfc_DB.py", "c
         "extra_labels": 0.02, "steps_per_epoch": 705, "sampler_images": 1909, "sampler_decay": 0.96, "batch": 8}
 # record name (tests/reference_trajectories/<name>.json) -> its setting; DB released configs for VOC and COCO
 RECORDS = {METHOD: Setting(METHOD, **VOC), f"{METHOD}_coco_lt": Setting(METHOD, **COCO)} | \
-    {preset: Setting(preset, **VOC) for preset in BASELINE_LOSSES}
+    {preset: Setting(preset, **VOC) for preset in BASELINE_LOSSES} | \
+    {f"{preset}_coco_lt": Setting(preset, **COCO) for preset in BASELINE_LOSSES}
 COMMAND = ("PYTHONPATH=$PWD:/tmp/mmcv-0.6.2:/tmp/lockdeps python -m benchmarks.lockstep.db_focal --checkout /tmp/DBL "
            "--preset {preset} (a clone of wutong16/DistributionBalancedLoss at 14460d0 and mmcv 0.6.2's source; "
            "benchmarks/lockstep/README.md)")

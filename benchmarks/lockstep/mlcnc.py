@@ -1,8 +1,10 @@
 """MLC-NC's code preset beside the authors' ``train.py`` (t1neo666/AAAI25_MLC-NC @ 1dedffa): record and replay.
 
-One record, ``mlcnc_code`` (VOC-LT, the data set train.py defaults to). The
-scenario: VOC-LT's 20 classes, 4 random 64 x 64 training images that together
-hold every class (the authors' prototype of a class never seen is 0 / 0), one
+Two records: ``mlcnc_code`` (VOC-LT, the data set train.py defaults to) and
+``mlcnc_code_coco_lt`` (``--dataname coco17 --num-classes 80``, the switch
+train.py:33-35 offers; the head's sizes follow the class count: 80 ETF queries,
+an 80 x 20 projection, attention.py:45-86). The scenario: the data set's classes
+(20 or 80), 4 random 64 x 64 training images that together hold every class (the authors' prototype of a class never seen is 0 / 0), one
 batch of 4 per epoch for 7 epochs (``--epoch 7``: the one-cycle schedule spans
 those 7 steps), so that the 5 alignment-only epochs (train.py:175-181) and two
 epochs of the full loss with the running prototypes (train.py:211-217,235-236)
@@ -40,10 +42,12 @@ from torch import nn
 from benchmarks.lockstep import clip_authors, record
 
 METHOD = "mlcnc_code"
-PRESETS = {"mlcnc_code": "voc_lt"}
+PRESETS = {"mlcnc_code": "voc_lt", "mlcnc_code_coco_lt": "coco_lt"}  # record -> ltbench's data set
 REPOSITORY = "t1neo666/AAAI25_MLC-NC"
 SEED = 0
-IMAGES, TEST, SIZE, EPOCHS, CLASSES = 4, 2, 64, 7, 20
+IMAGES, TEST, SIZE, EPOCHS = 4, 2, 64, 7
+CLASSES = {"voc_lt": 20, "coco_lt": 80}
+DATANAME = {"voc_lt": "voc2007", "coco_lt": "coco17"}  # train.py:33's choices
 OVERRIDES = [f"train.batch_size={IMAGES}", f"train.epochs={EPOCHS}", f"train.schedule.total_epochs={EPOCHS}",
              "train.sampler=random", "train.device=cpu", "model.pretrained=false", f"input.size={SIZE}",
              "train.num_workers=0", "eval.interval=0", f"seed={SEED}"]
@@ -67,9 +71,15 @@ ATTRIBUTES = ("fc.query_embed",)  # authors' tensors loaded by setattr, not load
 Normalise = tuple[torch.Tensor, torch.Tensor]  # the input statistics, mean and std (1 x 3 x 1 x 1)
 
 
-def argv(output: str = "OUTPUT") -> list[str]:
-    return ["train.py", "--dataname", "voc2007", "--epoch", str(EPOCHS), "--batch-size", str(IMAGES),
-            "--model-path", "", "--output", output, "-j", "0"]
+def argv(name: str = METHOD, output: str = "OUTPUT") -> list[str]:
+    dataset = PRESETS[name]
+    classes = [] if dataset == "voc_lt" else ["--num-classes", str(CLASSES[dataset])]
+    return ["train.py", "--dataname", DATANAME[dataset], *classes, "--epoch", str(EPOCHS), "--batch-size",
+            str(IMAGES), "--model-path", "", "--output", output, "-j", "0"]
+
+
+def command(name: str) -> str:
+    return COMMAND if name == METHOD else COMMAND.replace(" (a clone", f" --preset {name} (a clone")
 
 
 def name_map(model: nn.Module) -> dict[str, str]:
@@ -88,21 +98,23 @@ def _authors_name(name: str) -> str:
 
 # ------------------------------------------------------------------ the shared scenario
 
-def batches() -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """The training batch (every epoch's only one) and the test batch: uint8 ``B x 3 x 64 x 64``, multi-hot targets."""
+def batches(name: str = METHOD) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """The training batch (every epoch's only one) and the test batch: uint8 ``B x 3 x 64 x 64``, multi-hot targets
+    over the record's data set's classes."""
+    classes = CLASSES[PRESETS[name]]
     generator = torch.Generator().manual_seed(SEED)
     images = torch.randint(0, 256, (IMAGES + TEST, 3, SIZE, SIZE), generator=generator, dtype=torch.uint8)
-    targets = (torch.rand(IMAGES + TEST, CLASSES, generator=generator) < 0.15).float()
-    targets[torch.arange(CLASSES) % IMAGES, torch.arange(CLASSES)] = 1.0  # every class in the training images
+    targets = (torch.rand(IMAGES + TEST, classes, generator=generator) < 0.15).float()
+    targets[torch.arange(classes) % IMAGES, torch.arange(classes)] = 1.0  # every class in the training images
     return (images[:IMAGES], targets[:IMAGES]), (images[IMAGES:], targets[IMAGES:])
 
 
 # ------------------------------------------------------------------ ltbench's side
 
-def ltbench_parts(overrides: list[str] = ()) -> tuple[dict[str, Any], Any, Any]:
+def ltbench_parts(name: str = METHOD, overrides: list[str] = ()) -> tuple[dict[str, Any], Any, Any]:
     """The resolved code preset (scaled as above), the tiny data set and the method's parts, seeded."""
     from ltbench.config.resolve import resolve_config
-    from ltbench.data import voc
+    from ltbench.data import coco, voc
     from ltbench.data.arrays import ArrayImages
     from ltbench.data.base import LTDataset, Split
     from ltbench.engine.trainer import seed_everything
@@ -111,21 +123,27 @@ def ltbench_parts(overrides: list[str] = ()) -> tuple[dict[str, Any], Any, Any]:
     from ltbench.registry import METHODS
 
     load_plugins()
-    config = resolve_config("mlcnc", "voc_lt", "mlcnc_code", overrides=OVERRIDES + list(overrides))
-    (images, targets), (test_images, test_targets) = batches()
+    dataset = PRESETS[name]
+    config = resolve_config("mlcnc", dataset, "mlcnc_code", overrides=OVERRIDES + list(overrides))
+    (images, targets), (test_images, test_targets) = batches(name)
 
     def split(x: torch.Tensor, y: torch.Tensor, prefix: str) -> Split:
         return Split(ArrayImages(x.permute(0, 2, 3, 1).contiguous().numpy()), y.numpy(),
                      [f"{prefix}{i}" for i in range(len(x))])
-    data = LTDataset("voc_lt", list(voc.CLASS_NAMES), split(images, targets, "train"),
-                     split(test_images, test_targets, "test"), annotated_names=list(voc.XML_NAMES))
+    if dataset == "voc_lt":
+        data = LTDataset(dataset, list(voc.CLASS_NAMES), split(images, targets, "train"),
+                         split(test_images, test_targets, "test"), annotated_names=list(voc.XML_NAMES))
+    else:
+        data = LTDataset(dataset, list(coco.CLASS_NAMES), split(images, targets, "train"),
+                         split(test_images, test_targets, "test"))
     params = dict(config["method"])
     seed_everything(config["seed"])
     parts = METHODS.build(params.pop("name"), ctx=MethodContext(config, data), **params)
     return config, data, parts
 
 
-def ltbench_side(overrides: list[str] = ()) -> tuple[dict[str, Any], dict[str, torch.Tensor], Normalise]:
+def ltbench_side(name: str = METHOD, overrides: list[str] = ()
+                 ) -> tuple[dict[str, Any], dict[str, torch.Tensor], Normalise]:
     """ltbench's trajectory through its own Trainer (each epoch's loader replaced by the scenario's batch, the
     method's epoch hooks called as ``Trainer._epoch`` calls them), its initial state under the authors' names and
     its backbone's input statistics."""
@@ -136,10 +154,10 @@ def ltbench_side(overrides: list[str] = ()) -> tuple[dict[str, Any], dict[str, t
     from ltbench.methods.base import EpochInfo
     from ltbench.runs.run_dir import RunDir
 
-    config, data, parts = ltbench_parts(overrides)
+    config, data, parts = ltbench_parts(name, overrides)
     names = name_map(parts.model)
     initial = {names[k]: v.detach().clone() for k, v in parts.model.state_dict().items() if k in names}
-    train, (test_images, _) = batches()
+    train, (test_images, _) = batches(name)
     with tempfile.TemporaryDirectory() as folder:
         trainer = Trainer(config, data, parts, RunDir(Path(folder) / "run"))
         run = trainer._start_stage(0, None)
@@ -182,7 +200,7 @@ def _floats(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
 # ------------------------------------------------------------------ the authors' side
 
 def authors_side(checkout: Path, initial: dict[str, torch.Tensor], normalise: Normalise,
-                 dtype: torch.dtype) -> tuple[dict[str, Any], list]:
+                 dtype: torch.dtype, name: str = METHOD) -> tuple[dict[str, Any], list]:
     """The authors' ``main()`` (train.py:90-133) and ``train_multi_label_coco`` (:137-262) on the scenario."""
     patches = record.Patches()
     result: dict[str, Any] = {}
@@ -193,7 +211,7 @@ def authors_side(checkout: Path, initial: dict[str, torch.Tensor], normalise: No
             termcolor.colored = lambda text, *args, **kwargs: text
             patches.module("termcolor", termcolor, "src_files/helper_functions/logger.py:6 imports termcolor for "
                                                    "coloured warnings; the logger runs with color=False (train.py:107)")
-            patches.module("src_files.data.get_dataset", _dataset_module(normalise, dtype),
+            patches.module("src_files.data.get_dataset", _dataset_module(normalise, dtype, name),
                            "src_files/data/get_dataset.py imports the file pipelines (pycocotools, seaborn, mmcv, "
                            "randaugment); the scenario's tensors enter after the input pipeline instead")
             patches.setattr(nn.Module, "cuda", lambda self, *a, **k: self, "CPU: .cuda() leaves modules where they are")
@@ -201,8 +219,10 @@ def authors_side(checkout: Path, initial: dict[str, torch.Tensor], normalise: No
                             "CPU: .cuda() leaves tensors where they are")
             train = record.import_module("train")
             _timm_blocks(patches)
-            _patch_train(patches, train, initial, dtype, result)
-            with mock.patch.object(sys, "argv", argv(folder)):
+            if PRESETS[name] != "voc_lt":
+                _typed_class_count(patches, train)
+            _patch_train(patches, train, initial, dtype, result, name)
+            with mock.patch.object(sys, "argv", argv(name, folder)):
                 train.main()
         finally:
             torch.set_default_dtype(default)
@@ -219,10 +239,17 @@ def _timm_blocks(patches: record.Patches) -> None:
         "one per stage: the same class for each of the 4 stages, the same blocks")
 
 
-def _dataset_module(normalise: Normalise, dtype: torch.dtype) -> types.ModuleType:
+def _typed_class_count(patches: record.Patches, train: types.ModuleType) -> None:
+    option = next(a for a in train.parser._actions if "--num-classes" in a.option_strings)
+    patches.setattr(option, "type", int, "train.py:35's --num-classes has no type, so the command line's 80 stays "
+                                         "the string '80', which resnet.py:121's nn.Linear refuses; read as an int "
+                                         "(the class count the COCO run needs)")
+
+
+def _dataset_module(normalise: Normalise, dtype: torch.dtype, name: str) -> types.ModuleType:
     """``get_dataset`` giving the scenario's images as their transform ends: ToTensor's x / 255, then Normalize, with
     ltbench's ImageNet statistics (the card declares the code's own statistics a difference: normalisation)."""
-    (images, targets), (test_images, test_targets) = batches()
+    (images, targets), (test_images, test_targets) = batches(name)
     mean, std = (t.to(dtype) for t in normalise)
     module = types.ModuleType("src_files.data.get_dataset")
     module.get_dataset = lambda args: (
@@ -232,7 +259,7 @@ def _dataset_module(normalise: Normalise, dtype: torch.dtype) -> types.ModuleTyp
 
 
 def _patch_train(patches: record.Patches, train: types.ModuleType, initial: dict[str, torch.Tensor],
-                 dtype: torch.dtype, result: dict[str, Any]) -> None:
+                 dtype: torch.dtype, result: dict[str, Any], name: str) -> None:
     create = train.create_model
     built: dict[str, Any] = {}
 
@@ -273,7 +300,6 @@ def _patch_train(patches: record.Patches, train: types.ModuleType, initial: dict
         return criterion
     patches.setattr(train, "CombinedTwoWayProtoFLfaLoss", watched_loss,
                     "train.py:178,181's criterion, unchanged, with the step recorder's hook on its output")
-    (_, _), (test_images, _) = batches()
 
     def validate_multi(args: Any, val_loader: Any, model: nn.Module, ema: Any, logger: Any) -> tuple[float, float]:
         with torch.no_grad():
@@ -305,16 +331,16 @@ def _patch_train(patches: record.Patches, train: types.ModuleType, initial: dict
 
 # ------------------------------------------------------------------ command line
 
-def record_reference(checkout: Path) -> dict[str, Any]:
+def record_reference(checkout: Path, name: str = METHOD) -> dict[str, Any]:
     """Both precisions of the authors' side from ltbench's initial weights, with the noise floor between them."""
-    _, initial, normalise = ltbench_side()
-    float32, patches = authors_side(checkout, initial, normalise, torch.float32)
-    float64, patches64 = authors_side(checkout, initial, normalise, torch.float64)
+    _, initial, normalise = ltbench_side(name)
+    float32, patches = authors_side(checkout, initial, normalise, torch.float32, name)
+    float64, patches64 = authors_side(checkout, initial, normalise, torch.float64, name)
     return {"method": METHOD, "repository": REPOSITORY, "commit": record.checkout_commit(checkout),
-            "command": COMMAND, "patches": patches, "torch": torch.__version__,
+            "command": command(name), "patches": patches, "torch": torch.__version__,
             "patches_float64_run": [p for p in patches64 if p not in patches],
             "scenario": {"seed": SEED, "images": IMAGES, "batch": IMAGES, "epochs": EPOCHS, "test": TEST,
-                         "size": SIZE, "ltbench_overrides": OVERRIDES, "authors_argv": argv()},
+                         "size": SIZE, "ltbench_overrides": OVERRIDES, "authors_argv": argv(name)},
             "float32": float32, "noise_floor": record.noise_floor(float32, float64)}
 
 
@@ -323,10 +349,10 @@ def main() -> None:
     for name in args.preset or PRESETS:
         if args.check:
             reference = record.read_reference(name)
-            print(name, record.compare(ltbench_side(args.set)[0], reference["float32"], reference["noise_floor"]))
+            print(name, record.compare(ltbench_side(name, args.set)[0], reference["float32"], reference["noise_floor"]))
             continue
         path = args.out / f"{name}.json"
-        record.write_reference(path, record_reference(args.checkout))
+        record.write_reference(path, record_reference(args.checkout, name))
         print(f"wrote {path}")
 
 
