@@ -177,6 +177,14 @@ for name, loss in (("user_focal", "focal"), ("user_asl", "asl")):
 """
 
 
+def test_the_committed_component_index_is_current():
+    """Fast tier: a built-in whose help or parameters changed without ``python -m ltbench.component_index``."""
+    repo = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "ltbench.component_index", "--check"], cwd=repo,
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(repo)})
+    assert done.returncode == 0, done.stderr
+
+
 @pytest.mark.slow
 def test_listing_without_import_equals_the_imported_registries(tmp_path):
     """What ``ltbench list`` reads without importing (the committed index of the built-ins, plugins read with
