@@ -8,7 +8,7 @@ import argparse
 import pickle
 import types
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import torch
 from torch import nn
@@ -94,3 +94,16 @@ def command_line(doc: str, repository: str, commit: str, clip: bool = False,
                          + "\n  ".join(problems))
         print(f"{checked} cards citing {repository}: every citation and quote holds in {args.checkout}")
     return args
+
+
+def run_records(args: argparse.Namespace, names: Iterable[str], record_one: Callable[[str], dict[str, Any]],
+                check_one: Callable[[str, dict[str, Any]], Any]) -> None:
+    """Each chosen record (``--preset``, default all of ``names``): with ``--check``, print what
+    ``check_one(name, committed JSON)`` finds; else write ``record_one(name)``, the authors' side, under ``--out``."""
+    for name in args.preset or names:
+        if args.check:
+            print(name, check_one(name, record.read_reference(name)))
+            continue
+        path = args.out / f"{name}.json"
+        record.write_reference(path, record_one(name))
+        print(f"wrote {path}")

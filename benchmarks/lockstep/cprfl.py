@@ -330,14 +330,9 @@ def record_reference(dataset: str, checkout: Path) -> dict[str, Any]:
 
 def main() -> None:
     args = clip_authors.command_line(__doc__, "jiexuanyan/CPRFL", "10b5b7c", presets=tuple(PRESETS))
-    for name in args.preset or PRESETS:
-        if args.check:
-            reference = record.read_reference(name)
-            print(name, record.compare(ltbench_side(PRESETS[name])[0], reference["float32"], reference["noise_floor"]))
-            continue
-        path = args.out / f"{name}.json"
-        record.write_reference(path, record_reference(PRESETS[name], args.checkout))
-        print(f"wrote {path}")
+    clip_authors.run_records(
+        args, PRESETS, lambda name: record_reference(PRESETS[name], args.checkout),
+        lambda name, ref: record.compare(ltbench_side(PRESETS[name])[0], ref["float32"], ref["noise_floor"]))
 
 
 if __name__ == "__main__":

@@ -468,7 +468,6 @@ def _patch_run(patches: record.Patches, script: types.ModuleType, initial: dict[
         recorder = record.StepRecorder(model, trainable)
         recorder.watch_logits(model.module.head)
         recorder.watch_optimizer(optimizer)
-        orders: list[list[int]] = []
 
         def observed(model: nn.Module, data: dict[str, Any], train_mode: bool) -> dict[str, Any]:
             outputs = batch_processor(model, data, train_mode)
@@ -670,14 +669,8 @@ def compare_sequences(ours: dict[str, Any], reference: dict[str, Any]) -> None:
 
 def main() -> None:
     args = clip_authors.command_line(__doc__, "wutong16/DistributionBalancedLoss", "14460d0", presets=tuple(RECORDS))
-    for name in args.preset or RECORDS:
-        if args.check:
-            reference = record.read_reference(name)
-            print(name, compare(replay(name, tuple(args.set)), reference))
-            continue
-        path = args.out / f"{name}.json"
-        record.write_reference(path, record_reference(args.checkout, name))
-        print(f"wrote {path}")
+    clip_authors.run_records(args, RECORDS, lambda name: record_reference(args.checkout, name),
+                             lambda name, reference: compare(replay(name, tuple(args.set)), reference))
 
 
 if __name__ == "__main__":

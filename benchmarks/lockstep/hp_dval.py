@@ -319,16 +319,13 @@ def record_reference(dataset: str, checkout: Path) -> dict[str, Any]:
 
 def main() -> None:
     args = clip_authors.command_line(__doc__, "jiexuanyan/hp_dval", "c7f98f3", presets=tuple(PRESETS))
-    for name in args.preset or PRESETS:
-        if args.check:
-            reference = record.read_reference(name)
-            ours, _ = ltbench_side(PRESETS[name], reference["scenario"]["order"], tuple(args.set))
-            ours.pop("order")
-            print(name, record.compare(ours, reference["float32"], reference["noise_floor"]))
-            continue
-        path = args.out / f"{name}.json"
-        record.write_reference(path, record_reference(PRESETS[name], args.checkout))
-        print(f"wrote {path}")
+
+    def check(name: str, reference: dict) -> dict:
+        ours, _ = ltbench_side(PRESETS[name], reference["scenario"]["order"], tuple(args.set))
+        ours.pop("order")
+        return record.compare(ours, reference["float32"], reference["noise_floor"])
+
+    clip_authors.run_records(args, PRESETS, lambda name: record_reference(PRESETS[name], args.checkout), check)
 
 
 if __name__ == "__main__":

@@ -485,16 +485,13 @@ def record_reference(preset: Preset, checkout: Path, clip_checkout: Path | None)
 
 def main() -> None:
     args = clip_authors.command_line(__doc__, "richard-peng-xia/LMPT", "aab39ca", clip=True, presets=tuple(PRESETS))
-    for name in args.preset or PRESETS:
-        preset = PRESETS[name]
-        if args.check:
-            reference = record.read_reference(name)
-            ours, _ = ltbench_side(preset, reference["scenario"]["order"], tuple(args.set))
-            print(name, record.compare(ours, reference["float32"], reference["noise_floor"]))
-            continue
-        path = args.out / f"{name}.json"
-        record.write_reference(path, record_reference(preset, args.checkout, args.clip))
-        print(f"wrote {path}")
+
+    def check(name: str, reference: dict) -> dict:
+        ours, _ = ltbench_side(PRESETS[name], reference["scenario"]["order"], tuple(args.set))
+        return record.compare(ours, reference["float32"], reference["noise_floor"])
+
+    clip_authors.run_records(args, PRESETS, lambda name: record_reference(PRESETS[name], args.checkout, args.clip),
+                             check)
 
 
 if __name__ == "__main__":

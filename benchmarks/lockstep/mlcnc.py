@@ -346,14 +346,9 @@ def record_reference(checkout: Path, name: str = METHOD) -> dict[str, Any]:
 
 def main() -> None:
     args = clip_authors.command_line(__doc__, REPOSITORY, "1dedffa", presets=tuple(PRESETS))
-    for name in args.preset or PRESETS:
-        if args.check:
-            reference = record.read_reference(name)
-            print(name, record.compare(ltbench_side(name, args.set)[0], reference["float32"], reference["noise_floor"]))
-            continue
-        path = args.out / f"{name}.json"
-        record.write_reference(path, record_reference(args.checkout, name))
-        print(f"wrote {path}")
+    clip_authors.run_records(
+        args, PRESETS, lambda name: record_reference(args.checkout, name),
+        lambda name, ref: record.compare(ltbench_side(name, args.set)[0], ref["float32"], ref["noise_floor"]))
 
 
 if __name__ == "__main__":

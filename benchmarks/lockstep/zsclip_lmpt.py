@@ -151,15 +151,10 @@ def record_reference(dataset: str, checkout: Path, clip_checkout: Path | None) -
 
 def main() -> None:
     args = clip_authors.command_line(__doc__, "richard-peng-xia/LMPT", "aab39ca", clip=True, presets=tuple(PRESETS))
-    for name in args.preset or PRESETS:
-        if args.check:
-            reference = record.read_reference(name)
-            ours, _ = ltbench_side(PRESETS[name], tuple(args.set))
-            print(name, record.compare(ours, reference["float32"], reference["noise_floor"]))
-            continue
-        path = args.out / f"{name}.json"
-        record.write_reference(path, record_reference(PRESETS[name], args.checkout, args.clip))
-        print(f"wrote {path}")
+    clip_authors.run_records(
+        args, PRESETS, lambda name: record_reference(PRESETS[name], args.checkout, args.clip),
+        lambda name, ref: record.compare(ltbench_side(PRESETS[name], tuple(args.set))[0], ref["float32"],
+                                         ref["noise_floor"]))
 
 
 if __name__ == "__main__":
