@@ -32,7 +32,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _site(root: Path, folder: Path, serial: bool, monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    """Every file of a site built cold (an empty cache), by path; figures without their drawing time."""
+    """Every file of a site built cold (an empty cache), by path."""
     monkeypatch.setenv("LTBENCH_CACHE", str(folder / "cache"))
     cards = [card for card in load_cards() if card.dataset == "voc_lt"][:3]
     plan = parallel.BuildPlan(root, cards, serial=serial)

@@ -7,8 +7,8 @@ off the manifests, while the main process reads the runs (``read_listed``); two
 workers draw each board's figures as soon as the board is built. Every result goes through the same keep-cache
 as a serial build (``cache.cached_json``, ``cache.cached_file``) and is also
 handed back, so the main process never resolves what a worker did, and the site
-is the serial build's byte for byte (but for the drawing time matplotlib stamps
-in each SVG, which differs between any two builds). A worker that cannot start or fails costs
+is the serial build's byte for byte (figures carry no drawing time:
+``reports.plots.UNDATED``). A worker that cannot start or fails costs
 only its work: the main process does it as a serial build does, errors included
 (a row that does not resolve gets no verdict). ``LTBENCH_SERIAL=1`` builds in
 one process.
